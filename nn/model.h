@@ -1,0 +1,157 @@
+/* The engine's model: a list of nodes in topological order, each naming its input nodes
+ * (so residual networks need no special case). Parameters and their gradients live in one
+ * contiguous buffer each; nodes hold views into them. */
+#ifndef NN_MODEL_H
+#define NN_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "nn/rng.h"
+
+enum { NN_NAME_MAX = 32, NN_MAX_NODES = 256, NN_ERR_MAX = 256 };
+
+typedef struct { int c, h, w; } nn_dims;           /* one sample's shape */
+static inline size_t nn_dims_size(nn_dims d) { return (size_t)d.c * (size_t)d.h * (size_t)d.w; }
+
+/* Layer kinds. Values are written to checkpoints: never renumber. */
+typedef enum {
+    NN_INPUT = 0, NN_CONV = 1, NN_LINEAR = 2, NN_MAXPOOL = 3, NN_AVGPOOL = 4, NN_GAP = 5,
+    NN_BATCHNORM = 6, NN_RELU = 7, NN_HARDTANH = 8, NN_FLATTEN = 9, NN_ADD = 10,
+    NN_KIND_COUNT
+} nn_kind;
+
+/* How a weighted layer combines input and weights. */
+typedef enum {
+    NN_KERNEL_MAC = 0,      /* y = sum x*w (+b)                                         */
+    NN_KERNEL_ADDER = 1,    /* AdderNet: y = -sum |x - w| (+b); grads: dW = x - w, dX = HT(w - x) */
+    NN_KERNEL_COUNT
+} nn_kernel;
+
+typedef enum { NN_INIT_KAIMING_NORMAL = 0, NN_INIT_KAIMING_UNIFORM = 1,
+               NN_INIT_GLOROT_NORMAL = 2, NN_INIT_GLOROT_UNIFORM = 3, NN_INIT_COUNT } nn_init;
+
+typedef struct nn_node nn_node;
+typedef struct nn_model nn_model;
+
+/* A weight transform, installed by a method on a weighted layer: forward turns the latent
+ * full-precision weights into the weights the layer computes with; backward turns the gradient
+ * with respect to those effective weights into the gradient of the latent ones (g_w is
+ * overwritten, not accumulated) and may record gradients of the transform's own parameters
+ * in ctx (TTQ's scales, Deep Compression's centroids). */
+typedef struct nn_wtransform {
+    const char *name;
+    void (*forward)(void *ctx, const nn_node *layer, const float *w, float *w_eff, size_t n);
+    void (*backward)(void *ctx, const nn_node *layer, const float *w, const float *w_eff,
+                     const float *g_eff, float *g_w, size_t n);
+} nn_wtransform;
+
+/* An input (activation) transform on a weighted layer, applied per sample: x has
+ * per_sample values per sample; backward overwrites g_x from g_q (the gradient w.r.t. the
+ * transformed input). NULL backward = identity (straight-through). */
+typedef struct nn_xtransform {
+    const char *name;
+    void (*forward)(void *ctx, const nn_node *layer, const float *x, float *x_q,
+                    size_t per_sample, int batch);
+    void (*backward)(void *ctx, const nn_node *layer, const float *x, const float *x_q,
+                     const float *g_q, float *g_x, size_t per_sample, int batch);
+} nn_xtransform;
+
+struct nn_node {
+    nn_kind kind;
+    char name[NN_NAME_MAX];
+    int in[2], n_in;            /* producer node indices; -1 = the model's input */
+    nn_dims in_dims, out_dims;  /* inferred when the model is built */
+
+    /* hyper-parameters (those that apply to the kind) */
+    int out_c;                  /* conv: output channels; linear: output features */
+    int k, stride, pad;         /* conv / pooling window */
+    int has_bias;
+    float clip;                 /* hardtanh: clamp to [-clip, clip] */
+
+    /* parameters: views into model->params / model->grads */
+    float *w, *gw; size_t nw;   /* conv: out_c x in_c x k x k; linear: out x in; bn: gamma */
+    float *b, *gb; size_t nb;   /* bias; bn: beta */
+    float *run_mean, *run_var;  /* bn running statistics: views into model->state */
+    size_t w_off, b_off;        /* offsets of w and b in model->params */
+
+    /* compression attachments, installed by methods (weighted layers only) */
+    uint8_t *mask;              /* nw entries, 1 = keep; NULL = dense. Owned by the model. */
+    const nn_wtransform *wt; void *wt_ctx;
+    const nn_xtransform *xt; void *xt_ctx;
+    nn_kernel kernel;
+    int frozen;                 /* 1: optimizer leaves this layer's w alone */
+    uint8_t *wfreeze;           /* nw entries, 1 = this weight is frozen (INQ); NULL = none */
+
+    /* activations and scratch, sized for model->batch_cap samples */
+    float *out, *dout;
+    float *w_eff;               /* effective weights (= w when nothing is attached) */
+    float *x_q;                 /* transformed input when xt is attached */
+    void *cache;                /* layer-private saved state (bn batch stats, pool argmax) */
+};
+
+struct nn_model {
+    char arch[NN_NAME_MAX];
+    nn_dims in_dims;
+    int n_classes;
+    int n_nodes;
+    nn_node nodes[NN_MAX_NODES];
+    float *params, *grads; size_t n_params;   /* one contiguous buffer each */
+    float *state; size_t n_state;             /* bn running statistics */
+    uint8_t *decay;                            /* n_params entries: 1 = weight decay applies */
+    int batch_cap;
+    float *ws; size_t ws_len;                  /* one reused workspace (im2col etc.) */
+    int threads;
+};
+
+/* --- building ------------------------------------------------------------------------- */
+/* Architectures are rows of a table (nn/arch.c). Returns NULL with a message in err. */
+nn_model *nn_model_create(const char *arch, nn_dims in, int n_classes, char *err, size_t errlen);
+int  nn_arch_count(void);
+const char *nn_arch_name(int i);
+const char *nn_arch_help(int i);
+
+/* Lower-level builder used by the architecture table and by tests. Each add returns the new
+ * node's index, or -1 (message in the builder) on a shape error. */
+typedef struct nn_builder nn_builder;
+nn_builder *nn_builder_new(const char *arch, nn_dims in, int n_classes);
+int nn_add_conv(nn_builder *, const char *name, int in, int out_c, int k, int stride, int pad, int bias);
+int nn_add_linear(nn_builder *, const char *name, int in, int out_f, int bias);
+int nn_add_maxpool(nn_builder *, const char *name, int in, int k, int stride);
+int nn_add_avgpool(nn_builder *, const char *name, int in, int k, int stride);
+int nn_add_gap(nn_builder *, const char *name, int in);
+int nn_add_bn(nn_builder *, const char *name, int in);
+int nn_add_relu(nn_builder *, const char *name, int in);
+int nn_add_hardtanh(nn_builder *, const char *name, int in, float clip);
+int nn_add_flatten(nn_builder *, const char *name, int in);
+int nn_add_add(nn_builder *, const char *name, int a, int b);
+/* Finishes the model (allocates buffers); the last node is the output. Frees the builder. */
+nn_model *nn_builder_finish(nn_builder *, char *err, size_t errlen);
+void nn_builder_free(nn_builder *);
+
+void nn_model_free(nn_model *);
+/* Initialise all parameters (weights by scheme, biases 0, bn gamma 1 beta 0, stats 0/1). */
+void nn_model_init(nn_model *, nn_init scheme, nn_rng *rng);
+/* Grow activation buffers to hold `batch` samples (no-op when large enough). 0 = ok. */
+int  nn_model_reserve(nn_model *, int batch);
+void nn_model_set_threads(nn_model *, int threads);
+nn_model *nn_model_clone(const nn_model *);        /* same structure, params, state, masks */
+
+/* --- running -------------------------------------------------------------------------- */
+/* x: batch samples of in_dims, float. train=1 uses batch statistics and updates running ones. */
+const float *nn_forward(nn_model *, const float *x, int batch, int train);
+void nn_zero_grad(nn_model *);
+/* dlogits: batch x n_classes. Accumulates into model->grads; masks the gradients of pruned
+ * and frozen weights. Must follow nn_forward(train=1) on the same batch. */
+void nn_backward(nn_model *, const float *dlogits, int batch);
+/* Re-applies masks to latent weights (after an optimizer step). */
+void nn_apply_masks(nn_model *);
+
+/* --- queries -------------------------------------------------------------------------- */
+static inline int nn_is_weighted(const nn_node *n) { return n->kind == NN_CONV || n->kind == NN_LINEAR; }
+const char *nn_kind_name(nn_kind);
+size_t nn_count_weights(const nn_model *);          /* weights of conv/linear layers */
+size_t nn_count_nonzero(const nn_model *);          /* nonzero effective weights of conv/linear */
+/* Multiply-accumulates of one sample's forward pass through a layer (dense). */
+double nn_node_macs(const nn_node *);
+uint8_t *nn_node_mask(nn_model *, nn_node *);        /* the node's mask, created all-ones on first use */
+
+#endif
