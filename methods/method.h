@@ -41,7 +41,6 @@ typedef struct mt_run {
     /* Last finished round's results, filled by the runner before round_end. */
     double round_test_acc, round_best_acc, round_min_val_loss;
     int round_best_epoch, round_min_val_epoch;
-    double round_min_val_test_acc;   /* test acc at round_min_val_epoch (LTH's early stop) */
     void *runner;                /* opaque */
 } mt_run;
 
