@@ -30,6 +30,8 @@ typedef struct mt_run {
     /* The current round's plan; round_begin may change it. */
     int round_epochs;            /* default: epochs */
     double lr_scale;             /* multiplies the schedule's LR; default 1 */
+    double lr;                   /* LR of the current step (schedule x lr_scale), set by the
+                                  * runner before after_backward (e.g. DC's centroid update) */
     int reset_optimizer;         /* 1 (default): zero momentum/Adam state at round start */
     double lr;                   /* LR of the current step (schedule x lr_scale), set before each
                                   * optimizer step: methods that learn their own parameters in
@@ -42,6 +44,7 @@ typedef struct mt_run {
     /* Last finished round's results, filled by the runner before round_end. */
     double round_test_acc, round_best_acc, round_min_val_loss;
     int round_best_epoch, round_min_val_epoch;
+    double round_min_val_test_acc;   /* test acc at round_min_val_epoch (LTH's early stop) */
     void *runner;                /* opaque */
 } mt_run;
 
