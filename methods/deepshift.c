@@ -229,7 +229,7 @@ static void ds_account(const mt_run *run, void *state, mt_footprint *fp)
     mt_footprint_extra(fp, "deepshift.shift_macs", macs);   /* multiplications become shifts */
 }
 
-const method mt_deepshift = {
+const method method_deepshift = {
     .name = "deepshift", .title = "DeepShift",
     .paper = "Elhoushi et al., DeepShift: Towards Multiplication-Less Neural Networks, "
              "CVPR Workshops 2021",

@@ -63,8 +63,7 @@ static int inq_setup(mt_run *run, const void *config, void **state, char *err, s
     for (int i = 0; i < m->n_nodes; i++) {
         nn_node *n = &m->nodes[i];
         if (!s->sel[i]) continue;
-        if (!n->wfreeze) n->wfreeze = calloc(n->nw, 1);   /* owned by the model, like masks */
-        if (!n->wfreeze) {
+        if (!nn_node_wfreeze(m, n)) {
             snprintf(err, errlen, "inq: out of memory");
             free(s); return -1;
         }
@@ -142,7 +141,7 @@ static void inq_account(const mt_run *run, void *state, mt_footprint *fp)
 
 static void inq_free(void *state) { free(state); }
 
-const method mt_inq = {
+const method method_inq = {
     .name = "inq", .title = "INQ",
     .paper = "Zhou et al., Incremental Network Quantization: Towards Lossless CNNs with "
              "Low-Precision Weights, ICLR 2017",

@@ -33,9 +33,6 @@ typedef struct mt_run {
     double lr;                   /* LR of the current step (schedule x lr_scale), set by the
                                   * runner before after_backward (e.g. DC's centroid update) */
     int reset_optimizer;         /* 1 (default): zero momentum/Adam state at round start */
-    double lr;                   /* LR of the current step (schedule x lr_scale), set before each
-                                  * optimizer step: methods that learn their own parameters in
-                                  * step_end (TTQ's scales, DeepShift-PS's signs) step with it */
     /* Model evaluation the method may call (e.g. SFP comparing masked vs. pruned model):
      * returns top-1 accuracy in % on the test split, and mean loss in *loss if non-NULL. */
     double (*evaluate)(struct mt_run *, nn_model *, double *loss);

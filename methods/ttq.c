@@ -188,7 +188,7 @@ static void ttq_account(const mt_run *run, void *state, mt_footprint *fp)
     mt_footprint_extra(fp, "ttq.ternary_macs", macs);
 }
 
-const method mt_ttq = {
+const method method_ttq = {
     .name = "ttq", .title = "TTQ",
     .paper = "Zhu et al., Trained Ternary Quantization, ICLR 2017",
     .options = ttq_opts, .n_options = (int)(sizeof ttq_opts / sizeof ttq_opts[0]),

@@ -162,7 +162,7 @@ static void xnor_account(const mt_run *run, void *state, mt_footprint *fp)
 
 static void xnor_free(void *state) { free(state); }
 
-const method mt_xnor = {
+const method method_xnor = {
     .name = "xnor", .title = "XNOR-Net / BWN",
     .paper = "Rastegari et al., XNOR-Net: ImageNet Classification Using Binary Convolutional "
              "Neural Networks, ECCV 2016",

@@ -7,7 +7,7 @@ extern "C" {
 #include "methods/method.h"
 #include "methods/quant_util.h"
 #include "support/quant_fixture.h"
-extern const method mt_deepshift;
+extern const method method_deepshift;
 }
 
 namespace {
@@ -46,7 +46,7 @@ TEST(DeepShift, QWeightsAreSignedPowersOfTwoInRange)
 {
     qf f;
     const char *kv[] = { "weight_bits", "3", nullptr };   // p in [-2, 0]
-    ASSERT_EQ(qf_start(&f, &mt_deepshift, QF_MLP, NN_SGD, kv), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_deepshift, QF_MLP, NN_SGD, kv), 0) << f.err;
     qf_round(&f, 10, 0.05f);
     size_t zeros = 0;
     for (int i = 0; i < f.run.model->n_nodes; i++) {
@@ -65,7 +65,7 @@ TEST(DeepShift, PsTrainsShiftsAndSignsWithinRange)
 {
     qf f;
     const char *kv[] = { "mode", "ps", "weight_bits", "5", nullptr };   // p in [-14, 0]
-    ASSERT_EQ(qf_start(&f, &mt_deepshift, QF_MLP, NN_ADAM, kv), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_deepshift, QF_MLP, NN_ADAM, kv), 0) << f.err;
     nn_model *m = f.run.model;
     std::vector<std::vector<float>> start(m->n_nodes);
     for (int i = 0; i < m->n_nodes; i++)
@@ -99,8 +99,8 @@ TEST(DeepShift, PsConversionMatchesQRounding)
 {
     qf fq, fp;
     const char *q[] = { "mode", "q", nullptr }, *p[] = { "mode", "ps", nullptr };
-    ASSERT_EQ(qf_start(&fq, &mt_deepshift, QF_MLP, NN_SGD, q), 0) << fq.err;
-    ASSERT_EQ(qf_start(&fp, &mt_deepshift, QF_MLP, NN_ADAM, p), 0) << fp.err;
+    ASSERT_EQ(qf_start(&fq, &method_deepshift, QF_MLP, NN_SGD, q), 0) << fq.err;
+    ASSERT_EQ(qf_start(&fp, &method_deepshift, QF_MLP, NN_ADAM, p), 0) << fp.err;
     for (int i = 0; i < fq.run.model->n_nodes; i++) {
         const nn_node *a = &fq.run.model->nodes[i], *b = &fp.run.model->nodes[i];
         if (!nn_is_weighted(a)) continue;
@@ -115,7 +115,7 @@ TEST(DeepShift, ActivationsRoundToFixedPointGrid)
 {
     qf f;
     const char *kv[] = { "act_bits", "4", "act_int_bits", "4", nullptr };
-    ASSERT_EQ(qf_start(&f, &mt_deepshift, QF_BN_CNN, NN_SGD, kv), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_deepshift, QF_BN_CNN, NN_SGD, kv), 0) << f.err;
     nn_forward(f.run.model, f.x, f.batch, 1);
     const nn_node *n = &f.run.model->nodes[0];
     ASSERT_NE(n->xt, nullptr);
@@ -134,12 +134,12 @@ TEST(DeepShift, OptionsOutOfRangeNameKeyAndAllowedValues)
 {
     char err[256];
     for (const char *bad : { "1", "9", "0" }) {
-        ASSERT_NE(qf_parse(&mt_deepshift, "weight_bits", bad, err, sizeof err), 0) << bad;
+        ASSERT_NE(qf_parse(&method_deepshift, "weight_bits", bad, err, sizeof err), 0) << bad;
         EXPECT_EQ(std::string(err).rfind("weight_bits = ", 0), 0u) << err;
     }
-    ASSERT_NE(qf_parse(&mt_deepshift, "mode", "shift", err, sizeof err), 0);
+    ASSERT_NE(qf_parse(&method_deepshift, "mode", "shift", err, sizeof err), 0);
     EXPECT_NE(std::string(err).find("q|ps"), std::string::npos) << err;
-    EXPECT_EQ(qf_parse(&mt_deepshift, "act_bits", "0", err, sizeof err), 0) << err;
+    EXPECT_EQ(qf_parse(&method_deepshift, "act_bits", "0", err, sizeof err), 0) << err;
 }
 
 }  // namespace

@@ -7,7 +7,7 @@ extern "C" {
 #include "methods/method.h"
 #include "methods/quant_util.h"
 #include "support/quant_fixture.h"
-extern const method mt_inq;
+extern const method method_inq;
 }
 
 namespace {
@@ -35,7 +35,7 @@ TEST(Inq, PartitionsArePowersOfTwoFrozenAndMatchPortions)
 {
     qf f;
     const char *kv[] = { "bits", "4", "portions", "0.3, 0.6, 0.9, 1", nullptr };
-    ASSERT_EQ(qf_start(&f, &mt_inq, QF_MLP, NN_SGD, kv), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_inq, QF_MLP, NN_SGD, kv), 0) << f.err;
     ASSERT_EQ(f.run.n_rounds, 4);
     nn_model *m = f.run.model;
     const double portions[] = { 0.3, 0.6, 0.9, 1.0 };
@@ -85,11 +85,11 @@ TEST(Inq, FirstPartitionTakesTheLargestWeights)
 {
     qf f;
     const char *kv[] = { "portions", "0.5, 1", nullptr };
-    ASSERT_EQ(qf_start(&f, &mt_inq, QF_MLP, NN_SGD, kv), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_inq, QF_MLP, NN_SGD, kv), 0) << f.err;
     const nn_node *n = &f.run.model->nodes[1];
     ASSERT_TRUE(nn_is_weighted(n));
     std::vector<float> w(n->w, n->w + n->nw);
-    mt_inq.round_begin(&f.run, f.state);
+    method_inq.round_begin(&f.run, f.state);
     float min_frozen = 1e30f, max_free = 0;
     for (size_t k = 0; k < n->nw; k++) {
         if (n->wfreeze[k]) min_frozen = std::fmin(min_frozen, std::fabs(w[k]));
@@ -103,18 +103,18 @@ TEST(Inq, OptionsOutOfRangeNameKeyAndAllowedValues)
 {
     char err[256];
     for (const char *bad : { "0", "1", "9" }) {
-        ASSERT_NE(qf_parse(&mt_inq, "bits", bad, err, sizeof err), 0) << bad;
+        ASSERT_NE(qf_parse(&method_inq, "bits", bad, err, sizeof err), 0) << bad;
         EXPECT_EQ(std::string(err).rfind("bits = ", 0), 0u) << err;
         EXPECT_NE(std::string(err).find("8"), std::string::npos) << err;
     }
     for (const char *bad : { "0.5, 0.4, 1", "0.5, 0.75", "0.5, 0.5, 1", "0, 0.5, 1" }) {
-        ASSERT_NE(qf_parse(&mt_inq, "portions", bad, err, sizeof err), 0) << bad;
+        ASSERT_NE(qf_parse(&method_inq, "portions", bad, err, sizeof err), 0) << bad;
         EXPECT_EQ(std::string(err).rfind("portions = ", 0), 0u) << err;
     }
-    ASSERT_NE(qf_parse(&mt_inq, "portions", "0.5, 0.4, 1", err, sizeof err), 0);
+    ASSERT_NE(qf_parse(&method_inq, "portions", "0.5, 0.4, 1", err, sizeof err), 0);
     EXPECT_STREQ(err, "portions = 0.5, 0.4, 1: expected increasing values in (0, 1] ending with 1");
-    EXPECT_EQ(qf_parse(&mt_inq, "portions", "0.2, 0.4, 1", err, sizeof err), 0) << err;
-    EXPECT_EQ(qf_parse(&mt_inq, "bits", "2", err, sizeof err), 0) << err;
+    EXPECT_EQ(qf_parse(&method_inq, "portions", "0.2, 0.4, 1", err, sizeof err), 0) << err;
+    EXPECT_EQ(qf_parse(&method_inq, "bits", "2", err, sizeof err), 0) << err;
 }
 
 }  // namespace

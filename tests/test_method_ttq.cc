@@ -8,7 +8,7 @@ extern "C" {
 #include "methods/method.h"
 #include "nn/loss.h"
 #include "support/quant_fixture.h"
-extern const method mt_ttq;
+extern const method method_ttq;
 }
 
 namespace {
@@ -33,10 +33,11 @@ Ternary ternary(const nn_node *n, double t)
     std::set<float> vals(e.begin(), e.end());
     EXPECT_EQ(vals.size(), 3u) << n->name;
     Ternary r;
-    for (float v : vals) (v > 0 ? r.wp : r.wn) = v > 0 ? v : -v;
+    for (float v : vals)
+        if (v != 0) (v > 0 ? r.wp : r.wn) = std::fabs(v);
     for (size_t i = 0; i < n->nw; i++) {
         float want = n->w[i] > d ? r.wp : n->w[i] < -d ? -r.wn : 0.0f;
-        EXPECT_EQ(e[i], want) << n->name << " weight " << i;
+        EXPECT_EQ(e[i], want) << n->name << " weight " << i << " w " << n->w[i] << " d " << d;
         r.zeros += e[i] == 0;
     }
     return r;
@@ -46,12 +47,12 @@ TEST(Ttq, LayersHoldThreeValuesAndScalesMoveUnderTraining)
 {
     qf f;
     const char *kv[] = { "t", "0.2", nullptr };
-    ASSERT_EQ(qf_start(&f, &mt_ttq, QF_MLP, NN_SGD, kv), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_ttq, QF_MLP, NN_SGD, kv), 0) << f.err;
     EXPECT_EQ(node(f, "fc1")->wt, nullptr);
     EXPECT_EQ(node(f, "fc3")->wt, nullptr);
     Ternary a = ternary(node(f, "fc2"), 0.2);
     EXPECT_GT(a.zeros, 0u);
-    qf_round(&f, 30, 0.05f);
+    qf_round(&f, 10, 0.005f);
     Ternary b = ternary(node(f, "fc2"), 0.2);
     EXPECT_NE(a.wp, b.wp);
     EXPECT_NE(a.wn, b.wn);
@@ -70,7 +71,7 @@ TEST(Ttq, ScaleStepFollowsItsGradient)
 {
     qf f;
     const char *kv[] = { "t", "0.1", "scale_lr", "2", nullptr };
-    ASSERT_EQ(qf_start(&f, &mt_ttq, QF_MLP, NN_SGD, kv), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_ttq, QF_MLP, NN_SGD, kv), 0) << f.err;
     f.optim.momentum = 0;
     f.optim.weight_decay = 0;
     nn_node *n = node(f, "fc2");
@@ -91,10 +92,10 @@ TEST(Ttq, ScaleStepFollowsItsGradient)
         if (w0[i] > d) gp += n->gw[i] / a.wp;
         else if (w0[i] < -d) gn -= n->gw[i] / a.wn;
     }
-    const float lr = 0.1f;
+    const float lr = 0.01f;
     f.run.lr = lr;
     nn_optim_step(&f.optim, m, lr);
-    mt_ttq.step_end(&f.run, f.state);
+    method_ttq.step_end(&f.run, f.state);
     Ternary b = ternary(n, 0.1);
     EXPECT_NEAR(b.wp, a.wp - 2 * lr * gp, 1e-5);
     EXPECT_NEAR(b.wn, a.wn - 2 * lr * gn, 1e-5);
@@ -106,7 +107,7 @@ TEST(Ttq, ScaleInitOneUsesUnitScales)
 {
     qf f;
     const char *kv[] = { "scale_init", "one", "first_last_fp", "false", nullptr };
-    ASSERT_EQ(qf_start(&f, &mt_ttq, QF_MLP, NN_SGD, kv), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_ttq, QF_MLP, NN_SGD, kv), 0) << f.err;
     for (const char *name : { "fc1", "fc2", "fc3" }) {
         Ternary t = ternary(node(f, name), 0.05);
         EXPECT_EQ(t.wp, 1.0f);
@@ -119,11 +120,11 @@ TEST(Ttq, ThresholdOutsideOpenUnitIntervalIsRefused)
 {
     char err[256];
     for (const char *bad : { "0", "1", "-0.1", "1.5" }) {
-        ASSERT_NE(qf_parse(&mt_ttq, "t", bad, err, sizeof err), 0) << bad;
+        ASSERT_NE(qf_parse(&method_ttq, "t", bad, err, sizeof err), 0) << bad;
         EXPECT_EQ(std::string(err).rfind("t = ", 0), 0u) << err;
         EXPECT_NE(std::string(err).find("(0, 1)"), std::string::npos) << err;
     }
-    EXPECT_EQ(qf_parse(&mt_ttq, "t", "0.05", err, sizeof err), 0) << err;
+    EXPECT_EQ(qf_parse(&method_ttq, "t", "0.05", err, sizeof err), 0) << err;
 }
 
 }  // namespace

@@ -7,7 +7,7 @@ extern "C" {
 #include "methods/method.h"
 #include "methods/quant_util.h"
 #include "support/quant_fixture.h"
-extern const method mt_xnor;
+extern const method method_xnor;
 }
 
 namespace {
@@ -39,7 +39,7 @@ TEST(Xnor, BwnWeightsOfEachFilterArePlusMinusAlpha)
 {
     qf f;
     const char *kv[] = { "mode", "bwn", nullptr };
-    ASSERT_EQ(qf_start(&f, &mt_xnor, QF_BN_CNN, NN_SGD, kv), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_xnor, QF_BN_CNN, NN_SGD, kv), 0) << f.err;
     qf_round(&f, 5, 0.05f);
     EXPECT_EQ(node(f, "conv1")->wt, nullptr);      // first_last_fp = true by default
     EXPECT_EQ(node(f, "fc")->wt, nullptr);
@@ -64,7 +64,7 @@ TEST(Xnor, BwnBackwardIsChainRulePlusSte)
 {
     qf f;
     const char *kv[] = { "mode", "bwn", "first_last_fp", "false", nullptr };
-    ASSERT_EQ(qf_start(&f, &mt_xnor, QF_MLP, NN_SGD, kv), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_xnor, QF_MLP, NN_SGD, kv), 0) << f.err;
     const nn_node *n = node(f, "fc2");
     size_t nw = n->nw, fs = qu_filter_size(n);
     nn_rng r;
@@ -99,7 +99,7 @@ TEST(Xnor, BwnBackwardIsChainRulePlusSte)
 TEST(Xnor, InputsOfBinarizedLayersArePlusMinusK)
 {
     qf f;
-    ASSERT_EQ(qf_start(&f, &mt_xnor, QF_BN_CNN, NN_SGD, nullptr), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_xnor, QF_BN_CNN, NN_SGD, nullptr), 0) << f.err;
     qf_round(&f, 3, 0.05f);
     nn_forward(f.run.model, f.x, f.batch, 0);
     const nn_node *n = node(f, "conv2"), *src = node(f, "bn1");
@@ -120,7 +120,7 @@ TEST(Xnor, InputsOfBinarizedLayersArePlusMinusK)
 TEST(Xnor, InputGradientIsStraightThroughCancelledBeyondOne)
 {
     qf f;
-    ASSERT_EQ(qf_start(&f, &mt_xnor, QF_BN_CNN, NN_SGD, nullptr), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_xnor, QF_BN_CNN, NN_SGD, nullptr), 0) << f.err;
     const nn_node *n = node(f, "conv3");
     const float x[6] = { -2.0f, -1.0f, -0.3f, 0.0f, 0.7f, 1.5f }, g[6] = { 1, 2, 3, 4, 5, 6 };
     float q[6], gx[6];
@@ -136,35 +136,35 @@ TEST(Xnor, InputGradientIsStraightThroughCancelledBeyondOne)
 TEST(Xnor, RefusesBinarizedLayerFedByRelu)
 {
     qf f;
-    ASSERT_NE(qf_start(&f, &mt_xnor, QF_RELU_CNN, NN_SGD, nullptr), 0);
+    ASSERT_NE(qf_start(&f, &method_xnor, QF_RELU_CNN, NN_SGD, nullptr), 0);
     std::string e = f.err;
     EXPECT_NE(e.find("conv2"), std::string::npos) << e;
     EXPECT_NE(e.find("relu1"), std::string::npos) << e;
     EXPECT_NE(e.find("-xnor"), std::string::npos) << e;
     qf_free(&f);
     const char *kv[] = { "mode", "bwn", nullptr };   // binary weights alone are fine there
-    EXPECT_EQ(qf_start(&f, &mt_xnor, QF_RELU_CNN, NN_SGD, kv), 0) << f.err;
+    EXPECT_EQ(qf_start(&f, &method_xnor, QF_RELU_CNN, NN_SGD, kv), 0) << f.err;
     qf_free(&f);
 }
 
 TEST(Xnor, OptionsOutOfRangeNameKeyAndChoices)
 {
     char err[256];
-    ASSERT_NE(qf_parse(&mt_xnor, "mode", "ternary", err, sizeof err), 0);
+    ASSERT_NE(qf_parse(&method_xnor, "mode", "ternary", err, sizeof err), 0);
     EXPECT_NE(std::string(err).find("mode"), std::string::npos) << err;
     EXPECT_NE(std::string(err).find("bwn|xnor"), std::string::npos) << err;
-    EXPECT_EQ(qf_parse(&mt_xnor, "mode", "bwn", err, sizeof err), 0) << err;
+    EXPECT_EQ(qf_parse(&method_xnor, "mode", "bwn", err, sizeof err), 0) << err;
 }
 
 TEST(Xnor, AccountsOneBitWeightsAndActivations)
 {
     qf f;
-    ASSERT_EQ(qf_start(&f, &mt_xnor, QF_BN_CNN, NN_SGD, nullptr), 0) << f.err;
+    ASSERT_EQ(qf_start(&f, &method_xnor, QF_BN_CNN, NN_SGD, nullptr), 0) << f.err;
     ASSERT_EQ(qf_finish(&f), 0) << f.err;
     static mt_footprint fp;
     mt_footprint_dense(f.run.model, &fp);
     double before = fp.bytes;
-    mt_xnor.account(&f.run, f.state, &fp);
+    method_xnor.account(&f.run, f.state, &fp);
     int seen = 0;
     for (int i = 0; i < fp.n_layers; i++) {
         std::string name = fp.layers[i].name;
