@@ -7,7 +7,11 @@
     X(magnitude) \
     X(deep_compression) \
     X(sfp) \
-    X(lottery)
+    X(lottery) \
+    X(inq) \
+    X(xnor) \
+    X(ttq) \
+    X(deepshift)
 
 #define DECLARE_METHOD(id) extern const method method_##id;
 METHOD_ROWS(DECLARE_METHOD)
