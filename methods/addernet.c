@@ -156,7 +156,7 @@ static void adder_account(const mt_run *run, void *state, mt_footprint *fp)
 
 static void adder_free(void *state) { free(state); }
 
-const method mt_addernet = {
+const method method_addernet = {
     .name = "addernet",
     .title = "AdderNet",
     .paper = "Chen et al., AdderNet: Do We Really Need Multiplications in Deep Learning?, CVPR 2020",
