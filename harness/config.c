@@ -1,6 +1,8 @@
 /* INI configuration: inih reads the file, the tables below decide what is allowed. */
 #include "harness/config.h"
+#include <errno.h>
 #include <ini.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include "harness/fileio.h"
 
 static const char header[] =
-    "round,epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,nonzero_weights,images_per_s\n";
+    "round,epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,nonzero_weights\n";
 
 void hx_metrics_add(hx_metrics *m, const hx_metrics_row *r)
 {
@@ -35,8 +35,8 @@ int hx_metrics_save(const hx_metrics *m, const char *path, char *err, size_t err
         len += (size_t)put(buf + len, cap - len, r->val_loss, "%.6f");
         len += (size_t)snprintf(buf + len, cap - len, ",");
         len += (size_t)put(buf + len, cap - len, r->val_acc, "%.4f");
-        len += (size_t)snprintf(buf + len, cap - len, ",%.6f,%.4f,%.0f,%.1f\n", r->test_loss, r->test_acc,
-                                r->nonzero, r->images_per_s);
+        len += (size_t)snprintf(buf + len, cap - len, ",%.6f,%.4f,%.0f\n", r->test_loss, r->test_acc,
+                                r->nonzero);
     }
     int rc = fio_write_atomic(path, buf, len, err, errlen);
     free(buf);
@@ -66,7 +66,7 @@ int hx_metrics_load(hx_metrics *m, const char *path, int round, int epoch, char 
         r.round = (int)field(&p); r.epoch = (int)field(&p);
         r.lr = field(&p); r.train_loss = field(&p); r.train_acc = field(&p);
         r.val_loss = field(&p); r.val_acc = field(&p); r.test_loss = field(&p); r.test_acc = field(&p);
-        r.nonzero = field(&p); r.images_per_s = field(&p);
+        r.nonzero = field(&p);
         if (r.round - 1 > round || (r.round - 1 == round && r.epoch - 1 > epoch)) break;
         hx_metrics_add(m, &r);
     }

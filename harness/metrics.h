@@ -1,4 +1,4 @@
-/* Per-epoch metrics of a run, kept in memory and rewritten atomically as metrics.csv after
+/* Per-epoch metrics of a run (no timings: the same config and seed give a byte-identical file), kept in memory and rewritten atomically as metrics.csv after
  * every epoch (so an interrupted run's file is always whole). */
 #ifndef HARNESS_METRICS_H
 #define HARNESS_METRICS_H
@@ -6,7 +6,7 @@
 
 typedef struct hx_metrics_row {
     int round, epoch;
-    double lr, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, nonzero, images_per_s;
+    double lr, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, nonzero;
 } hx_metrics_row;
 
 typedef struct hx_metrics { hx_metrics_row *rows; int n, cap; } hx_metrics;

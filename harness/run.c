@@ -50,6 +50,7 @@ typedef struct runner {
     float *x; uint8_t *y; float *dlogits;
     double train_seconds; long train_images;
     double best_acc; int best_epoch, best_round;
+    long stop_after;           /* HARNESS_STOP_AFTER_EPOCHS: simulate an interruption (tests) */
 } runner;
 
 static double now_s(void)
@@ -462,7 +463,7 @@ static int train_all(runner *r, int start_round, int start_epoch, char *err, siz
             last_test = test_acc;
             double lr = nn_schedule_lr(&r->sched, epoch) * mt->lr_scale;
             hx_metrics_row row = {round + 1, epoch + 1, lr, tl, ta, val_loss, val_acc, test_loss, test_acc,
-                                  (double)nn_count_nonzero(r->model), ips};
+                                  (double)nn_count_nonzero(r->model)};
             hx_metrics_add(&r->metrics, &row);
             if (hx_metrics_save(&r->metrics, mpath, err, errlen) != 0) return -1;
             fprintf(r->log, "round %d epoch %3d/%d  lr %.5g  train loss %.4f acc %6.2f%%  %s test loss %.4f acc %6.2f%%  %6.0f img/s\n",
@@ -471,6 +472,11 @@ static int train_all(runner *r, int start_round, int start_epoch, char *err, siz
             if (r->val.n) fprintf(r->log, "                   val loss %.4f acc %6.2f%%\n", val_loss, val_acc);
             fflush(r->log);
             if (save_checkpoint(r, round, epoch, err, errlen) != 0) return -1;
+            if (--r->stop_after == 0) {
+                snprintf(err, errlen, "stopped after epoch %d as HARNESS_STOP_AFTER_EPOCHS asked (a test of "
+                         "--resume); continue with harness run --resume %s", epoch + 1, c->path);
+                return -1;
+            }
         }
         mt->round_test_acc = last_test;
         mt->round_best_acc = round_best;
@@ -502,6 +508,8 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
     r->log = o->log ? o->log : stdout;
     r->quiet = o->quiet;
     r->best_acc = -1;
+    const char *stop = getenv("HARNESS_STOP_AFTER_EPOCHS");
+    r->stop_after = stop && *stop ? atol(stop) : -1;
     double t0 = now_s();
     if (cfg_load(config_path, o->sets, o->n_sets, &r->cfg, err, errlen) != 0) { free(r); return -1; }
     int rc = setup(r, o->resume, err, errlen);

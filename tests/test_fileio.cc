@@ -343,3 +343,111 @@ TEST_F(Json, LoadNamesFile)
 }
 
 }  // namespace
+
+// ---- PNG ------------------------------------------------------------------------------------
+extern "C" {
+#include <png.h>
+#include "harness/png_out.h"
+}
+
+namespace {
+
+// Reads a PNG back in its stored format; returns the pixels (empty on failure).
+std::vector<uint8_t> read_png(const std::string &path, png_uint_32 format, int *w, int *h)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&img, path.c_str())) return {};
+    bool gray = !(img.format & PNG_FORMAT_FLAG_COLOR);
+    EXPECT_EQ(gray, format == PNG_FORMAT_GRAY);
+    img.format = format;
+    std::vector<uint8_t> px(PNG_IMAGE_SIZE(img));
+    if (!png_image_finish_read(&img, nullptr, px.data(), 0, nullptr)) return {};
+    *w = (int)img.width;
+    *h = (int)img.height;
+    return px;
+}
+
+using Png = TmpDir;
+
+TEST_F(Png, GrayAndRgbRoundTrip)
+{
+    const int w = 13, h = 7;
+    std::vector<uint8_t> g(w * h), rgb(w * h * 3);
+    for (size_t i = 0; i < g.size(); i++) g[i] = (uint8_t)(i * 37 + 11);
+    for (size_t i = 0; i < rgb.size(); i++) rgb[i] = (uint8_t)(i * 101 + 3);
+    char err[512];
+    ASSERT_EQ(png_write_gray(p("g.png").c_str(), w, h, g.data(), err, sizeof err), 0) << err;
+    ASSERT_EQ(png_write_rgb(p("c.png").c_str(), w, h, rgb.data(), err, sizeof err), 0) << err;
+    EXPECT_EQ(ls(), (std::vector<std::string>{"c.png", "g.png"}));
+    int rw = 0, rh = 0;
+    EXPECT_EQ(read_png(p("g.png"), PNG_FORMAT_GRAY, &rw, &rh), g);
+    EXPECT_EQ(rw, w);
+    EXPECT_EQ(rh, h);
+    EXPECT_EQ(read_png(p("c.png"), PNG_FORMAT_RGB, &rw, &rh), rgb);
+    std::string bad = p("missing/x.png");
+    EXPECT_EQ(png_write_gray(bad.c_str(), w, h, g.data(), err, sizeof err), -1);
+    EXPECT_NE(strstr(err, bad.c_str()), nullptr) << err;
+}
+
+TEST_F(Png, GridPlacesTiles)
+{
+    // 5 RGB tiles of 2x3 in 3 columns, pad 1: 3*(3+1)+1 = 13 wide, 2*(2+1)+1 = 7 high.
+    const int n = 5, c = 3, h = 2, w = 3, cols = 3, pad = 1;
+    std::vector<uint8_t> imgs(n * c * h * w);
+    auto val = [](int i, int ch, int y, int x) { return (uint8_t)(1 + i * 40 + ch * 10 + y * 3 + x); };
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) imgs[((i * c + ch) * h + y) * w + x] = val(i, ch, y, x);
+    char err[512];
+    ASSERT_EQ(png_write_grid(p("grid.png").c_str(), imgs.data(), n, c, h, w, cols, pad, err, sizeof err), 0) << err;
+    int W = 0, H = 0;
+    std::vector<uint8_t> px = read_png(p("grid.png"), PNG_FORMAT_RGB, &W, &H);
+    ASSERT_EQ(W, 13);
+    ASSERT_EQ(H, 7);
+    std::vector<int> covered(W * H, 0);
+    for (int i = 0; i < n; i++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                int X = pad + (i % cols) * (w + pad) + x, Y = pad + (i / cols) * (h + pad) + y;
+                covered[Y * W + X] = 1;
+                for (int ch = 0; ch < c; ch++) EXPECT_EQ(px[(Y * W + X) * 3 + ch], val(i, ch, y, x));
+            }
+    for (int k = 0; k < W * H; k++)
+        if (!covered[k])
+            for (int ch = 0; ch < 3; ch++) EXPECT_EQ(px[k * 3 + ch], 0) << k;  // padding and the empty 6th slot
+
+    // Gray: tile() alone, with a visible background.
+    int gw, gh;
+    uint8_t *g = png_tile(imgs.data(), 2, 1, 3, 3, 4, 2, 200, &gw, &gh);  // cols clamps to n
+    ASSERT_NE(g, nullptr);
+    EXPECT_EQ(gw, 2 * (3 + 2) + 2);
+    EXPECT_EQ(gh, 3 + 4);
+    EXPECT_EQ(g[0], 200);
+    EXPECT_EQ(g[2 * gw + 2], imgs[0]);
+    EXPECT_EQ(g[(2 + 2) * gw + 2 + 5 + 2], imgs[9 + 8]);  // image 1, y=2, x=2
+    free(g);
+}
+
+TEST(PngScale, MapsRangeOnto0To255)
+{
+    const float x[] = {-1.0f, 0.0f, 1.0f, NAN, 0.5f};
+    uint8_t out[5];
+    png_scale_to_u8(x, 5, out);
+    EXPECT_EQ(out[0], 0);
+    EXPECT_EQ(out[1], 128);   // 127.5 rounds to even
+    EXPECT_EQ(out[2], 255);
+    EXPECT_EQ(out[3], 0);
+    EXPECT_EQ(out[4], 191);
+    const float same[] = {3.0f, 3.0f};
+    png_scale_to_u8(same, 2, out);
+    EXPECT_EQ(out[0], 128);
+    const float wide[] = {-3e38f, 3e38f};
+    png_scale_to_u8(wide, 2, out);
+    EXPECT_EQ(out[0], 0);
+    EXPECT_EQ(out[1], 255);
+}
+
+}  // namespace
