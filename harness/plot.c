@@ -93,7 +93,6 @@ int hx_plot_pareto(const double *x, const double *y, int n, int *front)
     return m;
 }
 
-
 /* --- one figure: script header, per-point labels, plot clauses and its data file ------------------ */
 typedef struct {
     char stem[2 * RR_NAME_MAX + 32];
