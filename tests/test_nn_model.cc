@@ -149,6 +149,14 @@ TEST(Arch, UnknownNameListsTheKnownOnes)
     EXPECT_NE(std::string(err).find("resnet20"), std::string::npos) << err;
 }
 
+TEST(Arch, TooSmallInputNamesArchitectureAndLayer)
+{
+    char err[NN_ERR_MAX] = "";
+    EXPECT_EQ(nn_model_create("lenet5", nn_dims{1, 12, 12}, 10, err, sizeof err), nullptr);
+    std::string e(err);
+    EXPECT_EQ(e.rfind("lenet5 on 1x12x12 input: conv2: ", 0), 0u) << e;
+}
+
 TEST(Arch, ParameterCountsMatchThePapers)
 {
     ModelPtr a(create("lenet300", nn_dims{1, 28, 28}, 10));
