@@ -205,7 +205,10 @@ nn_model *nn_model_create(const char *arch, nn_dims in, int n_classes, char *err
         net t = { .b = nn_builder_new(arch, in, n_classes) };
         if (!t.b) { snprintf(err, errlen, "%s: out of memory", arch); return NULL; }
         arch_table[i].build(&t, n_classes, arch_table[i].arg);
-        return nn_builder_finish(t.b, err, errlen);
+        char e[NN_ERR_MAX] = "";
+        nn_model *m = nn_builder_finish(t.b, e, sizeof e);
+        if (!m) snprintf(err, errlen, "%s on %dx%dx%d input: %s", arch, in.c, in.h, in.w, e);
+        return m;
     }
     int k = snprintf(err, errlen, "unknown architecture '%s'; known:", arch);
     for (int i = 0; i < ARCH_COUNT && k >= 0 && (size_t)k < errlen; i++)

@@ -31,6 +31,7 @@ nn_model *create(const char *arch, nn_dims in, int classes, uint64_t seed = 1)
     nn_model *m = nn_model_create(arch, in, classes, err, sizeof err);
     EXPECT_NE(m, nullptr) << err;
     if (!m) return nullptr;
+    nn_model_set_threads(m, 1);    // the machine is shared: keep tests single-threaded
     nn_rng r;
     nn_rng_seed(&r, seed, 0);
     nn_model_init(m, NN_INIT_KAIMING_NORMAL, &r);
@@ -148,6 +149,14 @@ TEST(Arch, UnknownNameListsTheKnownOnes)
     EXPECT_NE(std::string(err).find("resnet20"), std::string::npos) << err;
 }
 
+TEST(Arch, TooSmallInputNamesArchitectureAndLayer)
+{
+    char err[NN_ERR_MAX] = "";
+    EXPECT_EQ(nn_model_create("lenet5", nn_dims{1, 12, 12}, 10, err, sizeof err), nullptr);
+    std::string e(err);
+    EXPECT_EQ(e.rfind("lenet5 on 1x12x12 input: conv2: ", 0), 0u) << e;
+}
+
 TEST(Arch, ParameterCountsMatchThePapers)
 {
     ModelPtr a(create("lenet300", nn_dims{1, 28, 28}, 10));
@@ -174,15 +183,16 @@ TEST(Arch, LayoutIsContiguousWithDecayOnWeightsOnly)
     for (int a = 0; a < nn_arch_count(); a++) {
         SCOPED_TRACE(nn_arch_name(a));
         ASSERT_NE(nn_arch_help(a), nullptr);
-        ModelPtr m(create(nn_arch_name(a), nn_dims{3, 32, 32}, 10));
-        ASSERT_NE(m.get(), nullptr);
+        char err[NN_ERR_MAX] = "";
+        ModelPtr m(nn_model_create(nn_arch_name(a), nn_dims{3, 16, 16}, 10, err, sizeof err));
+        ASSERT_NE(m.get(), nullptr) << err;
         size_t off = 0, decayed = 0;
         std::set<std::string> names;
         for (int i = 0; i < m->n_nodes; i++) {
             const nn_node *n = &m->nodes[i];
             EXPECT_TRUE(names.insert(n->name).second) << n->name;
             EXPECT_EQ(n->w_off, off);
-            if (n->nw) EXPECT_EQ(n->w, m->params + off);
+            if (n->nw) { EXPECT_EQ(n->w, m->params + off); }
             off += n->nw;
             EXPECT_EQ(n->b_off, off);
             off += n->nb;
@@ -197,7 +207,7 @@ TEST(Arch, LayoutIsContiguousWithDecayOnWeightsOnly)
 
 TEST(Arch, EveryArchitectureRunsOnGrayAndColourInputs)
 {
-    const nn_dims shapes[] = {{1, 28, 28}, {3, 32, 32}};
+    const nn_dims shapes[] = {{1, 28, 28}, {3, 16, 16}};
     for (int a = 0; a < nn_arch_count(); a++)
         for (nn_dims d : shapes) {
             SCOPED_TRACE(std::string(nn_arch_name(a)) + " c=" + std::to_string(d.c));
@@ -260,6 +270,11 @@ TEST(Model, ReserveGrowsWithTheBatch)
     out = nn_forward(m.get(), x.data(), 1, 0);   // no shrink; same first row
     EXPECT_EQ(m->batch_cap, 7);
     for (int c = 0; c < 10; c++) EXPECT_NEAR(out[c], seven[c], 1e-4f * (1 + std::fabs(seven[c])));
+    // Evaluation batches need no gradient buffers; the first training batch sizes them.
+    for (int i = 0; i < m->n_nodes; i++) EXPECT_EQ(m->nodes[i].dout, nullptr);
+    train_pass(m.get(), x, 2);
+    for (int i = 0; i < m->n_nodes; i++) EXPECT_NE(m->nodes[i].dout, nullptr);
+    EXPECT_EQ(m->batch_cap, 7);
 }
 
 TEST(Model, MaskZeroesEffectiveWeightsAndTheirGradients)
@@ -291,7 +306,7 @@ TEST(Model, MaskZeroesEffectiveWeightsAndTheirGradients)
         EXPECT_NE(fc2->w[j], 0.0f);       // the latent weight survives until masks are applied
     }
     nn_apply_masks(m.get());
-    for (size_t j = 0; j < fc2->nw; j++) if (!mask[j]) EXPECT_EQ(fc2->w[j], 0.0f);
+    for (size_t j = 0; j < fc2->nw; j++) if (!mask[j]) { EXPECT_EQ(fc2->w[j], 0.0f); }
 }
 
 // w_eff = s * w with its exact backward g_w = s * g_eff.
@@ -382,8 +397,11 @@ TEST(Model, FrozenWeightsGetNoGradient)
     for (size_t j = 0; j < conv1->nw; j++) EXPECT_EQ(conv1->gw[j], 0.0f);
     size_t live = 0;
     for (size_t j = 0; j < fc2->nw; j++) {
-        if (fz[j]) EXPECT_EQ(fc2->gw[j], 0.0f);
-        else live += fc2->gw[j] != 0.0f;
+        if (fz[j]) {
+            EXPECT_EQ(fc2->gw[j], 0.0f);
+        } else {
+            live += fc2->gw[j] != 0.0f;
+        }
     }
     EXPECT_GT(live, fc2->nw / 4);
     EXPECT_NE(conv1->gb[0], 0.0f);     // freezing is about the weights, not the bias
