@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include "nn/rng.h"
 
-enum { DS_ERR_MAX = 512, DS_MAX_CLASSES = 256, DS_MAX_CHANNELS = 4 };
+enum { DS_ERR_MAX = 1024, DS_MAX_CLASSES = 256, DS_MAX_CHANNELS = 4, DS_MAX_SOURCES = 8 };
 
 typedef struct ds_split {
     uint8_t *images;       /* n x c x h x w */
@@ -15,17 +15,26 @@ typedef struct ds_split {
     uint32_t n;
 } ds_split;
 
+/* A raw file the dataset was prepared from: its name (no folder), on-disk size and zlib crc32
+ * (of the bytes on disk, i.e. of the .gz when the file is compressed). */
+typedef struct ds_source {
+    char file[128];
+    uint64_t bytes;
+    uint32_t crc32;
+} ds_source;
+
 typedef struct ds_dataset {
     char name[64];
     int c, h, w, n_classes;
     char class_names[DS_MAX_CLASSES][32];
     float mean[DS_MAX_CHANNELS], std[DS_MAX_CHANNELS];   /* per channel, over train, in [0,1] units */
     ds_split train, test;
-    char sources[8][128];  /* raw files it came from, with sha256 "file sha256hex" */
+    ds_source sources[DS_MAX_SOURCES];   /* raw files it came from */
     int n_sources;
 } ds_dataset;
 
-void ds_free(ds_dataset *);
+void ds_free(ds_dataset *);        /* frees both splits; the struct may be reused after */
+void ds_split_free(ds_split *);
 
 /* --- raw readers: 0 = ok, else err names the file and what is wrong --- */
 /* IDX images (magic 0x00000803, u8, n x h x w) or labels (0x00000801); gzip is detected. */
@@ -58,7 +67,10 @@ typedef struct ds_loader {
     nn_rng rng;
 } ds_loader;
 
-/* Indices [first, first+n) of split (a subset or validation slice). Shuffling is by rng (seeded). */
+/* Indices [first, first+n) of split (a subset or validation slice). Shuffling and augmentation
+ * draw from the loader's own rng seeded with seed (same seed, same batches). Augmentation pads
+ * with black pixels (raw 0) before normalizing. Returns 0, or -1 when the range exceeds the
+ * split, batch < 1, or memory runs out. */
 int  ds_loader_init(ds_loader *, const ds_dataset *, const ds_split *, uint32_t first, uint32_t n,
                     int batch, int shuffle, int augment, uint64_t seed);
 void ds_loader_free(ds_loader *);
@@ -67,8 +79,10 @@ void ds_loader_rewind(ds_loader *);     /* new epoch: reshuffle when shuffle is 
  * The last batch of an epoch may be short. */
 int  ds_loader_next(ds_loader *, float *x, uint8_t *y);
 
-/* Split off the last n_val training images as a validation set (for early stopping). The
- * shuffle that decides which images go there uses seed. */
+/* Split off n_val training images as a validation set (for early stopping): the training
+ * indices are shuffled with seed and the last n_val go to val (in their original order); train
+ * keeps the rest, also in original order. val is allocated (free with ds_split_free); the mean/std
+ * are not recomputed. 0 < n_val < train.n is required. */
 int ds_split_validation(ds_dataset *, uint32_t n_val, uint64_t seed, ds_split *val, char *err, size_t errlen);
 
 #endif

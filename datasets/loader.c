@@ -1,0 +1,125 @@
+/* Batch loader: gathers uint8 images by index, normalizes them per batch into float NCHW, and
+ * optionally augments (4-pixel zero pad + random crop, horizontal flip). Also the validation split. */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include "datasets/ds_internal.h"
+
+enum { DS_PAD = 4 };
+static const uint64_t DS_LOADER_STREAM = 0x6c6f61646572ull;   /* "loader": own stream of the seed */
+static const uint64_t DS_SPLIT_STREAM = 0x76616c696461ull;    /* "valida" */
+
+int ds_loader_init(ds_loader *L, const ds_dataset *ds, const ds_split *split, uint32_t first, uint32_t n,
+                   int batch, int shuffle, int augment, uint64_t seed) {
+    assert(L && ds && split);
+    memset(L, 0, sizeof *L);
+    if (batch < 1 || n == 0 || first > split->n || n > split->n - first) return -1;
+    L->order = malloc((size_t)n * sizeof *L->order);
+    if (!L->order) return -1;
+    for (uint32_t i = 0; i < n; i++) L->order[i] = first + i;
+    L->ds = ds;
+    L->split = split;
+    L->n = n;
+    L->batch = batch;
+    L->shuffle = shuffle;
+    L->augment = augment;
+    nn_rng_seed(&L->rng, seed, DS_LOADER_STREAM);
+    ds_loader_rewind(L);
+    return 0;
+}
+
+void ds_loader_free(ds_loader *L) {
+    if (!L) return;
+    free(L->order);
+    L->order = NULL;
+    L->n = L->pos = 0;
+}
+
+void ds_loader_rewind(ds_loader *L) {
+    L->pos = 0;
+    if (L->shuffle) nn_rng_shuffle(&L->rng, L->order, L->n);
+}
+
+/* One image: lut maps a raw byte to its normalized value for the channel. (dx, dy) is the crop
+ * offset into the padded image minus the pad, so source pixel = (y + dy, x + dx). */
+static void put_image(const uint8_t *src, float *dst, int c, int h, int w, float lut[][256],
+                      int dx, int dy, int flip) {
+    for (int ch = 0; ch < c; ch++) {
+        const uint8_t *s = src + (size_t)ch * h * w;
+        float *d = dst + (size_t)ch * h * w;
+        const float *t = lut[ch];
+        for (int y = 0; y < h; y++) {
+            int sy = y + dy;
+            for (int x = 0; x < w; x++) {
+                int sx = (flip ? w - 1 - x : x) + dx;
+                int inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+                d[(size_t)y * w + x] = t[inside ? s[(size_t)sy * w + sx] : 0];
+            }
+        }
+    }
+}
+
+int ds_loader_next(ds_loader *L, float *x, uint8_t *y) {
+    assert(L && L->order && x && y);
+    const ds_dataset *ds = L->ds;
+    uint32_t left = L->n - L->pos;
+    int k = left < (uint32_t)L->batch ? (int)left : L->batch;
+    if (k == 0) return 0;
+    float lut[DS_MAX_CHANNELS][256];
+    for (int ch = 0; ch < ds->c; ch++)
+        for (int p = 0; p < 256; p++) lut[ch][p] = ((float)p / 255.0f - ds->mean[ch]) / ds->std[ch];
+    size_t img = (size_t)ds->c * ds->h * ds->w;
+    for (int b = 0; b < k; b++) {
+        uint32_t idx = L->order[L->pos + (uint32_t)b];
+        int dx = 0, dy = 0, flip = 0;
+        if (L->augment) {
+            dx = (int)nn_rng_below(&L->rng, 2 * DS_PAD + 1) - DS_PAD;
+            dy = (int)nn_rng_below(&L->rng, 2 * DS_PAD + 1) - DS_PAD;
+            flip = nn_rng_uniform(&L->rng) < 0.5f;
+        }
+        put_image(L->split->images + (size_t)idx * img, x + (size_t)b * img, ds->c, ds->h, ds->w, lut, dx, dy, flip);
+        y[b] = L->split->labels[idx];
+    }
+    L->pos += (uint32_t)k;
+    return k;
+}
+
+int ds_split_validation(ds_dataset *ds, uint32_t n_val, uint64_t seed, ds_split *val, char *err, size_t errlen) {
+    assert(ds && val);
+    memset(val, 0, sizeof *val);
+    uint32_t n = ds->train.n;
+    if (n_val == 0 || n_val >= n)
+        return ds_fail(err, errlen, "%s: validation size %u must be between 1 and %u (the training set has %u images)",
+                       ds->name, n_val, n ? n - 1 : 0, n);
+    size_t img = (size_t)ds->c * ds->h * ds->w;
+    uint32_t *perm = malloc((size_t)n * sizeof *perm);
+    uint8_t *is_val = calloc(n, 1);
+    if (!perm || !is_val || ds_split_reserve(val, n_val, img, err, errlen)) {
+        free(perm);
+        free(is_val);
+        ds_split_free(val);
+        return ds_fail(err, errlen, "%s: out of memory for a validation split of %u images", ds->name, n_val);
+    }
+    nn_rng rng;
+    nn_rng_seed(&rng, seed, DS_SPLIT_STREAM);
+    for (uint32_t i = 0; i < n; i++) perm[i] = i;
+    nn_rng_shuffle(&rng, perm, n);
+    for (uint32_t i = n - n_val; i < n; i++) is_val[perm[i]] = 1;
+    free(perm);
+    /* Compact train in place (write index never passes read index); val gets the marked ones. */
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        ds_split *to = is_val[i] ? val : &ds->train;
+        uint32_t at = is_val[i] ? val->n++ : kept++;
+        if (to == &ds->train && at == i) continue;
+        memmove(to->images + (size_t)at * img, ds->train.images + (size_t)i * img, img);
+        to->labels[at] = ds->train.labels[i];
+    }
+    free(is_val);
+    ds->train.n = kept;
+    uint8_t *im = realloc(ds->train.images, (size_t)kept * img);   /* shrinking: failure keeps the old block */
+    if (im) ds->train.images = im;
+    uint8_t *lb = realloc(ds->train.labels, kept);
+    if (lb) ds->train.labels = lb;
+    return 0;
+}
