@@ -11,7 +11,8 @@
     X(inq) \
     X(xnor) \
     X(ttq) \
-    X(deepshift)
+    X(deepshift) \
+    X(addernet)
 
 #define DECLARE_METHOD(id) extern const method method_##id;
 METHOD_ROWS(DECLARE_METHOD)
