@@ -79,7 +79,7 @@ struct nn_node {
     const nn_xtransform *xt; void *xt_ctx;
     nn_kernel kernel;
     int frozen;                 /* 1: optimizer leaves this layer's w alone */
-    uint8_t *wfreeze;           /* nw entries, 1 = this weight is frozen (INQ); NULL = none */
+    uint8_t *wfreeze;           /* nw entries, 1 = this weight is frozen (INQ); NULL = none. Owned by the model. */
 
     /* activations and scratch, sized for model->batch_cap samples */
     float *out, *dout;
@@ -153,5 +153,6 @@ size_t nn_count_nonzero(const nn_model *);          /* nonzero effective weights
 /* Multiply-accumulates of one sample's forward pass through a layer (dense). */
 double nn_node_macs(const nn_node *);
 uint8_t *nn_node_mask(nn_model *, nn_node *);        /* the node's mask, created all-ones on first use */
+uint8_t *nn_node_wfreeze(nn_model *, nn_node *);     /* the node's wfreeze, created all-zero on first use */
 
 #endif

@@ -1,0 +1,55 @@
+/* The baseline cache: a full-precision model trained once per (dataset, architecture, recipe,
+ * seed) — the config hash covers all of them — and reused by every run that starts from it. */
+#include <stdlib.h>
+#include <string.h>
+#include "harness/checkpoint.h"
+#include "harness/fileio.h"
+#include "harness/run.h"
+
+nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_t errlen)
+{
+    hx_config c;
+    if (cfg_load(path, NULL, 0, &c, err, errlen) != 0) return NULL;
+    if (c.method) {
+        snprintf(err, errlen, "%s: a baseline config trains the full-precision model; it must not name a "
+                 "method ([method] name = %s)", path, c.method->name);
+        cfg_free(&c);
+        return NULL;
+    }
+    char hash[17], dir[PATH_MAX], cache[PATH_MAX + 512];
+    cfg_hash(&c, hash);
+    snprintf(dir, sizeof dir, "%s/baselines", hx_results_root());
+    snprintf(cache, sizeof cache, "%s/%s-%s-%s.h5", dir, c.arch, c.dataset, hash);
+    cfg_free(&c);
+    if (!fio_exists(cache)) {
+        if (log) fprintf(log, "baseline %s is not cached yet: training it once (cached as %s)\n", path, cache);
+        char set[64];
+        snprintf(set, sizeof set, "run.threads=%d", threads);
+        const char *sets[] = {set};
+        hx_run_opts o = {.sets = sets, .n_sets = 1, .log = log};
+        hx_run_result res;
+        if (hx_run(path, &o, &res, err, errlen) != 0) return NULL;
+        char src[PATH_MAX + 16], *buf;
+        size_t len;
+        snprintf(src, sizeof src, "%s/model.h5", res.run_dir);
+        if (fio_mkdir_p(dir, err, errlen) != 0) return NULL;
+        if (fio_read_all(src, 1u << 30, &buf, &len, err, errlen) != 0) return NULL;
+        int rc = fio_write_atomic(cache, buf, len, err, errlen);
+        free(buf);
+        if (rc != 0) return NULL;
+        if (log) fprintf(log, "baseline cached: %s (%.2f%% test accuracy)\n", cache, res.final_acc);
+    } else if (log) {
+        fprintf(log, "baseline: %s (cached)\n", cache);
+    }
+    ckpt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    nn_model *m = ckpt_load(cache, NULL, &meta, err, errlen);
+    if (m && strcmp(meta.config_hash, hash) != 0) {
+        snprintf(err, errlen, "%s: cached baseline does not match its config (hash %s, expected %s); delete it",
+                 cache, meta.config_hash, hash);
+        nn_model_free(m);
+        m = NULL;
+    }
+    ckpt_meta_free(&meta);
+    return m;
+}

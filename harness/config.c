@@ -1,0 +1,362 @@
+/* INI configuration: inih reads the file, the tables below decide what is allowed. */
+#include "harness/config.h"
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define F(field) offsetof(hx_config, field)
+
+static const opt_spec run_keys[] = {
+    {"name", OPT_STR, F(name), "run", 0, 0, 0, 0, NULL, "prefix of the run id (results/runs/<name>-<hash>)"},
+    {"seed", OPT_INT, F(seed), "1", 0, 2147483647, 0, 0, NULL, "seed of every random draw"},
+    {"threads", OPT_INT, F(threads), "2", 1, 64, 0, 0, NULL, "threads for GEMM and kernels"},
+};
+static const opt_spec data_keys[] = {
+    {"dataset", OPT_STR, F(dataset), NULL, 0, 0, 0, 0, NULL, "mnist | fashion-mnist | cifar10 | an imported name (data/<name>.h5)"},
+    {"train_subset", OPT_INT, F(train_subset), "0", 0, 1e9, 0, 0, NULL, "use only the first N training images (0 = all)"},
+    {"val_size", OPT_INT, F(val_size), "0", 0, 1e9, 0, 0, NULL, "hold out N training images for validation / early stopping"},
+    {"augment", OPT_BOOL, F(augment), "false", 0, 0, 0, 0, NULL, "4-pixel pad + random crop, horizontal flip"},
+};
+static const opt_spec model_keys[] = {
+    {"arch", OPT_STR, F(arch), NULL, 0, 0, 0, 0, NULL, "architecture (harness archs lists them)"},
+    {"init", OPT_CHOICE, F(init), "kaiming-normal", 0, 0, 0, 0,
+     "kaiming-normal|kaiming-uniform|glorot-normal|glorot-uniform", "weight initialisation"},
+    {"pretrained", OPT_STR, F(pretrained), "", 0, 0, 0, 0, NULL,
+     "baseline config whose trained model this run starts from (trained once, cached)"},
+};
+static const opt_spec train_keys[] = {
+    {"epochs", OPT_INT, F(epochs), "10", 0, 100000, 0, 0, NULL, "epochs (per round, for iterative methods)"},
+    {"batch", OPT_INT, F(batch), "64", 1, 65536, 0, 0, NULL, "training batch size"},
+    {"optimizer", OPT_CHOICE, F(optimizer), "sgd", 0, 0, 0, 0, "sgd|adam", "optimizer"},
+    {"lr", OPT_FLOAT, F(lr), "0.01", 0, 100, 1, 0, NULL, "base learning rate"},
+    {"momentum", OPT_FLOAT, F(momentum), "0.9", 0, 1, 0, 1, NULL, "SGD momentum"},
+    {"nesterov", OPT_BOOL, F(nesterov), "false", 0, 0, 0, 0, NULL, "Nesterov momentum"},
+    {"weight_decay", OPT_FLOAT, F(weight_decay), "0", 0, 1, 0, 0, NULL, "L2 weight decay (conv/linear weights)"},
+    {"schedule", OPT_CHOICE, F(schedule), "const", 0, 0, 0, 0, "const|step|multistep|cosine", "learning-rate schedule"},
+    {"milestones", OPT_INTS, F(milestones), "", 1, 100000, 0, 0, NULL, "multistep: epochs where the LR is multiplied by gamma"},
+    {"gamma", OPT_FLOAT, F(gamma), "0.1", 0, 1, 1, 0, NULL, "step/multistep LR factor"},
+    {"step_size", OPT_INT, F(step_size), "10", 1, 100000, 0, 0, NULL, "step: epochs between LR drops"},
+    {"min_lr", OPT_FLOAT, F(min_lr), "0", 0, 100, 0, 0, NULL, "cosine: final learning rate"},
+    {"warmup_epochs", OPT_INT, F(warmup_epochs), "0", 0, 1000, 0, 0, NULL, "linear warm-up epochs"},
+    {"eval_batch", OPT_INT, F(eval_batch), "1000", 1, 65536, 0, 0, NULL, "evaluation batch size"},
+    {"adam_beta1", OPT_FLOAT, F(adam_beta1), "0.9", 0, 1, 0, 1, NULL, "Adam beta1"},
+    {"adam_beta2", OPT_FLOAT, F(adam_beta2), "0.999", 0, 1, 0, 1, NULL, "Adam beta2"},
+};
+static const opt_spec method_keys[] = {
+    {"name", OPT_STR, F(method_name), "", 0, 0, 0, 0, NULL, "method (harness methods lists them); empty = plain training"},
+};
+
+typedef struct { const char *name; const opt_spec *keys; int n; } cfg_section;
+#define SECTION(s, k) {s, k, (int)(sizeof k / sizeof k[0])}
+static const cfg_section sections[] = {
+    SECTION("run", run_keys), SECTION("data", data_keys), SECTION("model", model_keys),
+    SECTION("train", train_keys), SECTION("method", method_keys),
+};
+enum { N_SECTIONS = sizeof sections / sizeof sections[0] };
+
+static const cfg_section *find_section(const char *name)
+{
+    for (int i = 0; i < N_SECTIONS; i++)
+        if (strcmp(sections[i].name, name) == 0) return &sections[i];
+    return NULL;
+}
+
+/* [method] keys other than name wait until the whole file is read: name may come last. */
+typedef struct { char key[64]; char value[OPT_STR_MAX]; char where[PATH_MAX + 32]; } pending_kv;
+
+typedef struct {
+    hx_config *cfg;
+    const char *text;            /* file contents, to find line numbers */
+    char *err; size_t errlen;
+    int failed;
+    pending_kv method_kv[128]; int n_method_kv;
+    unsigned char seen[N_SECTIONS][64];
+} load_ctx;
+
+/* inih does not report the line of a key to the handler, so find it: the first line in the
+ * right section whose key matches. */
+static int line_of(const char *text, const char *section, const char *key)
+{
+    char cur[64] = "";
+    int line = 1;
+    for (const char *p = text; *p; line++) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        const char *s = p;
+        while (s < p + len && (*s == ' ' || *s == '\t')) s++;
+        if (*s == '[') {
+            const char *close = memchr(s, ']', (size_t)(p + len - s));
+            size_t n = close ? (size_t)(close - s - 1) : 0;
+            if (n < sizeof cur) { memcpy(cur, s + 1, n); cur[n] = 0; }
+        } else if (strcmp(cur, section) == 0) {
+            size_t kl = strlen(key);
+            if (strncmp(s, key, kl) == 0) {
+                const char *t = s + kl;
+                while (*t == ' ' || *t == '\t') t++;
+                if (*t == '=' || *t == ':') return line;
+            }
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+static void allowed_keys(const cfg_section *s, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = 0; i < s->n && used < n; i++)
+        used += (size_t)snprintf(out + used, n - used, "%s%s", i ? ", " : "", s->keys[i].key);
+}
+
+static int set_key(load_ctx *c, const char *where, const char *section, const char *key, const char *value)
+{
+    const cfg_section *s = find_section(section);
+    if (!s) {
+        snprintf(c->err, c->errlen, "%s: unknown section [%s]; allowed: [run] [data] [model] [train] [method]",
+                 where, section);
+        return -1;
+    }
+    if (strcmp(section, "method") == 0 && strcmp(key, "name") != 0) {
+        if (c->n_method_kv >= (int)(sizeof c->method_kv / sizeof c->method_kv[0])) {
+            snprintf(c->err, c->errlen, "%s: too many [method] keys", where);
+            return -1;
+        }
+        pending_kv *kv = &c->method_kv[c->n_method_kv++];
+        snprintf(kv->key, sizeof kv->key, "%s", key);
+        snprintf(kv->value, sizeof kv->value, "%s", value);
+        snprintf(kv->where, sizeof kv->where, "%s", where);
+        return 0;
+    }
+    const opt_spec *o = opt_find(s->keys, s->n, key);
+    if (!o) {
+        char keys[512];
+        allowed_keys(s, keys, sizeof keys);
+        snprintf(c->err, c->errlen, "%s: unknown key '%s' in [%s]; allowed: %s", where, key, section, keys);
+        return -1;
+    }
+    char msg[CFG_ERR_MAX];
+    if (opt_parse(o, c->cfg, value, msg, sizeof msg) != 0) {
+        snprintf(c->err, c->errlen, "%s: [%s] %s", where, section, msg);
+        return -1;
+    }
+    c->seen[s - sections][o - s->keys] = 1;
+    return 0;
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+    load_ctx *c = user;
+    if (c->failed) return 0;
+    char where[PATH_MAX + 32];
+    snprintf(where, sizeof where, "%s:%d", c->cfg->path, line_of(c->text, section, key));
+    if (set_key(c, where, section, key, value) != 0) { c->failed = 1; return 0; }
+    return 1;
+}
+
+static char *read_text(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "%s: cannot open config: %s", path, strerror(errno)); return NULL; }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (n < 0 || n > (1 << 20)) { fclose(f); snprintf(err, errlen, "%s: not a config file (size)", path); return NULL; }
+    char *t = malloc((size_t)n + 1);
+    if (!t || fread(t, 1, (size_t)n, f) != (size_t)n) {
+        free(t); fclose(f);
+        snprintf(err, errlen, "%s: read error", path);
+        return NULL;
+    }
+    t[n] = 0;
+    fclose(f);
+    return t;
+}
+
+static int apply_set(load_ctx *c, const char *set)
+{
+    char buf[OPT_STR_MAX + 128];
+    snprintf(buf, sizeof buf, "%s", set);
+    char *dot = strchr(buf, '.'), *eq = strchr(buf, '=');
+    if (!dot || !eq || dot > eq) {
+        snprintf(c->err, c->errlen, "--set %s: expected section.key=value", set);
+        return -1;
+    }
+    *dot = 0; *eq = 0;
+    char where[64 + OPT_STR_MAX];
+    snprintf(where, sizeof where, "--set %s", set);
+    return set_key(c, where, buf, dot + 1, eq + 1);
+}
+
+static int parse_method(load_ctx *c)
+{
+    hx_config *cfg = c->cfg;
+    if (cfg->method_name[0] == 0) {
+        if (c->n_method_kv > 0) {
+            snprintf(c->err, c->errlen, "%s: [method] key '%s' given but no method name; set [method] name",
+                     c->method_kv[0].where, c->method_kv[0].key);
+            return -1;
+        }
+        return 0;
+    }
+    cfg->method = method_find(cfg->method_name);
+    if (!cfg->method) {
+        char names[512] = "";
+        size_t used = 0;
+        for (int i = 0; i < method_count() && used < sizeof names; i++)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", method_at(i)->name);
+        snprintf(c->err, c->errlen, "%s:%d: [method] name = %s: unknown method; allowed: %s", cfg->path,
+                 line_of(c->text, "method", "name"), cfg->method_name, names);
+        return -1;
+    }
+    const method *m = cfg->method;
+    cfg->method_config = calloc(1, m->config_size ? m->config_size : 1);
+    opt_defaults(m->options, m->n_options, cfg->method_config);
+    unsigned char seen[OPT_LIST_MAX * 4] = {0};
+    for (int i = 0; i < c->n_method_kv; i++) {
+        const pending_kv *kv = &c->method_kv[i];
+        const opt_spec *o = opt_find(m->options, m->n_options, kv->key);
+        if (!o) {
+            char keys[512] = "name";
+            size_t used = 4;
+            for (int k = 0; k < m->n_options && used < sizeof keys; k++)
+                used += (size_t)snprintf(keys + used, sizeof keys - used, ", %s", m->options[k].key);
+            snprintf(c->err, c->errlen, "%s: unknown key '%s' for method %s; allowed: %s", kv->where, kv->key,
+                     m->name, keys);
+            return -1;
+        }
+        char msg[CFG_ERR_MAX];
+        if (opt_parse(o, cfg->method_config, kv->value, msg, sizeof msg) != 0) {
+            snprintf(c->err, c->errlen, "%s: method %s: %s", kv->where, m->name, msg);
+            return -1;
+        }
+        if ((size_t)(o - m->options) < sizeof seen) seen[o - m->options] = 1;
+    }
+    for (int k = 0; k < m->n_options; k++)
+        if (!m->options[k].def && !seen[k]) {
+            snprintf(c->err, c->errlen, "%s: method %s: missing required key '%s' (%s)", cfg->path, m->name,
+                     m->options[k].key, m->options[k].help);
+            return -1;
+        }
+    if (m->check) {
+        char msg[CFG_ERR_MAX];
+        if (m->check(cfg->method_config, msg, sizeof msg) != 0) {
+            snprintf(c->err, c->errlen, "%s: method %s: %s", cfg->path, m->name, msg);
+            return -1;
+        }
+    }
+    if (m->needs_baseline && cfg->pretrained[0] == 0) {
+        snprintf(c->err, c->errlen, "%s: method %s starts from a trained model: set [model] pretrained = "
+                 "<baseline config>", cfg->path, m->name);
+        return -1;
+    }
+    return 0;
+}
+
+int cfg_load(const char *path, const char *const *sets, int n_sets, hx_config *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->path, sizeof cfg->path, "%s", path);
+    for (int s = 0; s < N_SECTIONS; s++) opt_defaults(sections[s].keys, sections[s].n, cfg);
+    char *text = read_text(path, err, errlen);
+    if (!text) return -1;
+    load_ctx *c = calloc(1, sizeof *c);
+    c->cfg = cfg; c->text = text; c->err = err; c->errlen = errlen;
+    int rc = ini_parse_string(text, on_key, c);
+    if (rc > 0 && !c->failed) {
+        snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value", path, rc);
+        c->failed = 1;
+    }
+    for (int i = 0; i < n_sets && !c->failed; i++)
+        if (apply_set(c, sets[i]) != 0) c->failed = 1;
+    for (int s = 0; s < N_SECTIONS && !c->failed; s++)
+        for (int k = 0; k < sections[s].n; k++)
+            if (!sections[s].keys[k].def && !c->seen[s][k]) {
+                snprintf(err, errlen, "%s: missing required key [%s] %s (%s)", path, sections[s].name,
+                         sections[s].keys[k].key, sections[s].keys[k].help);
+                c->failed = 1;
+                break;
+            }
+    if (!c->failed && parse_method(c) != 0) c->failed = 1;
+    int failed = c->failed;
+    free(c);
+    free(text);
+    if (failed) { cfg_free(cfg); return -1; }
+    return 0;
+}
+
+void cfg_free(hx_config *cfg)
+{
+    free(cfg->method_config);
+    cfg->method_config = NULL;
+}
+
+typedef struct { char *buf; size_t len, cap; } sbuf;
+
+static void sb_put(sbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->buf = realloc(b->buf, b->cap);
+    }
+    memcpy(b->buf + b->len, s, n + 1);
+    b->len += n;
+}
+
+static void put_keys(sbuf *b, const opt_spec *keys, int n, const void *obj, const char *skip1, const char *skip2)
+{
+    char line[OPT_STR_MAX * 2];
+    for (int k = 0; k < n; k++) {
+        if ((skip1 && strcmp(keys[k].key, skip1) == 0) || (skip2 && strcmp(keys[k].key, skip2) == 0)) continue;
+        opt_format(&keys[k], obj, line, sizeof line);
+        sb_put(b, line);
+        sb_put(b, "\n");
+    }
+}
+
+static char *render(const hx_config *cfg, int for_hash)
+{
+    sbuf b = {0};
+    for (int s = 0; s < N_SECTIONS; s++) {
+        char head[80];
+        snprintf(head, sizeof head, "%s[%s]\n", s ? "\n" : "", sections[s].name);
+        sb_put(&b, head);
+        int is_run = strcmp(sections[s].name, "run") == 0;
+        put_keys(&b, sections[s].keys, sections[s].n, cfg, for_hash && is_run ? "name" : NULL,
+                 for_hash && is_run ? "threads" : NULL);
+        if (strcmp(sections[s].name, "method") == 0 && cfg->method)
+            put_keys(&b, cfg->method->options, cfg->method->n_options, cfg->method_config, NULL, NULL);
+    }
+    return b.buf;
+}
+
+char *cfg_resolved(const hx_config *cfg) { return render(cfg, 0); }
+
+void cfg_hash(const hx_config *cfg, char out[17])
+{
+    char *t = render(cfg, 1);
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)t; *p; p++) h = (h ^ *p) * 1099511628211ULL;
+    free(t);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+void cfg_print_schema(FILE *f)
+{
+    char desc[256];
+    for (int s = 0; s < N_SECTIONS; s++) {
+        fprintf(f, "[%s]\n", sections[s].name);
+        for (int k = 0; k < sections[s].n; k++) {
+            const opt_spec *o = &sections[s].keys[k];
+            opt_describe(o, desc, sizeof desc);
+            fprintf(f, "  %-14s %-40s default %-16s %s\n", o->key, desc, o->def ? (o->def[0] ? o->def : "\"\"") : "(required)", o->help);
+        }
+    }
+}

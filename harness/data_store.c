@@ -1,0 +1,60 @@
+#include "harness/data_store.h"
+#include <stdlib.h>
+#include <string.h>
+#include "harness/fileio.h"
+#include "harness/run.h"
+#include "nn/loss.h"
+
+void hx_dataset_path(const char *name, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s.h5", hx_data_root(), name);
+}
+
+static int is_known(const char *name)
+{
+    for (int i = 0; i < ds_known_count(); i++)
+        if (strcmp(ds_known_name(i), name) == 0) return 1;
+    return 0;
+}
+
+int hx_dataset_open(const char *name, ds_dataset *ds, FILE *log, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    hx_dataset_path(name, path, sizeof path);
+    if (!fio_exists(path)) {
+        if (!is_known(name)) {
+            snprintf(err, errlen, "dataset '%s': %s does not exist; prepare it with `harness data %s` "
+                     "(known: mnist, fashion-mnist, cifar10) or `harness data import %s --idx DIR`",
+                     name, path, name, name);
+            return -1;
+        }
+        if (fio_mkdir_p(hx_data_root(), err, errlen) != 0) return -1;
+        if (log) fprintf(log, "preparing %s -> %s\n", name, path);
+        if (ds_prepare(name, NULL, path, err, errlen) != 0) return -1;
+    }
+    return ds_load_h5(path, ds, err, errlen);
+}
+
+double hx_evaluate(nn_model *m, const ds_dataset *ds, const ds_split *split, uint32_t n, int batch, double *loss)
+{
+    if (n == 0 || n > split->n) n = split->n;
+    ds_loader ld;
+    if (ds_loader_init(&ld, ds, split, 0, n, batch, 0, 0, 0) != 0) return -1;
+    size_t per = (size_t)ds->c * ds->h * ds->w;
+    float *x = malloc(sizeof(float) * per * (size_t)batch);
+    uint8_t *y = malloc((size_t)batch);
+    long correct = 0;
+    double loss_sum = 0;
+    int got;
+    while ((got = ds_loader_next(&ld, x, y)) > 0) {
+        const float *logits = nn_forward(m, x, got, 0);
+        int c = 0;
+        loss_sum += (double)nn_softmax_xent(logits, y, got, m->n_classes, NULL, &c) * got;
+        correct += c;
+    }
+    free(x);
+    free(y);
+    ds_loader_free(&ld);
+    if (loss) *loss = loss_sum / n;
+    return 100.0 * (double)correct / n;
+}

@@ -1,0 +1,214 @@
+/* harness: the command-line entry. One row per command; only main decides the exit status. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "datasets/dataset.h"
+#include "harness/checkpoint.h"
+#include "harness/config.h"
+#include "harness/data_store.h"
+#include "harness/fileio.h"
+#include "harness/run.h"
+#include "harness/plot.h"
+#include "harness/table.h"
+#include "methods/method.h"
+
+enum { ERR_MAX = 4096 };
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "harness: %s (harness help lists the commands)\n", msg);
+    return 2;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    const char *config = NULL;
+    const char *sets[CFG_MAX_SETS];
+    hx_run_opts o = {.sets = sets};
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
+            if (o.n_sets == CFG_MAX_SETS) return usage_error("too many --set");
+            sets[o.n_sets++] = argv[++i];
+        } else if (strncmp(argv[i], "--set=", 6) == 0) {
+            if (o.n_sets == CFG_MAX_SETS) return usage_error("too many --set");
+            sets[o.n_sets++] = argv[i] + 6;
+        } else if (strcmp(argv[i], "--resume") == 0) o.resume = 1;
+        else if (strcmp(argv[i], "--quiet") == 0) o.quiet = 1;
+        else if (argv[i][0] == '-') return usage_error("run: unknown option");
+        else if (!config) config = argv[i];
+        else return usage_error("run takes one config file");
+    }
+    if (!config) return usage_error("run: which config? e.g. harness run configs/xnor.ini");
+    char err[ERR_MAX];
+    if (hx_run(config, &o, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+    const char *model = NULL, *data = NULL;
+    int batch = 1000;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) data = argv[++i];
+        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
+        else if (!model) model = argv[i];
+        else return usage_error("eval: unexpected argument");
+    }
+    if (!model || !data || batch < 1) return usage_error("eval: usage: harness eval MODEL.h5 --data NAME");
+    char err[ERR_MAX];
+    ckpt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    nn_model *m = ckpt_load(model, NULL, &meta, err, sizeof err);
+    ckpt_meta_free(&meta);
+    if (!m) { fprintf(stderr, "harness: %s\n", err); return 1; }
+    ds_dataset ds;
+    if (hx_dataset_open(data, &ds, stderr, err, sizeof err) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        nn_model_free(m);
+        return 1;
+    }
+    int rc = 0;
+    if (ds.c != m->in_dims.c || ds.h != m->in_dims.h || ds.w != m->in_dims.w || ds.n_classes != m->n_classes) {
+        fprintf(stderr, "harness: %s expects %dx%dx%d inputs and %d classes; dataset %s has %dx%dx%d and %d\n",
+                model, m->in_dims.c, m->in_dims.h, m->in_dims.w, m->n_classes, data, ds.c, ds.h, ds.w, ds.n_classes);
+        rc = 1;
+    } else {
+        nn_model_set_threads(m, 2);
+        double loss;
+        double acc = hx_evaluate(m, &ds, &ds.test, 0, batch, &loss);
+        printf("%s on %s test (%u images): top-1 %.2f%%, loss %.4f, %zu nonzero of %zu weights\n", model, data,
+               ds.test.n, acc, loss, nn_count_nonzero(m), nn_count_weights(m));
+    }
+    ds_free(&ds);
+    nn_model_free(m);
+    return rc;
+}
+
+static int cmd_data(int argc, char **argv)
+{
+    char err[ERR_MAX], out[PATH_MAX];
+    if (argc >= 1 && strcmp(argv[0], "import") == 0) {
+        if (argc != 4 || strcmp(argv[2], "--idx") != 0)
+            return usage_error("data import: usage: harness data import NAME --idx DIR");
+        hx_dataset_path(argv[1], out, sizeof out);
+        if (fio_mkdir_p(hx_data_root(), err, sizeof err) != 0 ||
+            ds_import_idx(argv[1], argv[3], out, err, sizeof err) != 0) {
+            fprintf(stderr, "harness: %s\n", err);
+            return 1;
+        }
+    } else {
+        if (argc != 1 && !(argc == 3 && strcmp(argv[1], "--src") == 0))
+            return usage_error("data: usage: harness data NAME [--src DIR]  (mnist, fashion-mnist, cifar10)");
+        hx_dataset_path(argv[0], out, sizeof out);
+        if (fio_mkdir_p(hx_data_root(), err, sizeof err) != 0 ||
+            ds_prepare(argv[0], argc == 3 ? argv[2] : NULL, out, err, sizeof err) != 0) {
+            fprintf(stderr, "harness: %s\n", err);
+            return 1;
+        }
+    }
+    ds_dataset ds;
+    if (ds_load_h5(out, &ds, err, sizeof err) != 0) { fprintf(stderr, "harness: %s\n", err); return 1; }
+    printf("%s: %s, %u train / %u test images of %dx%dx%d, %d classes, mean", out, ds.name, ds.train.n, ds.test.n,
+           ds.c, ds.h, ds.w, ds.n_classes);
+    for (int c = 0; c < ds.c; c++) printf(" %.4f", ds.mean[c]);
+    printf(", std");
+    for (int c = 0; c < ds.c; c++) printf(" %.4f", ds.std[c]);
+    printf("\n");
+    ds_free(&ds);
+    return 0;
+}
+
+static void print_method(const method *m, int full)
+{
+    printf("%-18s %-24s %s\n", m->name, m->title, m->paper);
+    if (!full) return;
+    printf("  starts from a trained baseline: %s\n  options ([method] section):\n", m->needs_baseline ? "yes" : "no");
+    char desc[256];
+    for (int i = 0; i < m->n_options; i++) {
+        const opt_spec *o = &m->options[i];
+        opt_describe(o, desc, sizeof desc);
+        printf("    %-16s %-44s default %-12s %s\n", o->key, desc, o->def ? o->def : "(required)", o->help);
+    }
+}
+
+static int cmd_methods(int argc, char **argv)
+{
+    if (argc == 1) {
+        const method *m = method_find(argv[0]);
+        if (!m) return usage_error("methods: no such method (harness methods lists them)");
+        print_method(m, 1);
+        return 0;
+    }
+    for (int i = 0; i < method_count(); i++) print_method(method_at(i), 0);
+    return 0;
+}
+
+static int cmd_archs(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    for (int i = 0; i < nn_arch_count(); i++) printf("%-14s %s\n", nn_arch_name(i), nn_arch_help(i));
+    return 0;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    cfg_print_schema(stdout);
+    return 0;
+}
+
+static int cmd_table(int argc, char **argv)
+{
+    char err[ERR_MAX];
+    if (hx_table_main(argc, argv, stdout, err, sizeof err) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_plot(int argc, char **argv)
+{
+    char err[ERR_MAX];
+    if (hx_plot_main(argc, argv, stdout, err, sizeof err) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+typedef struct { const char *name, *args, *help; int (*fn)(int, char **); } command;
+static const command commands[] = {
+    {"run", "CONFIG.ini [--set section.key=value ...] [--resume] [--quiet]", "train / compress as the config says", cmd_run},
+    {"eval", "MODEL.h5 --data NAME [--batch N]", "test accuracy of a saved model", cmd_eval},
+    {"data", "NAME [--src DIR] | import NAME --idx DIR", "turn raw dataset files into data/NAME.h5", cmd_data},
+    {"methods", "[NAME]", "list the compression methods, or one with its options", cmd_methods},
+    {"archs", "", "list the architectures", cmd_archs},
+    {"config", "", "list every config section and key with its range and default", cmd_config},
+    {"table", "[--runs DIR] [--format md|csv|tex] [--out FILE] [--ref FILE] [--skip-bad]", "Table-4-style report of finished runs vs. published numbers", cmd_table},
+    {"plot", "[--runs DIR] [--out DIR] [--ref FILE] [--skip-bad] [--no-gnuplot]", "gnuplot figures: accuracy vs bits / compression, training curves", cmd_plot},
+    {"help", "", "this list", cmd_help},
+};
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    printf("harness %s — pruning and quantization benchmark\n\nusage:\n", HARNESS_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        printf("  harness %-8s %s\n  %10s %s\n", commands[i].name, commands[i].args, "", commands[i].help);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return cmd_help(0, NULL);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 2, argv + 2);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(0, NULL);
+    return usage_error("unknown command");
+}

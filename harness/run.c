@@ -1,0 +1,562 @@
+/* The experiment runner: the one training loop every method hooks into (see methods/method.h). */
+#include "harness/run.h"
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <hdf5.h>
+#include <cblas.h>
+#include "datasets/dataset.h"
+#include "harness/checkpoint.h"
+#include "harness/data_store.h"
+#include "harness/fileio.h"
+#include "harness/json.h"
+#include "harness/metrics.h"
+#include "methods/method.h"
+#include "nn/loss.h"
+#include "nn/optim.h"
+#include "nn/schedule.h"
+
+const char *hx_results_root(void)
+{
+    const char *e = getenv("HARNESS_RESULTS");
+    return e && *e ? e : "results";
+}
+
+const char *hx_data_root(void)
+{
+    const char *e = getenv("HARNESS_DATA_DIR");
+    return e && *e ? e : "data";
+}
+
+typedef struct runner {
+    hx_config cfg;
+    char hash[17];
+    char run_id[128], run_dir[PATH_MAX], ckpt_path[PATH_MAX];
+    FILE *log;
+    int quiet;
+    ds_dataset ds;
+    ds_split train, val;       /* views into ds (train may be a subset) */
+    nn_model *model;
+    nn_optim optim;
+    nn_schedule sched;
+    nn_rng method_rng;
+    mt_run mt;
+    void *mstate;
+    hx_metrics metrics;
+    float *x; uint8_t *y; float *dlogits;
+    double train_seconds; long train_images;
+    double best_acc; int best_epoch, best_round;
+    long stop_after;           /* HARNESS_STOP_AFTER_EPOCHS: simulate an interruption (tests) */
+} runner;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double peak_rss_mib(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_maxrss / 1024.0;   /* ru_maxrss is KiB on Linux */
+}
+
+/* Each epoch's shuffle and augmentation draw from a seed that is a pure function of
+ * (run seed, round, epoch): an interrupted run resumes to exactly the same numbers. */
+static uint64_t epoch_seed(const runner *r, int round, int epoch)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)r->cfg.seed;
+    h = (h ^ (uint64_t)(round + 1)) * 0xBF58476D1CE4E5B9ULL;
+    h = (h ^ (uint64_t)(epoch + 1)) * 0x94D049BB133111EBULL;
+    return h ^ (h >> 31);
+}
+
+static int setup_optimizer(runner *r)
+{
+    const hx_config *c = &r->cfg;
+    nn_optim_free(&r->optim);
+    memset(&r->optim, 0, sizeof r->optim);
+    if (nn_optim_init(&r->optim, c->optimizer == CFG_OPT_ADAM ? NN_ADAM : NN_SGD, r->model) != 0) return -1;
+    r->optim.momentum = (float)c->momentum;
+    r->optim.nesterov = c->nesterov;
+    r->optim.beta1 = (float)c->adam_beta1;
+    r->optim.beta2 = (float)c->adam_beta2;
+    r->optim.weight_decay = (float)c->weight_decay;
+    r->mt.optim = &r->optim;
+    return 0;
+}
+
+static void setup_schedule(runner *r)
+{
+    const hx_config *c = &r->cfg;
+    static const nn_sched_kind kinds[] = {NN_SCHED_CONST, NN_SCHED_STEP, NN_SCHED_MULTISTEP, NN_SCHED_COSINE};
+    nn_schedule *s = &r->sched;
+    memset(s, 0, sizeof *s);
+    s->kind = kinds[c->schedule];
+    s->base_lr = (float)c->lr;
+    s->gamma = (float)c->gamma;
+    s->step_size = c->step_size;
+    s->n_milestones = c->milestones.n < NN_SCHED_MAX_MILESTONES ? c->milestones.n : NN_SCHED_MAX_MILESTONES;
+    for (int i = 0; i < s->n_milestones; i++) s->milestones[i] = c->milestones.v[i];
+    s->epochs = c->epochs;
+    s->min_lr = (float)c->min_lr;
+    s->warmup_epochs = c->warmup_epochs;
+}
+
+/* --- hooks offered to methods ----------------------------------------------------------- */
+static double mt_evaluate(mt_run *mt, nn_model *m, double *loss)
+{
+    runner *r = mt->runner;
+    return hx_evaluate(m, &r->ds, &r->ds.test, 0, r->cfg.eval_batch, loss);
+}
+
+static void mt_replace_model(mt_run *mt, nn_model *m)
+{
+    runner *r = mt->runner;
+    nn_model_free(r->model);
+    r->model = m;
+    mt->model = m;
+    nn_model_set_threads(m, r->cfg.threads);
+    setup_optimizer(r);
+}
+
+#define HOOK(r, name) do { if ((r)->cfg.method && (r)->cfg.method->name) (r)->cfg.method->name(&(r)->mt, (r)->mstate); } while (0)
+
+/* --- set-up --------------------------------------------------------------------------- */
+static int load_pretrained(runner *r, char *err, size_t errlen)
+{
+    char berr[1024];
+    nn_model *b = hx_baseline(r->cfg.pretrained, r->cfg.threads, r->log, berr, sizeof berr);
+    if (!b) { snprintf(err, errlen, "%s: [model] pretrained = %s: %s", r->cfg.path, r->cfg.pretrained, berr); return -1; }
+    if (strcmp(b->arch, r->model->arch) != 0 || b->n_params != r->model->n_params ||
+        b->n_classes != r->model->n_classes) {
+        snprintf(err, errlen, "%s: [model] pretrained = %s trains arch %s (%zu params) but this run uses %s (%zu params)",
+                 r->cfg.path, r->cfg.pretrained, b->arch, b->n_params, r->model->arch, r->model->n_params);
+        nn_model_free(b);
+        return -1;
+    }
+    memcpy(r->model->params, b->params, sizeof(float) * b->n_params);
+    if (b->n_state) memcpy(r->model->state, b->state, sizeof(float) * b->n_state);
+    nn_model_free(b);
+    return 0;
+}
+
+static int setup(runner *r, int resume, char *err, size_t errlen)
+{
+    hx_config *c = &r->cfg;
+    cfg_hash(c, r->hash);
+    snprintf(r->run_id, sizeof r->run_id, "%s-%s", c->name, r->hash);
+    snprintf(r->run_dir, sizeof r->run_dir, "%s/runs/%s", hx_results_root(), r->run_id);
+    snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/model.h5", r->run_dir);
+    if (fio_mkdir_p(r->run_dir, err, errlen) != 0) return -1;
+
+    if (hx_dataset_open(c->dataset, &r->ds, r->log, err, errlen) != 0) return -1;
+    r->train = r->ds.train;
+    if (c->val_size > 0) {
+        if ((uint32_t)c->val_size >= r->ds.train.n) {
+            snprintf(err, errlen, "%s: [data] val_size = %d: must be below the %u training images", c->path,
+                     c->val_size, r->ds.train.n);
+            return -1;
+        }
+        if (ds_split_validation(&r->ds, (uint32_t)c->val_size, (uint64_t)c->seed, &r->val, err, errlen) != 0) return -1;
+        r->train = r->ds.train;
+    }
+    if (c->train_subset > 0 && (uint32_t)c->train_subset < r->train.n) r->train.n = (uint32_t)c->train_subset;
+
+    nn_dims in = {r->ds.c, r->ds.h, r->ds.w};
+    char merr[NN_ERR_MAX];
+    r->model = nn_model_create(c->arch, in, r->ds.n_classes, merr, sizeof merr);
+    if (!r->model) { snprintf(err, errlen, "%s: [model] arch = %s: %s", c->path, c->arch, merr); return -1; }
+    nn_model_set_threads(r->model, c->threads);
+    nn_rng init_rng;
+    nn_rng_seed(&init_rng, (uint64_t)c->seed, 1);
+    nn_model_init(r->model, (nn_init)c->init, &init_rng);
+    nn_rng_seed(&r->method_rng, (uint64_t)c->seed, 2);
+    if (c->pretrained[0] && !resume && load_pretrained(r, err, errlen) != 0) return -1;
+
+    if (setup_optimizer(r) != 0) { snprintf(err, errlen, "out of memory (optimizer)"); return -1; }
+    setup_schedule(r);
+    if (nn_model_reserve(r->model, c->batch > c->eval_batch ? c->batch : c->eval_batch) != 0) {
+        snprintf(err, errlen, "out of memory (activations for batch %d)", c->batch);
+        return -1;
+    }
+    size_t per = nn_dims_size(in);
+    r->x = malloc(sizeof(float) * per * (size_t)c->batch);
+    r->y = malloc((size_t)c->batch);
+    r->dlogits = malloc(sizeof(float) * (size_t)r->model->n_classes * (size_t)c->batch);
+
+    mt_run *mt = &r->mt;
+    mt->model = r->model;
+    mt->optim = &r->optim;
+    mt->rng = &r->method_rng;
+    mt->run_dir = r->run_dir;
+    mt->log = r->log;
+    mt->epochs = c->epochs;
+    mt->n_rounds = 1;
+    mt->steps_per_epoch = (long)((r->train.n + (uint32_t)c->batch - 1) / (uint32_t)c->batch);
+    mt->evaluate = mt_evaluate;
+    mt->replace_model = mt_replace_model;
+    mt->runner = r;
+    if (c->method && c->method->setup) {
+        char msg[1024];
+        if (c->method->setup(mt, c->method_config, &r->mstate, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "%s: method %s: %s", c->path, c->method->name, msg);
+            return -1;
+        }
+    }
+    char *resolved = cfg_resolved(c);
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/config.ini", r->run_dir);
+    int rc = fio_write_string(path, resolved, err, errlen);
+    free(resolved);
+    return rc;
+}
+
+/* --- training ------------------------------------------------------------------------- */
+static void progress(runner *r, int round, int epoch, long batch, long n_batches, double loss, double acc,
+                     double ips, double eta_s)
+{
+    if (r->quiet || !isatty(fileno(r->log))) return;
+    fprintf(r->log, "\r  round %d epoch %d/%d batch %ld/%ld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %dm%02ds   ",
+            round + 1, epoch + 1, r->mt.round_epochs, batch, n_batches, loss, acc, ips, (int)eta_s / 60,
+            (int)eta_s % 60);
+    fflush(r->log);
+}
+
+static int train_epoch(runner *r, int round, int epoch, double *train_loss, double *train_acc, double *ips,
+                       char *err, size_t errlen)
+{
+    const hx_config *c = &r->cfg;
+    mt_run *mt = &r->mt;
+    ds_loader ld;
+    if (ds_loader_init(&ld, &r->ds, &r->train, 0, r->train.n, c->batch, 1, c->augment, epoch_seed(r, round, epoch)) != 0) {
+        snprintf(err, errlen, "out of memory (loader)");
+        return -1;
+    }
+    long n_batches = mt->steps_per_epoch, b = 0, seen = 0, correct = 0;
+    double loss_sum = 0, t0 = now_s();
+    int got;
+    while ((got = ds_loader_next(&ld, r->x, r->y)) > 0) {
+        nn_model *m = r->model;
+        const float *logits = nn_forward(m, r->x, got, 1);
+        int ok = 0;
+        float loss = nn_softmax_xent(logits, r->y, got, m->n_classes, r->dlogits, &ok);
+        if (!isfinite(loss)) {
+            ds_loader_free(&ld);
+            snprintf(err, errlen, "%s: training diverged at round %d epoch %d batch %ld: loss is %f; "
+                     "lower [train] lr (now %g) — the last good checkpoint is %s", c->path, round + 1,
+                     epoch + 1, b + 1, (double)loss, c->lr, r->ckpt_path);
+            return -1;
+        }
+        nn_zero_grad(m);
+        nn_backward(m, r->dlogits, got);
+        double frac = (double)epoch + (double)b / (double)n_batches;
+        mt->lr = nn_schedule_lr(&r->sched, frac) * mt->lr_scale;
+        HOOK(r, after_backward);
+        nn_optim_step(&r->optim, r->model, (float)mt->lr);
+        mt->step++;
+        HOOK(r, step_end);
+        loss_sum += (double)loss * got;
+        correct += ok;
+        seen += got;
+        b++;
+        if (b % 50 == 0 || b == n_batches) {
+            double dt = now_s() - t0;
+            double rate = seen / (dt > 0 ? dt : 1e-9);
+            double left = (double)(n_batches - b) * c->batch / rate +
+                          (double)(mt->round_epochs - epoch - 1) * n_batches * c->batch / rate;
+            progress(r, round, epoch, b, n_batches, loss_sum / seen, 100.0 * correct / seen, rate, left);
+        }
+    }
+    ds_loader_free(&ld);
+    double dt = now_s() - t0;
+    r->train_seconds += dt;
+    r->train_images += seen;
+    *train_loss = seen ? loss_sum / seen : 0;
+    *train_acc = seen ? 100.0 * correct / seen : 0;
+    *ips = seen / (dt > 0 ? dt : 1e-9);
+    if (!r->quiet && isatty(fileno(r->log))) fprintf(r->log, "\r%120s\r", "");
+    return 0;
+}
+
+static int save_checkpoint(runner *r, int round, int epoch, char *err, size_t errlen)
+{
+    ckpt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.arch, sizeof meta.arch, "%s", r->model->arch);
+    meta.in_dims = r->model->in_dims;
+    meta.n_classes = r->model->n_classes;
+    meta.round = round;
+    meta.epoch = epoch;
+    meta.step = r->mt.step;
+    meta.seed = (uint64_t)r->cfg.seed;
+    meta.rng = r->method_rng;
+    meta.best_acc = r->best_acc;
+    snprintf(meta.config_hash, sizeof meta.config_hash, "%s", r->hash);
+    char state[256];
+    snprintf(state, sizeof state, "{\"best_epoch\": %d, \"best_round\": %d, \"train_seconds\": %.17g, \"train_images\": %ld}",
+             r->best_epoch, r->best_round, r->train_seconds, r->train_images);
+    meta.json = state;
+    return ckpt_save(r->ckpt_path, r->model, &r->optim, &meta, err, errlen);
+}
+
+/* Restores an interrupted run: model, optimizer, position. Returns the epoch to start at. */
+static int resume_from(runner *r, int *start_round, int *start_epoch, char *err, size_t errlen)
+{
+    if (r->cfg.method) {
+        snprintf(err, errlen, "%s: --resume: runs with a method (%s) restart from the beginning; "
+                 "resume applies to plain training runs", r->cfg.path, r->cfg.method->name);
+        return -1;
+    }
+    if (!fio_exists(r->ckpt_path)) {
+        snprintf(err, errlen, "--resume: %s has no checkpoint to resume from", r->run_dir);
+        return -1;
+    }
+    ckpt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    nn_optim *opt = &r->optim;
+    nn_optim_free(opt);
+    memset(opt, 0, sizeof *opt);
+    nn_model *m = ckpt_load(r->ckpt_path, opt, &meta, err, errlen);
+    if (!m) return -1;
+    if (strcmp(meta.config_hash, r->hash) != 0) {
+        nn_model_free(m);
+        ckpt_meta_free(&meta);
+        snprintf(err, errlen, "--resume: %s was written by a different config (hash %s, this config %s)",
+                 r->ckpt_path, meta.config_hash, r->hash);
+        return -1;
+    }
+    nn_model_free(r->model);
+    r->model = m;
+    r->mt.model = m;
+    nn_model_set_threads(m, r->cfg.threads);
+    nn_model_reserve(m, r->cfg.batch > r->cfg.eval_batch ? r->cfg.batch : r->cfg.eval_batch);
+    r->method_rng = meta.rng;
+    r->best_acc = meta.best_acc;
+    r->mt.step = meta.step;
+    if (meta.json) {
+        sscanf(meta.json, "{\"best_epoch\": %d, \"best_round\": %d, \"train_seconds\": %lf, \"train_images\": %ld}",
+               &r->best_epoch, &r->best_round, &r->train_seconds, &r->train_images);
+    }
+    char mpath[PATH_MAX + 16];
+    snprintf(mpath, sizeof mpath, "%s/metrics.csv", r->run_dir);
+    if (hx_metrics_load(&r->metrics, mpath, meta.round, meta.epoch, err, errlen) != 0) {
+        ckpt_meta_free(&meta);
+        return -1;
+    }
+    *start_round = meta.round;
+    *start_epoch = meta.epoch + 1;
+    if (*start_epoch >= r->cfg.epochs) { (*start_round)++; *start_epoch = 0; }
+    fprintf(r->log, "resuming %s after round %d epoch %d\n", r->run_id, meta.round + 1, meta.epoch + 1);
+    ckpt_meta_free(&meta);
+    return 0;
+}
+
+static int write_result(runner *r, double final_acc, double final_loss, double wall, const mt_footprint *fp,
+                        char *err, size_t errlen)
+{
+    const hx_config *c = &r->cfg;
+    json_w j;
+    json_init(&j);
+    json_obj_begin(&j, NULL);
+    json_str(&j, "run_id", r->run_id);
+    json_str(&j, "config", c->path);
+    json_str(&j, "config_hash", r->hash);
+    json_str(&j, "method", c->method ? c->method->name : "none");
+    json_str(&j, "method_title", c->method ? c->method->title : "Full precision");
+    json_str(&j, "arch", c->arch);
+    json_str(&j, "dataset", c->dataset);
+    json_int(&j, "seed", c->seed);
+    json_int(&j, "threads", c->threads);
+    json_int(&j, "epochs", c->epochs);
+    json_int(&j, "rounds", r->mt.n_rounds);
+    json_num(&j, "final_acc", final_acc);
+    json_num(&j, "final_loss", final_loss);
+    json_num(&j, "best_acc", r->best_acc);
+    json_int(&j, "best_epoch", r->best_epoch + 1);
+    json_num(&j, "wall_s", wall);
+    json_num(&j, "train_s", r->train_seconds);
+    json_num(&j, "images_per_s", r->train_seconds > 0 ? r->train_images / r->train_seconds : 0);
+    json_int(&j, "params", (long long)r->model->n_params);
+    json_int(&j, "weights", (long long)nn_count_weights(r->model));
+    json_int(&j, "nonzero_weights", (long long)nn_count_nonzero(r->model));
+    json_num(&j, "peak_rss_mib", peak_rss_mib());
+    json_obj_begin(&j, "footprint");
+    json_num(&j, "bytes_fp32", fp->bytes_fp32);
+    json_num(&j, "bytes", fp->bytes);
+    json_num(&j, "compression", fp->bytes > 0 ? fp->bytes_fp32 / fp->bytes : 0);
+    double md = 0, mn = 0;
+    for (int i = 0; i < fp->n_layers; i++) { md += fp->layers[i].macs_dense; mn += fp->layers[i].macs_needed; }
+    json_num(&j, "macs_dense", md);
+    json_num(&j, "macs_needed", mn);
+    json_arr_begin(&j, "layers");
+    for (int i = 0; i < fp->n_layers; i++) {
+        const mt_layer_fp *l = &fp->layers[i];
+        json_obj_begin(&j, NULL);
+        json_str(&j, "name", l->name);
+        json_int(&j, "w_bits", l->w_bits);
+        json_int(&j, "a_bits", l->a_bits);
+        json_int(&j, "weights", (long long)l->n_weights);
+        json_int(&j, "nonzero", (long long)l->nonzero);
+        json_num(&j, "bytes", l->bytes);
+        json_num(&j, "macs_dense", l->macs_dense);
+        json_num(&j, "macs_needed", l->macs_needed);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_obj_begin(&j, "extra");
+    for (int i = 0; i < fp->n_extras; i++) json_num(&j, fp->extra_key[i], fp->extra_val[i]);
+    json_obj_end(&j);
+    json_obj_end(&j);
+    json_obj_begin(&j, "versions");
+    json_str(&j, "harness", HARNESS_VERSION);
+    unsigned maj, min, rel;
+    H5get_libversion(&maj, &min, &rel);
+    char v[64];
+    snprintf(v, sizeof v, "%u.%u.%u", maj, min, rel);
+    json_str(&j, "hdf5", v);
+    json_str(&j, "openblas", openblas_get_config());
+    json_str(&j, "compiler", __VERSION__);
+    json_obj_end(&j);
+    json_obj_end(&j);
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/result.json", r->run_dir);
+    int rc = json_save(&j, path, err, errlen);
+    json_free(&j);
+    return rc;
+}
+
+static int train_all(runner *r, int start_round, int start_epoch, char *err, size_t errlen)
+{
+    const hx_config *c = &r->cfg;
+    mt_run *mt = &r->mt;
+    char mpath[PATH_MAX + 16];
+    snprintf(mpath, sizeof mpath, "%s/metrics.csv", r->run_dir);
+    for (int round = start_round; round < mt->n_rounds; round++) {
+        mt->round = round;
+        mt->round_epochs = c->epochs;
+        mt->lr_scale = 1.0;
+        mt->reset_optimizer = 1;
+        if (round != start_round || start_epoch == 0) {
+            mt->step = 0;
+            HOOK(r, round_begin);
+            if (mt->reset_optimizer) nn_optim_reset(&r->optim);
+        }
+        double round_best = -1, min_val = INFINITY, last_test = 0;
+        int round_best_epoch = 0, min_val_epoch = 0;
+        for (int epoch = round == start_round ? start_epoch : 0; epoch < mt->round_epochs; epoch++) {
+            mt->epoch = epoch;
+            HOOK(r, epoch_begin);
+            double tl, ta, ips;
+            if (train_epoch(r, round, epoch, &tl, &ta, &ips, err, errlen) != 0) return -1;
+            HOOK(r, epoch_end);
+            double test_loss, val_loss = NAN, val_acc = NAN;
+            double test_acc = hx_evaluate(r->model, &r->ds, &r->ds.test, 0, c->eval_batch, &test_loss);
+            if (r->val.n) val_acc = hx_evaluate(r->model, &r->ds, &r->val, 0, c->eval_batch, &val_loss);
+            double sel_loss = r->val.n ? val_loss : test_loss;
+            if (sel_loss < min_val) { min_val = sel_loss; min_val_epoch = epoch; }
+            if (test_acc > round_best) { round_best = test_acc; round_best_epoch = epoch; }
+            if (test_acc > r->best_acc) { r->best_acc = test_acc; r->best_epoch = epoch; r->best_round = round; }
+            last_test = test_acc;
+            double lr = nn_schedule_lr(&r->sched, epoch) * mt->lr_scale;
+            hx_metrics_row row = {round + 1, epoch + 1, lr, tl, ta, val_loss, val_acc, test_loss, test_acc,
+                                  (double)nn_count_nonzero(r->model)};
+            hx_metrics_add(&r->metrics, &row);
+            if (hx_metrics_save(&r->metrics, mpath, err, errlen) != 0) return -1;
+            fprintf(r->log, "round %d epoch %3d/%d  lr %.5g  train loss %.4f acc %6.2f%%  %s test loss %.4f acc %6.2f%%  %6.0f img/s\n",
+                    round + 1, epoch + 1, mt->round_epochs, lr, tl, ta,
+                    r->val.n ? "val" : "", test_loss, test_acc, ips);
+            if (r->val.n) fprintf(r->log, "                   val loss %.4f acc %6.2f%%\n", val_loss, val_acc);
+            fflush(r->log);
+            if (save_checkpoint(r, round, epoch, err, errlen) != 0) return -1;
+            if (--r->stop_after == 0) {
+                snprintf(err, errlen, "stopped after epoch %d as HARNESS_STOP_AFTER_EPOCHS asked (a test of "
+                         "--resume); continue with harness run --resume %s", epoch + 1, c->path);
+                return -1;
+            }
+        }
+        mt->round_test_acc = last_test;
+        mt->round_best_acc = round_best;
+        mt->round_best_epoch = round_best_epoch;
+        mt->round_min_val_loss = min_val;
+        mt->round_min_val_epoch = min_val_epoch;
+        HOOK(r, round_end);
+    }
+    return 0;
+}
+
+static void runner_free(runner *r)
+{
+    if (r->cfg.method && r->cfg.method->free_state && r->mstate) r->cfg.method->free_state(r->mstate);
+    nn_optim_free(&r->optim);
+    nn_model_free(r->model);
+    ds_free(&r->ds);
+    hx_metrics_free(&r->metrics);
+    free(r->x); free(r->y); free(r->dlogits);
+    cfg_free(&r->cfg);
+    free(r);
+}
+
+int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, char *err, size_t errlen)
+{
+    hx_run_opts def = {0};
+    if (!o) o = &def;
+    runner *r = calloc(1, sizeof *r);
+    r->log = o->log ? o->log : stdout;
+    r->quiet = o->quiet;
+    r->best_acc = -1;
+    const char *stop = getenv("HARNESS_STOP_AFTER_EPOCHS");
+    r->stop_after = stop && *stop ? atol(stop) : -1;
+    double t0 = now_s();
+    if (cfg_load(config_path, o->sets, o->n_sets, &r->cfg, err, errlen) != 0) { free(r); return -1; }
+    int rc = setup(r, o->resume, err, errlen);
+    int start_round = 0, start_epoch = 0;
+    if (rc == 0 && o->resume) rc = resume_from(r, &start_round, &start_epoch, err, errlen);
+    if (rc == 0) {
+        fprintf(r->log, "run %s: %s on %s (%u train / %u test images), %zu params, method %s, %d round(s) x %d epochs\n",
+                r->run_id, r->cfg.arch, r->cfg.dataset, r->train.n, r->ds.test.n, r->model->n_params,
+                r->cfg.method ? r->cfg.method->name : "none", r->mt.n_rounds, r->cfg.epochs);
+        rc = train_all(r, start_round, start_epoch, err, errlen);
+    }
+    if (rc == 0 && r->cfg.method && r->cfg.method->finish) {
+        char msg[1024];
+        if (r->cfg.method->finish(&r->mt, r->mstate, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "method %s: finish: %s", r->cfg.method->name, msg);
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        double final_loss;
+        double final_acc = hx_evaluate(r->model, &r->ds, &r->ds.test, 0, r->cfg.eval_batch, &final_loss);
+        mt_footprint *fp = calloc(1, sizeof *fp);
+        mt_footprint_dense(r->model, fp);
+        if (r->cfg.method && r->cfg.method->account) r->cfg.method->account(&r->mt, r->mstate, fp);
+        double wall = now_s() - t0;
+        rc = save_checkpoint(r, r->mt.n_rounds - 1, r->cfg.epochs - 1, err, errlen);
+        if (rc == 0) rc = write_result(r, final_acc, final_loss, wall, fp, err, errlen);
+        if (rc == 0) {
+            fprintf(r->log, "done %s: final test acc %.2f%% (best %.2f%%), %.1f s, %.0f img/s, compression %.1fx, peak %.0f MiB\n",
+                    r->run_id, final_acc, r->best_acc, wall,
+                    r->train_seconds > 0 ? r->train_images / r->train_seconds : 0,
+                    fp->bytes > 0 ? fp->bytes_fp32 / fp->bytes : 0, peak_rss_mib());
+            fprintf(r->log, "results in %s\n", r->run_dir);
+        }
+        if (res) {
+            snprintf(res->run_id, sizeof res->run_id, "%s", r->run_id);
+            snprintf(res->run_dir, sizeof res->run_dir, "%s", r->run_dir);
+            res->final_acc = final_acc;
+            res->best_acc = r->best_acc;
+            res->wall_s = wall;
+            res->train_images_per_s = r->train_seconds > 0 ? r->train_images / r->train_seconds : 0;
+        }
+        free(fp);
+    }
+    runner_free(r);
+    return rc;
+}

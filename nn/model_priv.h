@@ -1,0 +1,24 @@
+/* Internal: the driver's private view of a model. Every nn_model is allocated as the first
+ * member of an nn_model_priv (by nn_builder_finish or nn_model_clone), so the two pointers
+ * convert both ways. Holds the scratch the public struct has no room for. */
+#ifndef NN_MODEL_PRIV_H
+#define NN_MODEL_PRIV_H
+#include "nn/model.h"
+
+typedef struct nn_model_priv {
+    nn_model pub;                        /* must stay first */
+    float *weff_buf;                     /* own effective weights of all weighted nodes */
+    float *weff_own[NN_MAX_NODES];       /* each weighted node's slice of weff_buf */
+    float *geff; size_t geff_len;        /* scratch d(w_eff) while a weight transform maps it */
+    void *arena; size_t arena_bytes;     /* out, dout, cache, ws and xin for batch_cap samples */
+    float *xin;                          /* copy of the training batch for the backward pass */
+    int xq_cap[NN_MAX_NODES];            /* samples node->x_q can hold */
+    float *gq, *gx; size_t gq_len;       /* input-transform backward scratch */
+} nn_model_priv;
+
+static inline nn_model_priv *nn_priv(nn_model *m) { return (nn_model_priv *)m; }
+
+/* 64-byte aligned allocation of at least `bytes` (NULL on failure); free with free(). */
+void *nn_alloc_aligned(size_t bytes);
+
+#endif
