@@ -220,7 +220,7 @@ static void put_model(ck *c, hid_t file, const nn_model *m, const nn_optim *opt,
     put_i64(c, file, "n_state", (long long)m->n_state);
     put_floats(c, file, "params", m->params, m->n_params);
     put_floats(c, file, "state", m->state, m->n_state);
-    put_str_data(c, file, "state_json", mt->state_json ? mt->state_json : "");
+    put_str_data(c, file, "state_json", mt->json ? mt->json : "");
 
     hid_t masks = put_group(c, file, "masks"), wfreeze = put_group(c, file, "wfreeze");
     hid_t layers = put_group(c, file, "layers");
@@ -447,7 +447,8 @@ static void get_node_flags(ck *c, hid_t file, nn_model *m)
     }
 }
 
-static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *o)
+/* Loads the optimizer into a fresh one; replaces *dst (freeing its buffers) only on success. */
+static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
 {
     if (c->bad) return;
     if (H5Lexists(file, "optim", H5P_DEFAULT) <= 0) { ck_fail(c, "optim: no optimizer state saved"); return; }
@@ -463,21 +464,25 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *o)
     get_attr(c, g, "optim/", "beta2", H5T_NATIVE_DOUBLE, 0, &beta2);
     get_attr(c, g, "optim/", "eps", H5T_NATIVE_DOUBLE, 0, &eps);
     get_attr(c, g, "optim/", "weight_decay", H5T_NATIVE_DOUBLE, 0, &wd);
-    if (!c->bad && nn_optim_init(o, (nn_optim_kind)kind, m) != 0) ck_fail(c, "optim: out of memory");
+    nn_optim o;
+    memset(&o, 0, sizeof o);
+    if (!c->bad && nn_optim_init(&o, (nn_optim_kind)kind, m) != 0) ck_fail(c, "optim: out of memory");
     if (c->bad) { close_group(g); return; }
-    o->step = step;
-    o->nesterov = (int)nesterov;
-    o->momentum = (float)momentum;
-    o->beta1 = (float)beta1;
-    o->beta2 = (float)beta2;
-    o->eps = (float)eps;
-    o->weight_decay = (float)wd;
-    get_data(c, g, "optim/", "m", H5T_NATIVE_FLOAT, H5T_FLOAT, o->n, o->m);
-    if (o->v) get_data(c, g, "optim/", "v", H5T_NATIVE_FLOAT, H5T_FLOAT, o->n, o->v);
-    check_finite(c, m, "optim/m", o->m, o->n, 0);
-    if (o->v) check_finite(c, m, "optim/v", o->v, o->n, 0);
+    o.step = step;
+    o.nesterov = (int)nesterov;
+    o.momentum = (float)momentum;
+    o.beta1 = (float)beta1;
+    o.beta2 = (float)beta2;
+    o.eps = (float)eps;
+    o.weight_decay = (float)wd;
+    get_data(c, g, "optim/", "m", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.m);
+    if (o.v) get_data(c, g, "optim/", "v", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.v);
+    check_finite(c, m, "optim/m", o.m, o.n, 0);
+    if (o.v) check_finite(c, m, "optim/v", o.v, o.n, 0);
     close_group(g);
-    if (c->bad) nn_optim_free(o);
+    if (c->bad) { nn_optim_free(&o); return; }
+    nn_optim_free(dst);
+    *dst = o;
 }
 
 /* Opens path read-only with messages for the usual ways a file is not a checkpoint. */
@@ -544,7 +549,7 @@ static nn_model *load(ck *c, hid_t file, nn_optim *opt, ckpt_meta *meta)
         get_attr(c, file, "", "rng", H5T_NATIVE_UINT64, 2, rng);
         get_attr(c, file, "", "best_acc", H5T_NATIVE_DOUBLE, 0, &mt.best_acc);
         get_attr_str(c, file, "config_hash", mt.config_hash, sizeof mt.config_hash);
-        mt.state_json = get_str_data(c, file, "state_json");
+        mt.json = get_str_data(c, file, "state_json");
         snprintf(mt.arch, sizeof mt.arch, "%s", arch);
         mt.in_dims = in;
         mt.n_classes = (int)n_classes;
@@ -580,6 +585,6 @@ nn_model *ckpt_load(const char *path, nn_optim *opt, ckpt_meta *meta, char *err,
 
 void ckpt_meta_free(ckpt_meta *meta)
 {
-    free(meta->state_json);
-    meta->state_json = NULL;
+    free(meta->json);
+    meta->json = NULL;
 }

@@ -36,10 +36,10 @@ typedef struct ckpt_meta {
     nn_rng rng;
     double best_acc;
     char config_hash[CKPT_HASH_LEN + 1];
-    char *state_json;       /* save: may be NULL (= ""); load: malloc'd, see ckpt_meta_free */
+    char *json;             /* save: may be NULL (= ""); load: malloc'd, see ckpt_meta_free */
 } ckpt_meta;
 
-void ckpt_meta_free(ckpt_meta *);   /* frees state_json */
+void ckpt_meta_free(ckpt_meta *);   /* frees json */
 
 /* Save model m (and opt's state when opt is not NULL; meta may be NULL = zeros) to path.
  * 0 = ok; -1 with a message naming the file in err. */
@@ -47,11 +47,12 @@ int ckpt_save(const char *path, const nn_model *m, const nn_optim *opt, const ck
               char *err, size_t errlen);
 
 /* Rebuild the model from the file's arch, input dims and classes (nn_model_create), then
- * restore params, state, masks, wfreeze and node kernel/frozen flags. When opt is not NULL it
- * is initialised (nn_optim_init) with the saved kind, hyper-parameters and state; the file
- * must then hold optimizer state. Returns NULL with "<file>: <field>: <problem>" in err on a
- * missing, truncated or damaged file, a size mismatch, or a non-finite parameter. opt must
- * hold no buffers on entry (never initialised, or nn_optim_free'd). */
+ * restore params, state, masks, wfreeze and node kernel/frozen flags. When opt is not NULL
+ * (zeroed or initialised) the file must hold optimizer state, and on success opt's buffers are
+ * freed and replaced by the saved kind, hyper-parameters and state. meta (when not NULL) is
+ * filled on success. On failure opt and meta are left untouched and NULL is returned with
+ * "<file>: <field>: <problem>" in err: a missing, truncated or damaged file, a size mismatch,
+ * a non-finite parameter, an unknown arch. */
 nn_model *ckpt_load(const char *path, nn_optim *opt, ckpt_meta *meta, char *err, size_t errlen);
 
 #endif

@@ -7,7 +7,12 @@
     X(magnitude) \
     X(deep_compression) \
     X(sfp) \
-    X(lottery)
+    X(lottery) \
+    X(inq) \
+    X(xnor) \
+    X(ttq) \
+    X(deepshift) \
+    X(addernet)
 
 #define DECLARE_METHOD(id) extern const method method_##id;
 METHOD_ROWS(DECLARE_METHOD)

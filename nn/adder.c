@@ -86,6 +86,7 @@ void nn_adder_conv_backward(nn_model *m, nn_node *n, const float *x, float *dx, 
             float s = 0.0f;
             for (int i = 0; i < batch; i++) {
                 const float *r = dy + (size_t)i * out_sz + (size_t)o * P;
+                #pragma omp simd reduction(+:s)
                 for (int p = 0; p < P; p++) s += r[p];
             }
             n->gb[o] += s;

@@ -20,14 +20,11 @@ void nn_linear_forward(nn_model *m, nn_node *n, const float *x, const float *x1,
     (void)x1; (void)train;
     if (n->kernel == NN_KERNEL_ADDER) { nn_adder_linear_forward(m, n, x, batch); return; }
     const int F = (int)nn_dims_size(n->in_dims), O = n->out_c;
-    float beta = 0.0f;
-    if (n->b) {
-        for (int i = 0; i < batch; i++)
-            for (int o = 0; o < O; o++) n->out[(size_t)i * O + o] = n->b[o];
-        beta = 1.0f;
-    }
+    /* Start from the bias (or zero) and accumulate: OpenBLAS's beta = 0 pass is slower. */
+    for (int i = 0; i < batch; i++)
+        for (int o = 0; o < O; o++) n->out[(size_t)i * O + o] = n->b ? n->b[o] : 0.0f;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, O, F, 1.0f, x, F, n->w_eff, F,
-                beta, n->out, O);
+                1.0f, n->out, O);
 }
 
 void nn_linear_backward(nn_model *m, nn_node *n, const float *x, const float *x1,

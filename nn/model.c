@@ -40,7 +40,7 @@ nn_builder *nn_builder_new(const char *arch, nn_dims in, int n_classes)
     snprintf(m->arch, sizeof m->arch, "%s", arch ? arch : "");
     m->in_dims = in;
     m->n_classes = n_classes;
-    m->threads = 1;
+    m->threads = 0;             /* unset: libraries use their defaults until set_threads */
     if (in.c <= 0 || in.h <= 0 || in.w <= 0)
         snprintf(b->err, sizeof b->err, "%s: input shape %dx%dx%d is not positive", m->arch,
                  in.c, in.h, in.w);

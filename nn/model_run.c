@@ -59,7 +59,7 @@ const float *nn_forward(nn_model *m, const float *x, int batch, int train)
     assert(batch > 0 && m->n_nodes > 0);
     if (batch > m->batch_cap && nn_model_reserve(m, batch) != 0) return NULL;
     nn_model_priv *p = nn_priv(m);
-    if (train) {    /* keep the batch: backward needs it and the caller may reuse x */
+    if (train && x != p->xin) {   /* keep the batch: backward needs it, the caller may reuse x */
         memcpy(p->xin, x, (size_t)batch * nn_dims_size(m->in_dims) * sizeof(float));
         x = p->xin;
     }

@@ -32,17 +32,37 @@ size_t nn_maxpool_cache_bytes(const nn_node *n, int batch)
     return (size_t)batch * nn_dims_size(n->out_dims) * sizeof(int32_t);
 }
 
+/* The common 2x2 stride-2 window; same tie rule as the general loop (first in scan order). */
+static void max2x2(const float *xp, int W, int OH, int OW, float *yp, int32_t *ap)
+{
+    for (int oh = 0; oh < OH; oh++) {
+        const float *r0 = xp + (size_t)2 * oh * W, *r1 = r0 + W;
+        for (int ow = 0; ow < OW; ow++) {
+            int i = 2 * oh * W + 2 * ow;
+            float best = r0[2 * ow];
+            int bi = i;
+            if (r0[2 * ow + 1] > best) { best = r0[2 * ow + 1]; bi = i + 1; }
+            if (r1[2 * ow] > best) { best = r1[2 * ow]; bi = i + W; }
+            if (r1[2 * ow + 1] > best) { best = r1[2 * ow + 1]; bi = i + W + 1; }
+            yp[oh * OW + ow] = best;
+            ap[oh * OW + ow] = bi;
+        }
+    }
+}
+
 void nn_maxpool_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int batch, int train)
 {
     (void)x1; (void)train;
     const int H = n->in_dims.h, W = n->in_dims.w, OH = n->out_dims.h, OW = n->out_dims.w;
     const int k = n->k, s = n->stride, pad = n->pad, planes = batch * n->in_dims.c;
     int32_t *arg = n->cache;
+    const int fast2 = k == 2 && s == 2 && pad == 0;
     #pragma omp parallel for num_threads(nn_layer_threads(m)) schedule(static)
     for (int pl = 0; pl < planes; pl++) {
         const float *xp = x + (size_t)pl * H * W;
         float *yp = n->out + (size_t)pl * OH * OW;
         int32_t *ap = arg + (size_t)pl * OH * OW;
+        if (fast2) { max2x2(xp, W, OH, OW, yp, ap); continue; }
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {
                 int h0 = oh * s - pad, w0 = ow * s - pad;

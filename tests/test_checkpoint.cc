@@ -71,7 +71,7 @@ protected:
         meta.config_hash[CKPT_HASH_LEN - 1] = 'f';
         meta.config_hash[CKPT_HASH_LEN] = '\0';
         json = "{\"quote\": \"\\\" tab\t caf\xc3\xa9\", \"big\": \"" + std::string(70000, 'x') + "\"}";
-        meta.state_json = &json[0];
+        meta.json = &json[0];
     }
     void TearDown() override
     {
@@ -113,7 +113,7 @@ protected:
         err[0] = '\0';
         nn_model *got = ckpt_load(f.c_str(), with_opt ? &o : nullptr, &mt, err, sizeof err);
         EXPECT_EQ(got, nullptr);
-        EXPECT_EQ(mt.state_json, nullptr);
+        EXPECT_EQ(mt.json, nullptr);
         EXPECT_EQ(o.m, nullptr);
         nn_model_free(got);
         std::string e(err);
@@ -171,8 +171,8 @@ TEST_F(Ckpt, RoundTripIsBitExact)
     EXPECT_EQ(mt.rng.inc, meta.rng.inc);
     EXPECT_EQ(mt.best_acc, meta.best_acc);
     EXPECT_STREQ(mt.config_hash, meta.config_hash);
-    ASSERT_NE(mt.state_json, nullptr);
-    EXPECT_EQ(std::string(mt.state_json), json);
+    ASSERT_NE(mt.json, nullptr);
+    EXPECT_EQ(std::string(mt.json), json);
     ckpt_meta_free(&mt);
     nn_optim_free(&o);
 
@@ -237,10 +237,31 @@ TEST_F(Ckpt, SgdAndNoMeta)
     EXPECT_EQ(o.step, 9);
     EXPECT_EQ(mt.epoch, 0);
     EXPECT_STREQ(mt.config_hash, "");
-    EXPECT_STREQ(mt.state_json, "");
+    EXPECT_STREQ(mt.json, "");
     ckpt_meta_free(&mt);
     nn_optim_free(&o);
     nn_optim_free(&sgd);
+    nn_model_free(g);
+}
+
+TEST_F(Ckpt, LoadReplacesInitialisedOptimizerOnlyOnSuccess)
+{
+    std::string good = save("good.h5");        // Adam state
+    std::string bad = save("bad.h5", false);   // no optimizer state
+    nn_optim o{};
+    ASSERT_EQ(nn_optim_init(&o, NN_SGD, m), 0);
+    o.m[0] = 42.0f;
+    nn_model *g = ckpt_load(bad.c_str(), &o, nullptr, err, sizeof err);
+    EXPECT_EQ(g, nullptr);
+    EXPECT_EQ(o.kind, NN_SGD);                 // untouched on failure
+    ASSERT_NE(o.m, nullptr);
+    EXPECT_EQ(o.m[0], 42.0f);
+    g = ckpt_load(good.c_str(), &o, nullptr, err, sizeof err);
+    ASSERT_NE(g, nullptr) << err;
+    EXPECT_EQ(o.kind, NN_ADAM);
+    ASSERT_NE(o.v, nullptr);
+    EXPECT_TRUE(same_bytes(o.m, opt.m, opt.n * sizeof(float)));
+    nn_optim_free(&o);
     nn_model_free(g);
 }
 
