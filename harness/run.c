@@ -496,6 +496,7 @@ static void runner_free(runner *r)
     if (r->cfg.method && r->cfg.method->free_state && r->mstate) r->cfg.method->free_state(r->mstate);
     nn_optim_free(&r->optim);
     nn_model_free(r->model);
+    ds_split_free(&r->val);
     ds_free(&r->ds);
     hx_metrics_free(&r->metrics);
     free(r->x); free(r->y); free(r->dlogits);
