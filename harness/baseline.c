@@ -16,7 +16,7 @@ nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_
         cfg_free(&c);
         return NULL;
     }
-    char hash[17], dir[PATH_MAX], cache[PATH_MAX + 512], done[PATH_MAX + 512];
+    char hash[17], dir[PATH_MAX], cache[2 * PATH_MAX], done[2 * PATH_MAX];
     cfg_hash(&c, hash);
     snprintf(dir, sizeof dir, "%s/baselines", hx_results_root());
     snprintf(cache, sizeof cache, "%s/%s-%s-%s.h5", dir, c.arch, c.dataset, hash);
@@ -24,7 +24,7 @@ nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_
     snprintf(done, sizeof done, "%s/runs/%s-%s/result.json", hx_results_root(), c.name, hash);
     cfg_free(&c);
     if (!fio_exists(cache) && fio_exists(done)) {
-        char src[PATH_MAX + 512], *buf;
+        char src[2 * PATH_MAX], *buf;
         size_t len;
         snprintf(src, sizeof src, "%.*s/model.h5", (int)(strlen(done) - strlen("/result.json")), done);
         if (fio_mkdir_p(dir, err, errlen) != 0 || fio_read_all(src, 1u << 30, &buf, &len, err, errlen) != 0)

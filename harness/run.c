@@ -35,7 +35,7 @@ const char *hx_data_root(void)
 typedef struct runner {
     hx_config cfg;
     char hash[17];
-    char run_id[128], run_dir[PATH_MAX], ckpt_path[PATH_MAX];
+    char run_id[OPT_STR_MAX + 32], run_dir[PATH_MAX], ckpt_path[PATH_MAX + 16];
     FILE *log;
     int quiet;
     ds_dataset ds;
