@@ -93,6 +93,7 @@ void nn_conv_forward(nn_model *m, nn_node *n, const float *x, const float *x1, i
 {
     (void)x1; (void)train;
     if (n->kernel == NN_KERNEL_ADDER) { nn_adder_conv_forward(m, n, x, batch); return; }
+    nn_blas_serial();
     const conv_plan c = plan_of(m, n, batch);
     const int P = c.P, O = c.O, K = c.K, Q = c.Q, OW = c.g.ow, WP = (int)nn_conv_wide_wp(&c.g);
     #pragma omp parallel for num_threads(c.T) schedule(static)
@@ -167,6 +168,7 @@ void nn_conv_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
 {
     (void)x1; (void)dx1;
     if (n->kernel == NN_KERNEL_ADDER) { nn_adder_conv_backward(m, n, x, dx, batch); return; }
+    nn_blas_serial();
     const conv_plan c = plan_of(m, n, batch);
     const int P = c.P, O = c.O, T = c.T;
     const size_t nw = (size_t)O * c.K;
