@@ -215,6 +215,8 @@ static void account(const mt_run *run, void *state, mt_footprint *fp)
     (void)run;
     const sfp_state *s = state;
     if (!s->finished) return;
+    /* the footprint describes the smaller network; compression is against the original one */
+    fp->bytes_fp32 = 4.0 * (double)s->params_before;
     mt_footprint_extra(fp, "sfp.macs_before", s->macs_before);
     mt_footprint_extra(fp, "sfp.macs_after", s->macs_after);
     mt_footprint_extra(fp, "sfp.flops_reduction_pct", 100.0 * (1.0 - s->macs_after / s->macs_before));
