@@ -3,6 +3,7 @@
 #define HARNESS_DATA_STORE_H
 #include <stdio.h>
 #include "datasets/dataset.h"
+#include "nn/model.h"
 
 /* Loads data/<name>.h5; when missing and name is a known dataset, prepares it first. */
 int hx_dataset_open(const char *name, ds_dataset *, FILE *log, char *err, size_t errlen);

@@ -256,9 +256,10 @@ static int train_epoch(runner *r, int round, int epoch, double *train_loss, doub
         }
         nn_zero_grad(m);
         nn_backward(m, r->dlogits, got);
-        HOOK(r, after_backward);
         double frac = (double)epoch + (double)b / (double)n_batches;
-        nn_optim_step(&r->optim, r->model, nn_schedule_lr(&r->sched, frac) * (float)mt->lr_scale);
+        mt->lr = nn_schedule_lr(&r->sched, frac) * mt->lr_scale;
+        HOOK(r, after_backward);
+        nn_optim_step(&r->optim, r->model, (float)mt->lr);
         mt->step++;
         HOOK(r, step_end);
         loss_sum += (double)loss * got;
@@ -320,6 +321,8 @@ static int resume_from(runner *r, int *start_round, int *start_epoch, char *err,
     ckpt_meta meta;
     memset(&meta, 0, sizeof meta);
     nn_optim *opt = &r->optim;
+    nn_optim_free(opt);
+    memset(opt, 0, sizeof *opt);
     nn_model *m = ckpt_load(r->ckpt_path, opt, &meta, err, errlen);
     if (!m) return -1;
     if (strcmp(meta.config_hash, r->hash) != 0) {
@@ -493,6 +496,7 @@ static void runner_free(runner *r)
     if (r->cfg.method && r->cfg.method->free_state && r->mstate) r->cfg.method->free_state(r->mstate);
     nn_optim_free(&r->optim);
     nn_model_free(r->model);
+    ds_split_free(&r->val);
     ds_free(&r->ds);
     hx_metrics_free(&r->metrics);
     free(r->x); free(r->y); free(r->dlogits);

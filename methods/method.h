@@ -30,6 +30,8 @@ typedef struct mt_run {
     /* The current round's plan; round_begin may change it. */
     int round_epochs;            /* default: epochs */
     double lr_scale;             /* multiplies the schedule's LR; default 1 */
+    double lr;                   /* LR of the current step (schedule x lr_scale), set by the
+                                  * runner before after_backward (e.g. DC's centroid update) */
     int reset_optimizer;         /* 1 (default): zero momentum/Adam state at round start */
     /* Model evaluation the method may call (e.g. SFP comparing masked vs. pruned model):
      * returns top-1 accuracy in % on the test split, and mean loss in *loss if non-NULL. */

@@ -125,6 +125,41 @@ static void resnet(net *t, int n_classes, int blocks)
     nn_add_linear(t->b, "fc", x, n_classes, 1);
 }
 
+/* ResNet-20 in binary-ResNet block order for XNOR-Net: BN right before every conv the method
+ * binarizes (a centred input; a ReLU output would binarize to all +1), ReLU after conv1 and
+ * after the residual add; projection shortcut bn -> 1x1 conv. Stem conv and fc as in resnet. */
+static int xnor_block(net *t, int in, int in_c, int c, int stride, const char *p)
+{
+    char nm[64];
+    nn_builder *b = t->b;
+#define NM(suffix) (snprintf(nm, sizeof nm, "%s.%s", p, suffix), nm)
+    int x = nn_add_bn(b, NM("bn1"), in);
+    x = nn_add_relu(b, NM("relu1"), nn_add_conv(b, NM("conv1"), x, c, 3, stride, 1, 0));
+    x = nn_add_bn(b, NM("bn2"), x);
+    x = nn_add_conv(b, NM("conv2"), x, c, 3, 1, 1, 0);
+    int sc = in;
+    if (stride != 1 || in_c != c) {
+        sc = nn_add_bn(b, NM("short.bn"), in);
+        sc = nn_add_conv(b, NM("short.conv"), sc, c, 1, stride, 0, 0);
+    }
+    x = nn_add_add(b, NM("add"), x, sc);
+    return nn_add_relu(b, NM("relu2"), x);
+#undef NM
+}
+
+static void resnet_xnor(net *t, int n_classes, int blocks)
+{
+    int x = conv_bn_relu(t, -1, 16, 3, 1), in_c = 16;
+    for (int s = 1; s <= 3; s++)
+        for (int j = 1; j <= blocks; j++) {
+            char p[16];
+            snprintf(p, sizeof p, "s%db%d", s % 100, j % 100);
+            x = xnor_block(t, x, in_c, 16 << (s - 1), s > 1 && j == 1 ? 2 : 1, p);
+            in_c = 16 << (s - 1);
+        }
+    nn_add_linear(t->b, "fc", nn_add_gap(t->b, "gap", x), n_classes, 1);
+}
+
 /* AdderNet's VGG-small. */
 static void vgg_small(net *t, int n_classes, int arg)
 {
@@ -152,6 +187,7 @@ static const arch_row arch_table[] = {
     { "conv4", "Lottery Ticket conv-4: conv-2 + 128,128,pool", conv_lt, 2 },
     { "conv6", "Lottery Ticket conv-6: conv-4 + 256,256,pool", conv_lt, 3 },
     { "resnet20", "CIFAR ResNet-20 (3 stages x 3 basic blocks, 16/32/64 ch)", resnet, 3 },
+    { "resnet20-xnor", "ResNet-20 in XNOR-Net block order (BN before each binarized conv)", resnet_xnor, 3 },
     { "resnet32", "CIFAR ResNet-32 (3 stages x 5 basic blocks)", resnet, 5 },
     { "resnet56", "CIFAR ResNet-56 (3 stages x 9 basic blocks)", resnet, 9 },
     { "vgg-small", "AdderNet VGG-small: [conv-bn-relu]x2-pool at 128/256/512 ch, fc", vgg_small, 0 },
@@ -169,7 +205,10 @@ nn_model *nn_model_create(const char *arch, nn_dims in, int n_classes, char *err
         net t = { .b = nn_builder_new(arch, in, n_classes) };
         if (!t.b) { snprintf(err, errlen, "%s: out of memory", arch); return NULL; }
         arch_table[i].build(&t, n_classes, arch_table[i].arg);
-        return nn_builder_finish(t.b, err, errlen);
+        char e[NN_ERR_MAX] = "";
+        nn_model *m = nn_builder_finish(t.b, e, sizeof e);
+        if (!m) snprintf(err, errlen, "%s on %dx%dx%d input: %s", arch, in.c, in.h, in.w, e);
+        return m;
     }
     int k = snprintf(err, errlen, "unknown architecture '%s'; known:", arch);
     for (int i = 0; i < ARCH_COUNT && k >= 0 && (size_t)k < errlen; i++)

@@ -58,7 +58,7 @@ void nn_model_init(nn_model *m, nn_init scheme, nn_rng *rng)
 
 void nn_model_set_threads(nn_model *m, int threads)
 {
-    assert(threads >= 1);
+    if (threads < 1) { m->threads = 0; return; }   /* 0: unset, the libraries' defaults */
     m->threads = threads;
     openblas_set_num_threads(threads);
     omp_set_num_threads(threads);

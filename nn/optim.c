@@ -38,21 +38,59 @@ void nn_optim_free(nn_optim *o)
 /* One contiguous run of parameters [off, off+n) with its optional per-weight freeze flags. */
 typedef struct { size_t off, n; const uint8_t *freeze; } segment;
 
+/* The update loops are branch-free per element (decay multiplies by the 0/1 flag, freezing
+ * selects the old value) so they vectorize; the modes are constants after inlining. */
+enum { SGD_PLAIN, SGD_MOMENTUM, SGD_NESTEROV };
+
+static inline void sgd_loop(float *restrict p, float *restrict buf, const float *restrict g,
+                            const uint8_t *restrict dec, const uint8_t *restrict fz, size_t n,
+                            float lr, float mu, float wd, int mode)
+{
+    for (size_t j = 0; j < n; j++) {
+        float gj = g[j] + wd * (float)dec[j] * p[j];
+        float b = mode == SGD_PLAIN ? 0.0f : mu * buf[j] + gj;
+        float d = mode == SGD_PLAIN ? gj : mode == SGD_NESTEROV ? gj + mu * b : b;
+        int keep = fz && fz[j];
+        if (mode != SGD_PLAIN) buf[j] = keep ? buf[j] : b;
+        p[j] = keep ? p[j] : p[j] - lr * d;
+    }
+}
+
 static void sgd_segment(const nn_optim *o, nn_model *md, segment s, float lr)
 {
     float *p = md->params + s.off, *buf = o->m + s.off;
     const float *g = md->grads + s.off;
-    const uint8_t *dec = md->decay + s.off, *fz = s.freeze;
+    const uint8_t *dec = md->decay + s.off;
     const float mu = o->momentum, wd = o->weight_decay;
-    for (size_t j = 0; j < s.n; j++) {
-        if (fz && fz[j]) continue;
-        float gj = dec[j] ? g[j] + wd * p[j] : g[j];
-        float d = gj;
-        if (mu != 0.0f) {
-            buf[j] = mu * buf[j] + gj;
-            d = o->nesterov ? gj + mu * buf[j] : buf[j];
+    int mode = mu == 0.0f ? SGD_PLAIN : o->nesterov ? SGD_NESTEROV : SGD_MOMENTUM;
+    if (s.freeze) {
+        switch (mode) {
+        case SGD_PLAIN: sgd_loop(p, buf, g, dec, s.freeze, s.n, lr, mu, wd, SGD_PLAIN); break;
+        case SGD_MOMENTUM: sgd_loop(p, buf, g, dec, s.freeze, s.n, lr, mu, wd, SGD_MOMENTUM); break;
+        default: sgd_loop(p, buf, g, dec, s.freeze, s.n, lr, mu, wd, SGD_NESTEROV); break;
         }
-        p[j] -= lr * d;
+    } else {
+        switch (mode) {
+        case SGD_PLAIN: sgd_loop(p, buf, g, dec, NULL, s.n, lr, mu, wd, SGD_PLAIN); break;
+        case SGD_MOMENTUM: sgd_loop(p, buf, g, dec, NULL, s.n, lr, mu, wd, SGD_MOMENTUM); break;
+        default: sgd_loop(p, buf, g, dec, NULL, s.n, lr, mu, wd, SGD_NESTEROV); break;
+        }
+    }
+}
+
+static inline void adam_loop(float *restrict p, float *restrict m1, float *restrict m2,
+                             const float *restrict g, const uint8_t *restrict dec,
+                             const uint8_t *restrict fz, size_t n, float b1, float b2, float wd,
+                             float eps, float step, float inv_sqrt_bc2)
+{
+    for (size_t j = 0; j < n; j++) {
+        float gj = g[j] + wd * (float)dec[j] * p[j];
+        float a = b1 * m1[j] + (1.0f - b1) * gj;
+        float v = b2 * m2[j] + (1.0f - b2) * gj * gj;
+        int keep = fz && fz[j];
+        m1[j] = keep ? m1[j] : a;
+        m2[j] = keep ? m2[j] : v;
+        p[j] = keep ? p[j] : p[j] - step * a / (sqrtf(v) * inv_sqrt_bc2 + eps);
     }
 }
 
@@ -60,18 +98,16 @@ static void adam_segment(const nn_optim *o, nn_model *md, segment s, float lr)
 {
     float *p = md->params + s.off, *m1 = o->m + s.off, *m2 = o->v + s.off;
     const float *g = md->grads + s.off;
-    const uint8_t *dec = md->decay + s.off, *fz = s.freeze;
-    const float b1 = o->beta1, b2 = o->beta2, wd = o->weight_decay, eps = o->eps;
+    const uint8_t *dec = md->decay + s.off;
     const double t = (double)o->step;
-    const float step = (float)(lr / (1.0 - pow(b1, t)));
-    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(b2, t)));
-    for (size_t j = 0; j < s.n; j++) {
-        if (fz && fz[j]) continue;
-        float gj = dec[j] ? g[j] + wd * p[j] : g[j];
-        m1[j] = b1 * m1[j] + (1.0f - b1) * gj;
-        m2[j] = b2 * m2[j] + (1.0f - b2) * gj * gj;
-        p[j] -= step * m1[j] / (sqrtf(m2[j]) * inv_sqrt_bc2 + eps);
-    }
+    const float step = (float)(lr / (1.0 - pow(o->beta1, t)));
+    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(o->beta2, t)));
+    if (s.freeze)
+        adam_loop(p, m1, m2, g, dec, s.freeze, s.n, o->beta1, o->beta2, o->weight_decay, o->eps,
+                  step, inv_sqrt_bc2);
+    else
+        adam_loop(p, m1, m2, g, dec, NULL, s.n, o->beta1, o->beta2, o->weight_decay, o->eps,
+                  step, inv_sqrt_bc2);
 }
 
 typedef void (*segment_fn)(const nn_optim *, nn_model *, segment, float);

@@ -1,0 +1,590 @@
+/* HDF5 checkpoints of a model, its optimizer state and the run's metadata (see checkpoint.h). */
+#include "harness/checkpoint.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "harness/fileio.h"
+
+#define CKPT_FORMAT "harness-checkpoint"
+enum { CHUNK_MAX = 1 << 20 };   /* elements per chunk: checksummed units of about 4 MB */
+
+/* ---- error context ---------------------------------------------------------------------- */
+
+typedef struct { const char *path; char *err; size_t errlen; int bad; } ck;
+
+/* Records the first failure as "<path>: <message>". Returns -1 for convenience. */
+static int ck_fail(ck *c, const char *fmt, ...)
+{
+    if (c->bad) return -1;
+    c->bad = 1;
+    if (!c->err || !c->errlen) return -1;
+    int k = snprintf(c->err, c->errlen, "%s: ", c->path);
+    if (k < 0 || (size_t)k >= c->errlen) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err + k, c->errlen - (size_t)k, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* HDF5 prints its error stack by default; we report our own messages instead. */
+typedef struct { H5E_auto2_t fn; void *data; } h5_quiet;
+static h5_quiet h5_hush(void)
+{
+    h5_quiet q;
+    H5Eget_auto2(H5E_DEFAULT, &q.fn, &q.data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return q;
+}
+static void h5_unhush(h5_quiet q) { H5Eset_auto2(H5E_DEFAULT, q.fn, q.data); }
+
+static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *out)
+{
+    if (n == 0 && e->desc) snprintf(out, 160, "%s", e->desc);
+    return 0;
+}
+
+/* The most specific description on HDF5's error stack, or "unknown error". */
+static const char *h5_reason(char buf[160])
+{
+    snprintf(buf, 160, "unknown error");
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, buf);
+    return buf;
+}
+
+/* ---- writing ---------------------------------------------------------------------------- */
+
+static void put_data(ck *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
+                     const hsize_t *dims, const void *data)
+{
+    if (c->bad) return;
+    hsize_t n = 1, chunk[4];
+    assert(rank >= 1 && rank <= 4);
+    for (int i = 0; i < rank; i++) { n *= dims[i]; chunk[i] = dims[i]; }
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (n > 0) {
+        /* Whole rows of the leading dimension per chunk, at most CHUNK_MAX elements. */
+        hsize_t row = n / dims[0], rows = CHUNK_MAX / row;
+        chunk[0] = rows < 1 ? 1 : rows < dims[0] ? rows : dims[0];
+        H5Pset_chunk(dcpl, rank, chunk);
+        H5Pset_fletcher32(dcpl);
+    }
+    hid_t ds = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    herr_t rc = ds < 0 ? -1 : n ? H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0;
+    if (ds >= 0) H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    if (rc < 0) ck_fail(c, "cannot write dataset '%s'", name);
+}
+
+static void put_floats(ck *c, hid_t loc, const char *name, const float *v, size_t n)
+{
+    hsize_t dims[1] = {n};
+    put_data(c, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dims, v);
+}
+
+static void put_bytes(ck *c, hid_t loc, const char *name, const uint8_t *v, size_t n)
+{
+    hsize_t dims[1] = {n};
+    put_data(c, loc, name, H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, dims, v);
+}
+
+/* n = 0: a scalar attribute. */
+static void put_attr(ck *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
+                     const void *v)
+{
+    if (c->bad) return;
+    hid_t space = n ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, mtype, v);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    if (rc < 0) ck_fail(c, "cannot write attribute '%s'", name);
+}
+
+static void put_i64(ck *c, hid_t loc, const char *name, long long v)
+{
+    put_attr(c, loc, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, 0, &v);
+}
+
+static void put_f64(ck *c, hid_t loc, const char *name, double v)
+{
+    put_attr(c, loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, &v);
+}
+
+static hid_t str_type(size_t len)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, len + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    return t;
+}
+
+static void put_attr_str(ck *c, hid_t loc, const char *name, const char *s)
+{
+    hid_t t = str_type(strlen(s));
+    put_attr(c, loc, name, t, t, 0, s);
+    H5Tclose(t);
+}
+
+/* A scalar string dataset (no 64 KB limit, unlike attributes). */
+static void put_str_data(ck *c, hid_t loc, const char *name, const char *s)
+{
+    if (c->bad) return;
+    hid_t t = str_type(strlen(s)), space = H5Screate(H5S_SCALAR);
+    hid_t ds = H5Dcreate2(loc, name, t, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s);
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(space);
+    H5Tclose(t);
+    if (rc < 0) ck_fail(c, "cannot write dataset '%s'", name);
+}
+
+static hid_t put_group(ck *c, hid_t loc, const char *name)
+{
+    if (c->bad) return -1;
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) ck_fail(c, "cannot create group '%s'", name);
+    return g;
+}
+
+static void close_group(hid_t g) { if (g >= 0) H5Gclose(g); }
+
+/* /layers/<node>: a shaped copy of the node's tensors for other tools. */
+static void put_layer(ck *c, hid_t layers, const nn_node *n)
+{
+    hid_t g = put_group(c, layers, n->name);
+    long long kind = n->kind, kernel = n->kernel, frozen = n->frozen;
+    put_i64(c, g, "kind", kind);
+    put_i64(c, g, "kernel", kernel);
+    put_i64(c, g, "frozen", frozen);
+    if (n->nw) {
+        hsize_t conv[4] = {(hsize_t)n->out_c, (hsize_t)n->in_dims.c, (hsize_t)n->k, (hsize_t)n->k};
+        hsize_t fc[2] = {(hsize_t)n->out_c, n->out_c ? n->nw / (hsize_t)n->out_c : 0};
+        if (n->kind == NN_CONV && conv[0] * conv[1] * conv[2] * conv[3] == n->nw)
+            put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, conv, n->w);
+        else if (n->kind == NN_LINEAR && fc[0] * fc[1] == n->nw)
+            put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, fc, n->w);
+        else
+            put_floats(c, g, "weight", n->w, n->nw);
+    }
+    if (n->nb) put_floats(c, g, "bias", n->b, n->nb);
+    if (n->run_mean) put_floats(c, g, "running_mean", n->run_mean, n->nw);
+    if (n->run_var) put_floats(c, g, "running_var", n->run_var, n->nw);
+    close_group(g);
+}
+
+static void put_optim(ck *c, hid_t file, const nn_optim *o, size_t n_params)
+{
+    assert(o->n == n_params && o->m);
+    hid_t g = put_group(c, file, "optim");
+    put_i64(c, g, "kind", o->kind);
+    put_i64(c, g, "step", o->step);
+    put_i64(c, g, "nesterov", o->nesterov);
+    put_f64(c, g, "momentum", o->momentum);
+    put_f64(c, g, "beta1", o->beta1);
+    put_f64(c, g, "beta2", o->beta2);
+    put_f64(c, g, "eps", o->eps);
+    put_f64(c, g, "weight_decay", o->weight_decay);
+    put_floats(c, g, "m", o->m, o->n);
+    if (o->v) put_floats(c, g, "v", o->v, o->n);
+    close_group(g);
+}
+
+static void put_model(ck *c, hid_t file, const nn_model *m, const nn_optim *opt, const ckpt_meta *mt)
+{
+    int dims[3] = {m->in_dims.c, m->in_dims.h, m->in_dims.w};
+    uint64_t rng[2] = {mt->rng.state, mt->rng.inc};
+    put_attr_str(c, file, "format", CKPT_FORMAT);
+    put_i64(c, file, "version", CKPT_VERSION);
+    put_attr_str(c, file, "arch", m->arch);
+    put_attr(c, file, "in_dims", H5T_STD_I32LE, H5T_NATIVE_INT, 3, dims);
+    put_i64(c, file, "n_classes", m->n_classes);
+    put_i64(c, file, "epoch", mt->epoch);
+    put_i64(c, file, "round", mt->round);
+    put_i64(c, file, "step", mt->step);
+    put_attr(c, file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, &mt->seed);
+    put_attr(c, file, "rng", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, rng);
+    put_f64(c, file, "best_acc", mt->best_acc);
+    put_attr_str(c, file, "config_hash", mt->config_hash);
+    put_i64(c, file, "n_params", (long long)m->n_params);
+    put_i64(c, file, "n_state", (long long)m->n_state);
+    put_floats(c, file, "params", m->params, m->n_params);
+    put_floats(c, file, "state", m->state, m->n_state);
+    put_str_data(c, file, "state_json", mt->json ? mt->json : "");
+
+    hid_t masks = put_group(c, file, "masks"), wfreeze = put_group(c, file, "wfreeze");
+    hid_t layers = put_group(c, file, "layers");
+    for (int i = 0; i < m->n_nodes && !c->bad; i++) {
+        const nn_node *n = &m->nodes[i];
+        if (strchr(n->name, '/') || !strcmp(n->name, ".") || !n->name[0]) {
+            ck_fail(c, "node %d: name '%s' cannot be an HDF5 link name", i, n->name);
+            break;
+        }
+        if (n->mask) put_bytes(c, masks, n->name, n->mask, n->nw);
+        if (n->wfreeze) put_bytes(c, wfreeze, n->name, n->wfreeze, n->nw);
+        if (n->nw || n->nb) put_layer(c, layers, n);
+    }
+    close_group(masks);
+    close_group(wfreeze);
+    close_group(layers);
+    if (opt) put_optim(c, file, opt, m->n_params);
+}
+
+int ckpt_save(const char *path, const nn_model *m, const nn_optim *opt, const ckpt_meta *meta,
+              char *err, size_t errlen)
+{
+    static const ckpt_meta zero;
+    ck c = {path, err, errlen, 0};
+    char tmp[FIO_PATH_MAX];
+    if (fio_tmp_path(path, tmp, sizeof tmp, err, errlen) != 0) return -1;
+    h5_quiet q = h5_hush();
+    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0) {
+        char why[160];
+        ck_fail(&c, "cannot create '%s' (%s)", tmp, h5_reason(why));
+    } else {
+        put_model(&c, file, m, opt, meta ? meta : &zero);
+        if (H5Fclose(file) < 0) ck_fail(&c, "cannot finish writing '%s'", tmp);
+    }
+    h5_unhush(q);
+    if (c.bad) { fio_discard(tmp); return -1; }
+    return fio_commit(tmp, path, err, errlen);
+}
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+/* Reads attribute `name` of loc (shown as where+name) holding n values (0 = scalar). */
+static int get_attr(ck *c, hid_t loc, const char *where, const char *name, hid_t mtype,
+                    hsize_t n, void *v)
+{
+    if (c->bad) return -1;
+    if (H5Aexists(loc, name) <= 0) return ck_fail(c, "%s%s: missing attribute", where, name);
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    hid_t space = a < 0 ? -1 : H5Aget_space(a);
+    hssize_t got = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    int rc = 0;
+    if (got != (hssize_t)(n ? n : 1))
+        rc = ck_fail(c, "%s%s: attribute has %lld values, expected %llu", where, name,
+                     (long long)got, (unsigned long long)(n ? n : 1));
+    else if (H5Aread(a, mtype, v) < 0)
+        rc = ck_fail(c, "%s%s: attribute cannot be read", where, name);
+    if (space >= 0) H5Sclose(space);
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}
+
+static int get_i64(ck *c, hid_t loc, const char *where, const char *name, long long *v)
+{
+    return get_attr(c, loc, where, name, H5T_NATIVE_LLONG, 0, v);
+}
+
+/* A fixed-length string attribute that must fit out[outlen] (NUL included). */
+static int get_attr_str(ck *c, hid_t loc, const char *name, char *out, size_t outlen)
+{
+    if (c->bad) return -1;
+    if (H5Aexists(loc, name) <= 0) return ck_fail(c, "%s: missing attribute", name);
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    hid_t ft = a < 0 ? -1 : H5Aget_type(a);
+    int rc = 0;
+    if (ft < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) > 0) {
+        rc = ck_fail(c, "%s: expected a fixed-length string attribute", name);
+    } else {
+        size_t size = H5Tget_size(ft);
+        char *buf = calloc(1, size + 1);
+        hid_t mt = H5Tcopy(ft);
+        if (!buf || H5Aread(a, mt, buf) < 0) rc = ck_fail(c, "%s: attribute cannot be read", name);
+        else if (strlen(buf) >= outlen) rc = ck_fail(c, "%s: '%s' is longer than %zu characters", name, buf, outlen - 1);
+        else memcpy(out, buf, strlen(buf) + 1);
+        H5Tclose(mt);
+        free(buf);
+    }
+    if (ft >= 0) H5Tclose(ft);
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}
+
+static char *get_str_data(ck *c, hid_t loc, const char *name)
+{
+    if (c->bad) return NULL;
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) { ck_fail(c, "%s: missing dataset", name); return NULL; }
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    hid_t ft = ds < 0 ? -1 : H5Dget_type(ds);
+    char *buf = NULL;
+    if (ft < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) > 0) {
+        ck_fail(c, "%s: expected a fixed-length string dataset", name);
+    } else {
+        hid_t mt = H5Tcopy(ft);
+        buf = calloc(1, H5Tget_size(ft) + 1);
+        if (!buf || H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+            ck_fail(c, "%s: dataset cannot be read", name);
+            free(buf);
+            buf = NULL;
+        }
+        H5Tclose(mt);
+    }
+    if (ft >= 0) H5Tclose(ft);
+    if (ds >= 0) H5Dclose(ds);
+    return buf;
+}
+
+/* Reads dataset `name` (of class cls) holding exactly n values into buf. */
+static int get_data(ck *c, hid_t loc, const char *where, const char *name, hid_t mtype,
+                    H5T_class_t cls, size_t n, void *buf)
+{
+    if (c->bad) return -1;
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return ck_fail(c, "%s%s: missing dataset", where, name);
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    hid_t ft = ds < 0 ? -1 : H5Dget_type(ds), space = ds < 0 ? -1 : H5Dget_space(ds);
+    hssize_t got = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    char why[160];
+    int rc = 0;
+    if (ds < 0 || ft < 0 || space < 0)
+        rc = ck_fail(c, "%s%s: dataset cannot be opened (%s)", where, name, h5_reason(why));
+    else if (H5Tget_class(ft) != cls)
+        rc = ck_fail(c, "%s%s: dataset has the wrong type (expected %s)", where, name,
+                     cls == H5T_FLOAT ? "float" : "integer");
+    else if (got != (hssize_t)n)
+        rc = ck_fail(c, "%s%s: dataset has %lld values, expected %zu", where, name, (long long)got, n);
+    else if (n && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        rc = ck_fail(c, "%s%s: data is damaged (%s)", where, name, h5_reason(why));
+    if (space >= 0) H5Sclose(space);
+    if (ft >= 0) H5Tclose(ft);
+    if (ds >= 0) H5Dclose(ds);
+    return rc;
+}
+
+/* Fails naming the layer and element of the first non-finite value in v (params layout when
+ * !state, else the state layout). */
+static int check_finite(ck *c, const nn_model *m, const char *field, const float *v, size_t n, int state)
+{
+    size_t i = 0;
+    while (i < n && isfinite(v[i])) i++;
+    if (i == n || c->bad) return c->bad ? -1 : 0;
+    const char *what = isnan(v[i]) ? "NaN" : "infinite";
+    for (int k = 0; k < m->n_nodes; k++) {
+        const nn_node *nd = &m->nodes[k];
+        if (state && nd->run_mean) {
+            size_t off = (size_t)(nd->run_mean - m->state);
+            if (i >= off && i < off + 2 * nd->nw)
+                return ck_fail(c, "%s: layer '%s' %s[%zu] is %s", field, nd->name,
+                               i < off + nd->nw ? "running_mean" : "running_var", (i - off) % nd->nw, what);
+        } else if (!state) {
+            if (nd->nw && i >= nd->w_off && i < nd->w_off + nd->nw)
+                return ck_fail(c, "%s: layer '%s' weight[%zu] is %s", field, nd->name, i - nd->w_off, what);
+            if (nd->nb && i >= nd->b_off && i < nd->b_off + nd->nb)
+                return ck_fail(c, "%s: layer '%s' bias[%zu] is %s", field, nd->name, i - nd->b_off, what);
+        }
+    }
+    return ck_fail(c, "%s[%zu] is %s", field, i, what);
+}
+
+static nn_node *find_node(nn_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (!strcmp(m->nodes[i].name, name)) return &m->nodes[i];
+    return NULL;
+}
+
+/* Every dataset in group `gname` must name a weighted node and hold its nw flags (0/1). */
+static void get_flags(ck *c, hid_t file, nn_model *m, const char *gname,
+                      uint8_t *(*flags_of)(nn_model *, nn_node *))
+{
+    if (c->bad || H5Lexists(file, gname, H5P_DEFAULT) <= 0) return;
+    hid_t g = H5Gopen2(file, gname, H5P_DEFAULT);
+    H5G_info_t info;
+    if (g < 0 || H5Gget_info(g, &info) < 0) { ck_fail(c, "%s: group cannot be read", gname); close_group(g); return; }
+    char where[64];
+    snprintf(where, sizeof where, "%s/", gname);
+    for (hsize_t i = 0; i < info.nlinks && !c->bad; i++) {
+        char name[NN_NAME_MAX + 8];
+        ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT);
+        nn_node *nd = len > 0 && (size_t)len < sizeof name ? find_node(m, name) : NULL;
+        if (!nd || !nn_is_weighted(nd)) {
+            ck_fail(c, "%s%s: no weighted layer of that name in arch '%s'", where, len > 0 ? name : "?", m->arch);
+            break;
+        }
+        uint8_t *dst = flags_of(m, nd);
+        if (!dst) { ck_fail(c, "%s%s: out of memory", where, name); break; }
+        if (get_data(c, g, where, name, H5T_NATIVE_UINT8, H5T_INTEGER, nd->nw, dst) != 0) break;
+        for (size_t j = 0; j < nd->nw; j++)
+            if (dst[j] > 1) { ck_fail(c, "%s%s: value %d at [%zu] is not 0 or 1", where, name, dst[j], j); break; }
+    }
+    close_group(g);
+}
+
+/* Kernel and frozen flags of weighted nodes, from /layers/<node> when present. */
+static void get_node_flags(ck *c, hid_t file, nn_model *m)
+{
+    for (int i = 0; i < m->n_nodes && !c->bad; i++) {
+        nn_node *nd = &m->nodes[i];
+        char gpath[NN_NAME_MAX + 16], where[NN_NAME_MAX + 24];
+        snprintf(gpath, sizeof gpath, "layers/%s", nd->name);
+        if (!nn_is_weighted(nd) || H5Lexists(file, "layers", H5P_DEFAULT) <= 0 ||
+            H5Lexists(file, gpath, H5P_DEFAULT) <= 0)
+            continue;
+        hid_t g = H5Gopen2(file, gpath, H5P_DEFAULT);
+        snprintf(where, sizeof where, "%s/", gpath);
+        long long kernel = 0, frozen = 0;
+        if (g >= 0 && H5Aexists(g, "kernel") > 0 && get_i64(c, g, where, "kernel", &kernel) == 0) {
+            if (kernel < 0 || kernel >= NN_KERNEL_COUNT) ck_fail(c, "%skernel: %lld is not a known kernel", where, kernel);
+            else nd->kernel = (nn_kernel)kernel;
+        }
+        if (g >= 0 && H5Aexists(g, "frozen") > 0 && get_i64(c, g, where, "frozen", &frozen) == 0) {
+            if (frozen != 0 && frozen != 1) ck_fail(c, "%sfrozen: %lld is not 0 or 1", where, frozen);
+            else nd->frozen = (int)frozen;
+        }
+        close_group(g);
+    }
+}
+
+/* Loads the optimizer into a fresh one; replaces *dst (freeing its buffers) only on success. */
+static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
+{
+    if (c->bad) return;
+    if (H5Lexists(file, "optim", H5P_DEFAULT) <= 0) { ck_fail(c, "optim: no optimizer state saved"); return; }
+    hid_t g = H5Gopen2(file, "optim", H5P_DEFAULT);
+    long long kind = -1, step = 0, nesterov = 0;
+    double momentum = 0, beta1 = 0, beta2 = 0, eps = 0, wd = 0;
+    get_i64(c, g, "optim/", "kind", &kind);
+    if (!c->bad && (kind < 0 || kind >= NN_OPTIM_COUNT)) ck_fail(c, "optim/kind: %lld is not a known optimizer", kind);
+    get_i64(c, g, "optim/", "step", &step);
+    get_i64(c, g, "optim/", "nesterov", &nesterov);
+    get_attr(c, g, "optim/", "momentum", H5T_NATIVE_DOUBLE, 0, &momentum);
+    get_attr(c, g, "optim/", "beta1", H5T_NATIVE_DOUBLE, 0, &beta1);
+    get_attr(c, g, "optim/", "beta2", H5T_NATIVE_DOUBLE, 0, &beta2);
+    get_attr(c, g, "optim/", "eps", H5T_NATIVE_DOUBLE, 0, &eps);
+    get_attr(c, g, "optim/", "weight_decay", H5T_NATIVE_DOUBLE, 0, &wd);
+    nn_optim o;
+    memset(&o, 0, sizeof o);
+    if (!c->bad && nn_optim_init(&o, (nn_optim_kind)kind, m) != 0) ck_fail(c, "optim: out of memory");
+    if (c->bad) { close_group(g); return; }
+    o.step = step;
+    o.nesterov = (int)nesterov;
+    o.momentum = (float)momentum;
+    o.beta1 = (float)beta1;
+    o.beta2 = (float)beta2;
+    o.eps = (float)eps;
+    o.weight_decay = (float)wd;
+    get_data(c, g, "optim/", "m", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.m);
+    if (o.v) get_data(c, g, "optim/", "v", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.v);
+    check_finite(c, m, "optim/m", o.m, o.n, 0);
+    if (o.v) check_finite(c, m, "optim/v", o.v, o.n, 0);
+    close_group(g);
+    if (c->bad) { nn_optim_free(&o); return; }
+    nn_optim_free(dst);
+    *dst = o;
+}
+
+/* Opens path read-only with messages for the usual ways a file is not a checkpoint. */
+static hid_t open_file(ck *c)
+{
+    struct stat st;
+    if (stat(c->path, &st) != 0) { ck_fail(c, "cannot open: %s", strerror(errno)); return -1; }
+    if (S_ISDIR(st.st_mode)) { ck_fail(c, "cannot open: %s", strerror(EISDIR)); return -1; }
+    if (H5Fis_hdf5(c->path) <= 0) { ck_fail(c, "not an HDF5 file"); return -1; }
+    hid_t f = H5Fopen(c->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        char why[160];
+        h5_reason(why);
+        if (strstr(why, "truncated")) ck_fail(c, "truncated file (HDF5: %s)", why);
+        else ck_fail(c, "damaged HDF5 file (%s)", why);
+    }
+    return f;
+}
+
+static nn_model *load(ck *c, hid_t file, nn_optim *opt, ckpt_meta *meta)
+{
+    char format[32] = "";
+    if (H5Aexists(file, "format") <= 0) { ck_fail(c, "format: missing attribute (not a harness checkpoint)"); return NULL; }
+    if (get_attr_str(c, file, "format", format, sizeof format) != 0) return NULL;
+    if (strcmp(format, CKPT_FORMAT)) { ck_fail(c, "format: '%s' is not '%s'", format, CKPT_FORMAT); return NULL; }
+    long long version = 0, n_classes = 0, n_params = 0, n_state = 0;
+    int dims[3] = {0, 0, 0};
+    char arch[NN_NAME_MAX] = "";
+    get_i64(c, file, "", "version", &version);
+    if (!c->bad && version != CKPT_VERSION) ck_fail(c, "version: %lld, this build reads %d", version, CKPT_VERSION);
+    get_attr_str(c, file, "arch", arch, sizeof arch);
+    get_attr(c, file, "", "in_dims", H5T_NATIVE_INT, 3, dims);
+    get_i64(c, file, "", "n_classes", &n_classes);
+    get_i64(c, file, "", "n_params", &n_params);
+    get_i64(c, file, "", "n_state", &n_state);
+    if (c->bad) return NULL;
+    if (n_classes < 1 || n_classes > 1 << 20 || dims[0] < 1 || dims[1] < 1 || dims[2] < 1) {
+        ck_fail(c, "in_dims/n_classes: %dx%dx%d with %lld classes is not a valid shape", dims[0], dims[1], dims[2], n_classes);
+        return NULL;
+    }
+    char why[NN_ERR_MAX];
+    nn_dims in = {dims[0], dims[1], dims[2]};
+    nn_model *m = nn_model_create(arch, in, (int)n_classes, why, sizeof why);
+    if (!m) { ck_fail(c, "arch: %s", why); return NULL; }
+    if ((size_t)n_params != m->n_params || (size_t)n_state != m->n_state)
+        ck_fail(c, "n_params: the file has %lld parameters and %lld state values, but arch '%s' "
+                   "with input %dx%dx%d and %lld classes has %zu and %zu", n_params, n_state, arch,
+                dims[0], dims[1], dims[2], n_classes, m->n_params, m->n_state);
+    get_data(c, file, "", "params", H5T_NATIVE_FLOAT, H5T_FLOAT, m->n_params, m->params);
+    get_data(c, file, "", "state", H5T_NATIVE_FLOAT, H5T_FLOAT, m->n_state, m->state);
+    check_finite(c, m, "params", m->params, m->n_params, 0);
+    check_finite(c, m, "state", m->state, m->n_state, 1);
+    get_flags(c, file, m, "masks", nn_node_mask);
+    get_flags(c, file, m, "wfreeze", nn_node_wfreeze);
+    get_node_flags(c, file, m);
+    ckpt_meta mt = {0};
+    if (meta) {
+        long long epoch = 0, round = 0, step = 0;
+        uint64_t rng[2] = {0, 0};
+        get_i64(c, file, "", "epoch", &epoch);
+        get_i64(c, file, "", "round", &round);
+        get_i64(c, file, "", "step", &step);
+        get_attr(c, file, "", "seed", H5T_NATIVE_UINT64, 0, &mt.seed);
+        get_attr(c, file, "", "rng", H5T_NATIVE_UINT64, 2, rng);
+        get_attr(c, file, "", "best_acc", H5T_NATIVE_DOUBLE, 0, &mt.best_acc);
+        get_attr_str(c, file, "config_hash", mt.config_hash, sizeof mt.config_hash);
+        mt.json = get_str_data(c, file, "state_json");
+        snprintf(mt.arch, sizeof mt.arch, "%s", arch);
+        mt.in_dims = in;
+        mt.n_classes = (int)n_classes;
+        mt.epoch = (int)epoch;
+        mt.round = (int)round;
+        mt.step = (long)step;
+        mt.rng.state = rng[0];
+        mt.rng.inc = rng[1];
+    }
+    if (opt) get_optim(c, file, m, opt);   /* last: it cleans up after its own failure */
+    if (c->bad) {
+        ckpt_meta_free(&mt);
+        nn_model_free(m);
+        return NULL;
+    }
+    if (meta) *meta = mt;
+    return m;
+}
+
+nn_model *ckpt_load(const char *path, nn_optim *opt, ckpt_meta *meta, char *err, size_t errlen)
+{
+    ck c = {path, err, errlen, 0};
+    h5_quiet q = h5_hush();
+    nn_model *m = NULL;
+    hid_t file = open_file(&c);
+    if (file >= 0) {
+        m = load(&c, file, opt, meta);
+        H5Fclose(file);
+    }
+    h5_unhush(q);
+    return m;
+}
+
+void ckpt_meta_free(ckpt_meta *meta)
+{
+    free(meta->json);
+    meta->json = NULL;
+}

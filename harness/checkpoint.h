@@ -1,0 +1,58 @@
+/* Model checkpoints in HDF5, written atomically (temporary file + rename).
+ *
+ * Layout (readable with h5py):
+ *   /              attributes: format="harness-checkpoint", version, arch, in_dims[3], n_classes,
+ *                  epoch, round, step, seed, rng[2] (state, inc), best_acc, config_hash,
+ *                  n_params, n_state
+ *   /params        float32[n_params]  all parameters: the source of truth
+ *   /state         float32[n_state]   batch-norm running statistics
+ *   /state_json    string             free-form runner/method state
+ *   /masks/<node>  uint8[nw]          pruning masks of nodes that have one
+ *   /wfreeze/<node> uint8[nw]         per-weight freeze flags (INQ) of nodes that have them
+ *   /optim/m, /optim/v  float32[n_params], attributes kind, step and the hyper-parameters
+ *   /layers/<node>/weight, bias (conv weights shaped out x in x k x k), running_mean,
+ *                  running_var; attributes kind, kernel, frozen. A copy for other tools; only
+ *                  kernel and frozen are read back.
+ * Every dataset carries a Fletcher-32 checksum, so damaged data is refused on load. */
+#ifndef HARNESS_CHECKPOINT_H
+#define HARNESS_CHECKPOINT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "nn/model.h"
+#include "nn/optim.h"
+#include "nn/rng.h"
+
+enum { CKPT_HASH_LEN = 64, CKPT_VERSION = 1 };
+
+typedef struct ckpt_meta {
+    /* Filled by ckpt_load from the file; ckpt_save writes the model's own values instead. */
+    char arch[NN_NAME_MAX];
+    nn_dims in_dims;
+    int n_classes;
+    /* Written by ckpt_save, read back by ckpt_load. */
+    int epoch, round;
+    long step;
+    uint64_t seed;
+    nn_rng rng;
+    double best_acc;
+    char config_hash[CKPT_HASH_LEN + 1];
+    char *json;             /* save: may be NULL (= ""); load: malloc'd, see ckpt_meta_free */
+} ckpt_meta;
+
+void ckpt_meta_free(ckpt_meta *);   /* frees json */
+
+/* Save model m (and opt's state when opt is not NULL; meta may be NULL = zeros) to path.
+ * 0 = ok; -1 with a message naming the file in err. */
+int ckpt_save(const char *path, const nn_model *m, const nn_optim *opt, const ckpt_meta *meta,
+              char *err, size_t errlen);
+
+/* Rebuild the model from the file's arch, input dims and classes (nn_model_create), then
+ * restore params, state, masks, wfreeze and node kernel/frozen flags. When opt is not NULL
+ * (zeroed or initialised) the file must hold optimizer state, and on success opt's buffers are
+ * freed and replaced by the saved kind, hyper-parameters and state. meta (when not NULL) is
+ * filled on success. On failure opt and meta are left untouched and NULL is returned with
+ * "<file>: <field>: <problem>" in err: a missing, truncated or damaged file, a size mismatch,
+ * a non-finite parameter, an unknown arch. */
+nn_model *ckpt_load(const char *path, nn_optim *opt, ckpt_meta *meta, char *err, size_t errlen);
+
+#endif

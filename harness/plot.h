@@ -1,0 +1,35 @@
+/* harness plot: gnuplot figures of finished runs.
+ *
+ *   harness plot [--runs DIR] [--out DIR] [--ref FILE] [--skip-bad] [--no-gnuplot]
+ *
+ * For every (arch, dataset) it writes into the out folder (default plots/out) a data file and a
+ * self-contained gnuplot script for: top-1 vs weight bits (bits_<arch>_<dataset>), top-1 vs
+ * compression ratio on a log axis with the Pareto front (compression_...), and the test
+ * accuracy per epoch of every run from its metrics.csv (curves_...). Published numbers from
+ * reference.csv are drawn as open red points. Then it runs gnuplot there to make the PNGs; when
+ * gnuplot is missing it says so and keeps the .dat/.gp files (run `gnuplot NAME.gp` later). */
+#ifndef HARNESS_PLOT_H
+#define HARNESS_PLOT_H
+#include <stddef.h>
+#include <stdio.h>
+#include "harness/report_ref.h"
+#include "harness/report_runs.h"
+
+/* CLI entry; 0 = ok (also when gnuplot is missing: the message goes to out). */
+int hx_plot_main(int argc, char **argv, FILE *out, char *err, size_t errlen);
+
+/* Writes the .dat and .gp files for all groups of runs into dir (created if needed); the
+ * script names are appended to scripts, one per line. Returns the number of scripts, -1 on error.
+ * A run's unreadable metrics.csv is an error naming it, unless skip_bad (then its curve is left out). */
+int hx_plot_write(const rr_set *runs, const rf_table *ref, const char *dir, int skip_bad, rr_buf *scripts,
+                  char *err, size_t errlen);
+
+/* Runs `gnuplot` on the newline-separated scripts inside dir (output in dir/gnuplot.log).
+ * 0 = ok, 1 = gnuplot is not installed, -1 = it failed (err quotes the log). */
+int hx_plot_gnuplot(const char *dir, const char *scripts, char *err, size_t errlen);
+
+/* Pareto front of points (x[i], y[i]), both larger-is-better: the indices of the points no
+ * other point dominates, sorted by x ascending, into front. Returns their count. */
+int hx_plot_pareto(const double *x, const double *y, int n, int *front);
+
+#endif

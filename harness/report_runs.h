@@ -1,0 +1,77 @@
+/* Finished runs read back for reports (harness table / plot): every <dir>/<run>/result.json,
+ * grouped by (arch, dataset, method key) with mean ± std over seeds.
+ *
+ * The method key is the method name, plus ":<mode>" when the run's config.ini has a
+ * [method] mode (xnor:bwn, xnor:xnor, deepshift:q, deepshift:ps); plain training is "none".
+ * Reports read files only: they never link the trainer. */
+#ifndef HARNESS_REPORT_RUNS_H
+#define HARNESS_REPORT_RUNS_H
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum { RR_NAME_MAX = 64, RR_KEY_MAX = 2 * RR_NAME_MAX + 2, RR_PATH_MAX = 4096, RR_MAX_SEEDS = 64 };
+
+/* Per-layer bit-widths summarised over a model's weighted layers. */
+typedef struct rr_bits {
+    int typical;          /* the bit-width held by the most weights */
+    double mean;          /* weight-count-weighted mean bit-width */
+    int fp_first, fp_last;/* first / last layer stays 32-bit while most weights do not */
+    int mixed;            /* some other layer differs from typical */
+} rr_bits;
+
+typedef struct rr_run {
+    char dir[RR_PATH_MAX];
+    char run_id[128];
+    char method[RR_NAME_MAX], mode[RR_NAME_MAX], key[RR_KEY_MAX], title[RR_NAME_MAX];
+    char arch[RR_NAME_MAX], dataset[RR_NAME_MAX];
+    int seed, epochs, rounds;
+    double final_acc, best_acc, images_per_s;
+    double bytes, bytes_fp32, compression, macs_dense, macs_needed;
+    rr_bits w, a;         /* weighted by each layer's weight count */
+} rr_run;
+
+typedef struct rr_stat { double mean, std; int n; } rr_stat;   /* std: sample (n-1); 0 if n = 1 */
+
+typedef struct rr_group {
+    char key[RR_KEY_MAX], method[RR_NAME_MAX], title[RR_NAME_MAX];
+    char arch[RR_NAME_MAX], dataset[RR_NAME_MAX];
+    int is_baseline;      /* method "none" */
+    int baseline;         /* index of the (arch, dataset, none) group, or -1 */
+    int n_runs, *runs;    /* indices into rr_set.runs */
+    rr_stat acc, bytes, compression, macs_ratio;
+    rr_bits w, a;         /* of the group's first run */
+    int epochs_min, epochs_max;  /* differ: the group mixes recipes (a note says so) */
+} rr_group;
+
+typedef struct rr_set {
+    rr_run *runs; int n_runs;
+    rr_group *groups; int n_groups;   /* sorted by dataset, arch, baseline first, key */
+    int n_unfinished;                 /* run folders without result.json */
+    int n_skipped;                    /* bad result.json left out (skip_bad) */
+} rr_set;
+
+/* Reads every run under dir (sorted by folder name) and groups them. A bad result.json is an
+ * error naming the file and key, unless skip_bad: then a warning goes to warn (may be NULL). */
+int rr_load(const char *dir, int skip_bad, FILE *warn, rr_set *, char *err, size_t errlen);
+/* Reads one result.json (and the mode from config.ini beside it). */
+int rr_read_run(const char *run_dir, rr_run *, char *err, size_t errlen);
+void rr_free(rr_set *);
+
+rr_stat rr_stats(const double *v, int n);
+/* "1", "1 (fp first/last)", "5 (mean 5.2)". */
+void rr_bits_text(const rr_bits *, char *out, size_t outlen);
+/* Default folders under $HARNESS_RESULTS (default "results"): "<root>/<leaf>". */
+void rr_results_path(const char *leaf, char *out, size_t outlen);
+
+/* A growable text buffer (reports are built in memory, then written atomically). */
+typedef struct rr_buf { char *s; size_t len, cap; } rr_buf;
+void rr_printf(rr_buf *, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void rr_puts(rr_buf *, const char *s);
+void rr_buf_free(rr_buf *);
+
+#endif

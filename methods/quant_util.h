@@ -1,0 +1,54 @@
+/* Helpers shared by the quantization methods (INQ, XNOR-Net/BWN, TTQ, DeepShift): which layers
+ * to quantize, power-of-two rounding, a small optimizer for a method's own learned parameters,
+ * and per-layer footprint rows. */
+#ifndef METHODS_QUANT_UTIL_H
+#define METHODS_QUANT_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "methods/method.h"
+
+/* Marks sel[i] = 1 for every weighted node i to quantize; with first_last_fp the first and the
+ * last weighted layers (topological order) stay full precision. Returns how many are marked. */
+int qu_select(const nn_model *, int first_last_fp, uint8_t sel[NN_MAX_NODES]);
+
+/* Weights per output filter (conv: in_c*k*k; linear: in features). */
+size_t qu_filter_size(const nn_node *);
+
+/* Largest |v| over n values. */
+float qu_max_abs(const float *v, size_t n);
+
+/* INQ's rule (reference code): e = floor(log2(4|x|/3)), clamped above at n1;
+ * sign(x)*2^e when e >= n2, else 0. */
+float qu_inq_round(float x, int n1, int n2);
+
+/* DeepShift-Q: sign(x)*2^round(log2|x|) with the exponent clamped above at pmax; 0 when the
+ * rounded exponent falls below pmin (or x is 0). */
+float qu_pow2_round(float x, int pmin, int pmax);
+
+/* Round x to the fixed-point grid with frac_bits fractional and int_bits integer bits (sign
+ * included): nearest multiple of 2^-frac_bits, saturated to [-2^(int_bits-1), 2^(int_bits-1) - ulp]. */
+float qu_fixed_round(float x, int int_bits, int frac_bits);
+
+/* A method's own learned parameters (TTQ's scales, DeepShift-PS's signs) follow the run's
+ * optimizer: the same kind, momentum / Adam betas and the same step counter convention. */
+typedef struct qu_params {
+    size_t n;
+    float *m, *v;          /* optimizer state, n each */
+    long t;                /* Adam step count */
+} qu_params;
+
+int  qu_params_init(qu_params *, size_t n);            /* 0 = ok */
+void qu_params_reset(qu_params *);
+void qu_params_free(qu_params *);
+/* p -= update(g) with learning rate lr; decay = L2 coefficient (0 = none). */
+void qu_params_step(qu_params *, const nn_optim *, float lr, float decay, float *p, const float *g);
+
+/* Replaces the footprint row of layer `node` (found by name): bits, A bits, bytes =
+ * w_bits*nw/8 + extra_bytes + fp32 bias; keeps fp->bytes consistent. 0 = ok, -1 = no row. */
+int qu_fp_set(mt_footprint *, const nn_node *, int w_bits, int a_bits, double extra_bytes);
+
+/* The deployable form of a layer: w = transform(w), then the weight transform is removed.
+ * 0 = ok, -1 = out of memory. No-op without a transform. */
+int qu_bake(nn_node *);
+
+#endif

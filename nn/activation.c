@@ -1,0 +1,62 @@
+/* Element-wise activations: ReLU and hard-tanh clamp(x, -clip, clip) (gradient 1 strictly
+ * inside the clip range, as in PyTorch). */
+#include "nn/layer_kinds.h"
+
+static int same_shape(nn_node *n, char *err, size_t errlen)
+{
+    nn_dims in = n->in_dims;
+    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
+        return nn_layer_fail(n, err, errlen, "input shape %dx%dx%d has a zero or negative size",
+                             in.c, in.h, in.w);
+    n->out_dims = in;
+    n->nw = n->nb = 0;
+    return 0;
+}
+
+int nn_relu_infer(nn_node *n, char *err, size_t errlen) { return same_shape(n, err, errlen); }
+
+int nn_hardtanh_infer(nn_node *n, char *err, size_t errlen)
+{
+    if (!(n->clip > 0.0f)) return nn_layer_fail(n, err, errlen, "clip must be > 0, got %g", (double)n->clip);
+    return same_shape(n, err, errlen);
+}
+
+void nn_relu_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int batch, int train)
+{
+    (void)m; (void)x1; (void)train;
+    const size_t len = (size_t)batch * nn_dims_size(n->in_dims);
+    float *y = n->out;
+    for (size_t i = 0; i < len; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void nn_relu_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
+                      float *dx, float *dx1, int batch)
+{
+    (void)m; (void)x1; (void)dx1;
+    if (!dx) return;
+    const size_t len = (size_t)batch * nn_dims_size(n->in_dims);
+    const float *g = n->dout;
+    for (size_t i = 0; i < len; i++) dx[i] += x[i] > 0.0f ? g[i] : 0.0f;
+}
+
+void nn_hardtanh_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int batch, int train)
+{
+    (void)m; (void)x1; (void)train;
+    const size_t len = (size_t)batch * nn_dims_size(n->in_dims);
+    const float c = n->clip;
+    float *y = n->out;
+    for (size_t i = 0; i < len; i++) {
+        float v = x[i] < -c ? -c : x[i];
+        y[i] = v > c ? c : v;
+    }
+}
+
+void nn_hardtanh_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
+                          float *dx, float *dx1, int batch)
+{
+    (void)m; (void)x1; (void)dx1;
+    if (!dx) return;
+    const size_t len = (size_t)batch * nn_dims_size(n->in_dims);
+    const float c = n->clip, *g = n->dout;
+    for (size_t i = 0; i < len; i++) dx[i] += (x[i] > -c && x[i] < c) ? g[i] : 0.0f;
+}

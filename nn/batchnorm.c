@@ -1,0 +1,97 @@
+/* Batch normalization over N*H*W per channel (PyTorch semantics: eps 1e-5, momentum 0.1,
+ * biased variance for normalizing, unbiased for the running estimate). gamma = w, beta = b.
+ * Cache: the mean and 1/std the last forward used, and whether they were batch statistics. */
+#include <math.h>
+#include "nn/layer_kinds.h"
+
+#define BN_EPS 1e-5
+#define BN_MOMENTUM 0.1
+
+int nn_bn_infer(nn_node *n, char *err, size_t errlen)
+{
+    nn_dims in = n->in_dims;
+    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
+        return nn_layer_fail(n, err, errlen, "input shape %dx%dx%d has a zero or negative size",
+                             in.c, in.h, in.w);
+    n->out_dims = in;
+    n->nw = n->nb = (size_t)in.c;
+    return 0;
+}
+
+size_t nn_bn_cache_bytes(const nn_node *n, int batch)
+{
+    (void)batch;
+    return (2 * (size_t)n->in_dims.c + 1) * sizeof(float);
+}
+
+void nn_bn_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int batch, int train)
+{
+    (void)x1;
+    const int C = n->in_dims.c, HW = n->in_dims.h * n->in_dims.w;
+    const size_t M = (size_t)batch * HW, plane = (size_t)C * HW;
+    float *mean = n->cache, *invstd = mean + C;
+    invstd[C] = (float)train;
+    #pragma omp parallel for num_threads(nn_layer_threads(m)) schedule(static)
+    for (int c = 0; c < C; c++) {
+        double mu, var;
+        if (train) {
+            double s = 0.0, ss = 0.0;
+            for (int i = 0; i < batch; i++) {
+                const float *xp = x + i * plane + (size_t)c * HW;
+                for (int q = 0; q < HW; q++) s += xp[q];
+            }
+            mu = s / (double)M;
+            for (int i = 0; i < batch; i++) {
+                const float *xp = x + i * plane + (size_t)c * HW;
+                for (int q = 0; q < HW; q++) { double d = xp[q] - mu; ss += d * d; }
+            }
+            var = ss / (double)M;
+            double unbiased = M > 1 ? ss / (double)(M - 1) : var;
+            n->run_mean[c] = (float)((1.0 - BN_MOMENTUM) * n->run_mean[c] + BN_MOMENTUM * mu);
+            n->run_var[c] = (float)((1.0 - BN_MOMENTUM) * n->run_var[c] + BN_MOMENTUM * unbiased);
+        } else {
+            mu = n->run_mean[c];
+            var = n->run_var[c];
+        }
+        const float is = (float)(1.0 / sqrt(var + BN_EPS)), mf = (float)mu;
+        mean[c] = mf;
+        invstd[c] = is;
+        const float scale = n->w[c] * is, shift = n->b[c];
+        for (int i = 0; i < batch; i++) {
+            const float *xp = x + i * plane + (size_t)c * HW;
+            float *yp = n->out + i * plane + (size_t)c * HW;
+            for (int q = 0; q < HW; q++) yp[q] = (xp[q] - mf) * scale + shift;
+        }
+    }
+}
+
+void nn_bn_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
+                    float *dx, float *dx1, int batch)
+{
+    (void)x1; (void)dx1;
+    const int C = n->in_dims.c, HW = n->in_dims.h * n->in_dims.w;
+    const size_t M = (size_t)batch * HW, plane = (size_t)C * HW;
+    const float *mean = n->cache, *invstd = mean + C;
+    const int train = invstd[C] != 0.0f;
+    #pragma omp parallel for num_threads(nn_layer_threads(m)) schedule(static)
+    for (int c = 0; c < C; c++) {
+        const float mu = mean[c], is = invstd[c];
+        double sdy = 0.0, sdyx = 0.0;
+        for (int i = 0; i < batch; i++) {
+            const float *xp = x + i * plane + (size_t)c * HW, *gp = n->dout + i * plane + (size_t)c * HW;
+            for (int q = 0; q < HW; q++) { sdy += gp[q]; sdyx += gp[q] * ((xp[q] - mu) * is); }
+        }
+        n->gw[c] += (float)sdyx;
+        n->gb[c] += (float)sdy;
+        if (!dx) continue;
+        const float k = n->w[c] * is;
+        /* With batch statistics the mean and variance depend on x too. */
+        const float a = train ? (float)(sdy / (double)M) : 0.0f;
+        const float b = train ? (float)(sdyx / (double)M) : 0.0f;
+        for (int i = 0; i < batch; i++) {
+            const float *xp = x + i * plane + (size_t)c * HW, *gp = n->dout + i * plane + (size_t)c * HW;
+            float *dp = dx + i * plane + (size_t)c * HW;
+            for (int q = 0; q < HW; q++) dp[q] += k * (gp[q] - a - (xp[q] - mu) * is * b);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/* Internal: the functions behind each row of nn_layer_table (nn/layers.c), one file per kind,
+ * plus small helpers they share. Not part of the engine's public contract. */
+#ifndef NN_LAYER_KINDS_H
+#define NN_LAYER_KINDS_H
+#include <stdarg.h>
+#include <stdio.h>
+#include "nn/layer.h"
+
+/* Threads the layer kernels may use: the model's setting, or OpenMP's default. */
+int nn_layer_threads(const nn_model *m);
+/* The engine parallelizes with OpenMP and calls BLAS from inside its parallel regions, so
+ * BLAS itself must run single-threaded (a threaded OpenBLAS called from several threads at
+ * once oversubscribes the cores). GEMM-calling layers call this first; cheap when already set. */
+void nn_blas_serial(void);
+/* Threads a workspace is sized for (kernels never use more than fit in model->ws). */
+int nn_layer_ws_threads(void);
+/* snprintf into err, prefixed with the node's name; returns -1 for `return nn_layer_fail(...)`. */
+int nn_layer_fail(const nn_node *n, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#define NN_KIND_FNS(p)                                                                       \
+    int p##_infer(nn_node *, char *, size_t);                                                \
+    void p##_forward(nn_model *, nn_node *, const float *, const float *, int, int);         \
+    void p##_backward(nn_model *, nn_node *, const float *, const float *, float *, float *, int);
+
+NN_KIND_FNS(nn_input)
+NN_KIND_FNS(nn_conv)
+NN_KIND_FNS(nn_linear)
+NN_KIND_FNS(nn_maxpool)
+NN_KIND_FNS(nn_avgpool)
+NN_KIND_FNS(nn_gap)
+NN_KIND_FNS(nn_bn)
+NN_KIND_FNS(nn_relu)
+NN_KIND_FNS(nn_hardtanh)
+NN_KIND_FNS(nn_flatten)
+NN_KIND_FNS(nn_add)
+#undef NN_KIND_FNS
+
+size_t nn_conv_ws_floats(const nn_node *, int batch);
+size_t nn_maxpool_cache_bytes(const nn_node *, int batch);
+size_t nn_bn_cache_bytes(const nn_node *, int batch);
+
+/* AdderNet kernels (nn/adder.c), called by conv and linear when node->kernel is ADDER. */
+void nn_adder_conv_forward(nn_model *, nn_node *, const float *x, int batch);
+void nn_adder_conv_backward(nn_model *, nn_node *, const float *x, float *dx, int batch);
+size_t nn_adder_conv_ws_floats(const nn_node *, int batch);
+void nn_adder_linear_forward(nn_model *, nn_node *, const float *x, int batch);
+void nn_adder_linear_backward(nn_model *, nn_node *, const float *x, float *dx, int batch);
+
+#endif

@@ -1,0 +1,69 @@
+/* Layers that only move data: the model input, flatten, and the residual add. */
+#include <string.h>
+#include "nn/layer_kinds.h"
+
+int nn_input_infer(nn_node *n, char *err, size_t errlen)
+{
+    nn_dims in = n->in_dims;
+    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
+        return nn_layer_fail(n, err, errlen, "input shape %dx%dx%d has a zero or negative size",
+                             in.c, in.h, in.w);
+    n->out_dims = in;
+    n->nw = n->nb = 0;
+    return 0;
+}
+
+void nn_input_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int batch, int train)
+{
+    (void)m; (void)x1; (void)train;
+    if (x && x != n->out) memcpy(n->out, x, sizeof(float) * (size_t)batch * nn_dims_size(n->out_dims));
+}
+
+void nn_input_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
+                       float *dx, float *dx1, int batch)
+{
+    (void)m; (void)x; (void)x1; (void)dx1;
+    if (!dx) return;
+    const size_t len = (size_t)batch * nn_dims_size(n->out_dims);
+    for (size_t i = 0; i < len; i++) dx[i] += n->dout[i];
+}
+
+int nn_flatten_infer(nn_node *n, char *err, size_t errlen)
+{
+    int r = nn_input_infer(n, err, errlen);
+    n->out_dims = (nn_dims){ (int)nn_dims_size(n->in_dims), 1, 1 };
+    return r;
+}
+
+void nn_flatten_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int batch, int train)
+{
+    nn_input_forward(m, n, x, x1, batch, train);
+}
+
+void nn_flatten_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
+                         float *dx, float *dx1, int batch)
+{
+    nn_input_backward(m, n, x, x1, dx, dx1, batch);
+}
+
+/* The node sees only input 0's shape; the builder rejects an add whose inputs differ. */
+int nn_add_infer(nn_node *n, char *err, size_t errlen)
+{
+    return nn_input_infer(n, err, errlen);
+}
+
+void nn_add_forward(nn_model *m, nn_node *n, const float *x0, const float *x1, int batch, int train)
+{
+    (void)m; (void)train;
+    const size_t len = (size_t)batch * nn_dims_size(n->out_dims);
+    for (size_t i = 0; i < len; i++) n->out[i] = x0[i] + x1[i];
+}
+
+void nn_add_backward(nn_model *m, nn_node *n, const float *x0, const float *x1,
+                     float *dx0, float *dx1, int batch)
+{
+    (void)m; (void)x0; (void)x1;
+    const size_t len = (size_t)batch * nn_dims_size(n->out_dims);
+    if (dx0) for (size_t i = 0; i < len; i++) dx0[i] += n->dout[i];
+    if (dx1) for (size_t i = 0; i < len; i++) dx1[i] += n->dout[i];
+}

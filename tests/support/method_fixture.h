@@ -1,0 +1,57 @@
+/* A tiny stand-in for the runner, for method tests: a small model built with nn_builder, a
+ * synthetic dataset held in memory, and the loop of RUNNER.md calling the method's hooks
+ * (rounds, epochs, batches, evaluate, replace_model, finish, account). No files, no datasets. */
+#ifndef TESTS_METHOD_FIXTURE_H
+#define TESTS_METHOD_FIXTURE_H
+#include "methods/method.h"
+#include "nn/optim.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mf_fixture mf_fixture;
+/* Called after each hook with its name ("setup", "round_begin", "epoch_end", "round_end",
+ * "finish") so tests can look at the model between steps. */
+typedef void (*mf_observer)(mf_fixture *, const char *event, void *user);
+
+struct mf_fixture {
+    mt_run run;
+    nn_optim optim;
+    nn_rng rng;
+    const method *m;
+    void *config, *state;
+    int n_train, n_test, batch, epochs;
+    float *xtr, *xte;
+    uint8_t *ytr, *yte;
+    double lr;                  /* constant schedule */
+    nn_optim_kind opt_kind;
+    float momentum, weight_decay;
+    char dir[256];              /* run_dir: a fresh temporary folder */
+    mf_observer observe; void *user;
+    mt_footprint fp;
+    double final_acc;
+    int evaluations;            /* calls of run.evaluate */
+};
+
+/* Models: "mlp" (1x8x8: fc24-fc16-fc4), "lenet" (1x14x14: conv6k3-pool-conv8k3-pool-fc16-fc4,
+ * biased, no BN), "resblock" (3x8x8: conv4-bn-relu, one basic block of 4 channels, gap, fc).
+ * Initialised with Kaiming normal from seed. NULL with a message on failure. */
+nn_model *mf_build(const char *kind, uint64_t seed, char *err, size_t errlen);
+
+/* Builds the model and data, parses kv ("key", "value", ..., NULL) over the method's defaults
+ * and runs its check. 0 = ok. */
+int mf_open(mf_fixture *, const char *model_kind, const method *, const char *const *kv,
+            uint64_t seed, char *err, size_t errlen);
+/* Plain training without the method (a stand-in for the pretrained baseline). */
+void mf_pretrain(mf_fixture *, int epochs);
+int mf_setup(mf_fixture *, char *err, size_t errlen);
+void mf_train(mf_fixture *);                          /* all rounds */
+int mf_finish(mf_fixture *, char *err, size_t errlen); /* finish, final evaluation, account */
+int mf_run(mf_fixture *, char *err, size_t errlen);    /* setup + train + finish */
+double mf_evaluate(mf_fixture *, nn_model *, double *loss);
+void mf_close(mf_fixture *);                           /* frees everything, removes dir */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
