@@ -8,6 +8,10 @@
 
 /* Threads the layer kernels may use: the model's setting, or OpenMP's default. */
 int nn_layer_threads(const nn_model *m);
+/* The engine parallelizes with OpenMP and calls BLAS from inside its parallel regions, so
+ * BLAS itself must run single-threaded (a threaded OpenBLAS called from several threads at
+ * once oversubscribes the cores). GEMM-calling layers call this first; cheap when already set. */
+void nn_blas_serial(void);
 /* Threads a workspace is sized for (kernels never use more than fit in model->ws). */
 int nn_layer_ws_threads(void);
 /* snprintf into err, prefixed with the node's name; returns -1 for `return nn_layer_fail(...)`. */

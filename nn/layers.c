@@ -1,5 +1,6 @@
 /* The layer table: one row per kind, indexed by nn_kind. */
 #include <assert.h>
+#include <cblas.h>
 #include <omp.h>
 #include "nn/layer_kinds.h"
 
@@ -26,6 +27,11 @@ static_assert(sizeof nn_layer_table / sizeof nn_layer_table[0] == NN_KIND_COUNT,
 int nn_layer_threads(const nn_model *m)
 {
     return m->threads > 0 ? m->threads : omp_get_max_threads();
+}
+
+void nn_blas_serial(void)
+{
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
 int nn_layer_ws_threads(void)

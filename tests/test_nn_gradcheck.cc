@@ -124,6 +124,7 @@ TEST(Gradcheck, ConvMac)
     const ConvCase cases[] = {
         { 3, 7, 6, 4, 3, 1, 1, 1, 2 }, { 2, 7, 7, 3, 3, 2, 0, 1, 2 }, { 2, 6, 5, 3, 3, 2, 2, 0, 2 },
         { 3, 5, 5, 4, 1, 1, 0, 1, 3 }, { 1, 8, 8, 2, 5, 1, 2, 1, 1 }, { 2, 5, 6, 2, 2, 3, 1, 1, 2 },
+        { 2, 4, 4, 33, 3, 1, 1, 1, 1 },   /* many filters: ordinary columns, not the wide layout */
     };
     for (const ConvCase &c : cases) {
         SCOPED_TRACE(testing::Message() << "conv c" << c.c << " " << c.h << "x" << c.w << " o" << c.o

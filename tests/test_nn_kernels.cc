@@ -75,6 +75,7 @@ const ConvCase kConvCases[] = {
     { 1, 28, 28, 6, 5, 1, 2, 1 }, { 6, 13, 11, 16, 5, 1, 0, 1 }, { 3, 9, 9, 5, 3, 2, 1, 0 },
     { 4, 7, 8, 3, 3, 2, 2, 1 },   { 5, 6, 6, 7, 1, 1, 0, 1 },    { 3, 11, 10, 4, 1, 2, 0, 0 },
     { 2, 5, 7, 3, 4, 1, 1, 1 },   { 3, 8, 8, 8, 3, 1, 1, 0 },
+    { 4, 9, 9, 40, 3, 1, 1, 1 },  /* stride 1 with many filters: ordinary (not wide) columns */
 };
 
 void conv_cases(nn_kernel kern)
