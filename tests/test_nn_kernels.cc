@@ -76,6 +76,7 @@ const ConvCase kConvCases[] = {
     { 4, 7, 8, 3, 3, 2, 2, 1 },   { 5, 6, 6, 7, 1, 1, 0, 1 },    { 3, 11, 10, 4, 1, 2, 0, 0 },
     { 2, 5, 7, 3, 4, 1, 1, 1 },   { 3, 8, 8, 8, 3, 1, 1, 0 },
     { 4, 9, 9, 40, 3, 1, 1, 1 },  /* stride 1 with many filters: ordinary (not wide) columns */
+    { 3, 10, 9, 40, 3, 1, 0, 1 }, /* ... and without padding (the unchecked copy path) */
 };
 
 void conv_cases(nn_kernel kern)
