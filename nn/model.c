@@ -290,22 +290,20 @@ int nn_model_reserve(nn_model *m, int batch)
     for (int i = 0; i < m->n_nodes; i++) {
         const nn_node *n = &m->nodes[i];
         const nn_layer_ops *ops = &nn_layer_table[n->kind];
-        floats += 2 * round_floats((size_t)batch * nn_dims_size(n->out_dims));
+        floats += round_floats((size_t)batch * nn_dims_size(n->out_dims));
         if (ops->cache_bytes) floats += round_floats((ops->cache_bytes(n, batch) + 3) / sizeof(float));
         if (ops->ws_floats) { size_t w = ops->ws_floats(n, batch); if (w > ws) ws = w; }
     }
-    size_t xin = round_floats((size_t)batch * nn_dims_size(m->in_dims));
-    floats += round_floats(ws) + xin;
+    floats += round_floats(ws);
     float *a = alloc_floats(floats);
     if (!a) return -1;
     free(p->arena);
-    p->arena = a; p->arena_bytes = floats * sizeof(float);
+    p->arena = a;
     for (int i = 0; i < m->n_nodes; i++) {
         nn_node *n = &m->nodes[i];
         const nn_layer_ops *ops = &nn_layer_table[n->kind];
-        size_t sz = round_floats((size_t)batch * nn_dims_size(n->out_dims));
-        n->out = a; a += sz;
-        n->dout = a; a += sz;
+        n->out = a;
+        a += round_floats((size_t)batch * nn_dims_size(n->out_dims));
         n->cache = NULL;
         if (ops->cache_bytes) {
             size_t c = ops->cache_bytes(n, batch);
@@ -315,8 +313,28 @@ int nn_model_reserve(nn_model *m, int batch)
         free(n->x_q); n->x_q = NULL; p->xq_cap[i] = 0;   /* regrown by the forward pass */
     }
     m->ws = a; m->ws_len = ws;
-    p->xin = a + round_floats(ws);
     m->batch_cap = batch;
+    return 0;
+}
+
+int nn_reserve_grads(nn_model *m, int batch)
+{
+    nn_model_priv *p = nn_priv(m);
+    if (batch <= p->grad_cap) return 0;
+    size_t floats = round_floats((size_t)batch * nn_dims_size(m->in_dims));
+    for (int i = 0; i < m->n_nodes; i++)
+        floats += round_floats((size_t)batch * nn_dims_size(m->nodes[i].out_dims));
+    float *a = alloc_floats(floats);
+    if (!a) return -1;
+    free(p->grad_arena);
+    p->grad_arena = a;
+    p->xin = a;
+    a += round_floats((size_t)batch * nn_dims_size(m->in_dims));
+    for (int i = 0; i < m->n_nodes; i++) {
+        m->nodes[i].dout = a;
+        a += round_floats((size_t)batch * nn_dims_size(m->nodes[i].out_dims));
+    }
+    p->grad_cap = batch;
     return 0;
 }
 
@@ -332,7 +350,7 @@ void nn_model_free(nn_model *m)
         free(m->nodes[i].x_q);
     }
     free(m->params); free(m->grads); free(m->state); free(m->decay);
-    free(p->weff_buf); free(p->geff); free(p->arena); free(p->gq); free(p->gx);
+    free(p->weff_buf); free(p->geff); free(p->arena); free(p->grad_arena); free(p->gq); free(p->gx);
     free(p);
 }
 

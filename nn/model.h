@@ -82,7 +82,7 @@ struct nn_node {
     uint8_t *wfreeze;           /* nw entries, 1 = this weight is frozen (INQ); NULL = none. Owned by the model. */
 
     /* activations and scratch, sized for model->batch_cap samples */
-    float *out, *dout;
+    float *out, *dout;          /* dout: sized by the largest training forward so far */
     float *w_eff;               /* effective weights (= w when nothing is attached) */
     float *x_q;                 /* transformed input when xt is attached */
     void *cache;                /* layer-private saved state (bn batch stats, pool argmax) */

@@ -10,13 +10,19 @@ typedef struct nn_model_priv {
     float *weff_buf;                     /* own effective weights of all weighted nodes */
     float *weff_own[NN_MAX_NODES];       /* each weighted node's slice of weff_buf */
     float *geff; size_t geff_len;        /* scratch d(w_eff) while a weight transform maps it */
-    void *arena; size_t arena_bytes;     /* out, dout, cache, ws and xin for batch_cap samples */
+    void *arena;                         /* out, cache and ws for batch_cap samples */
+    /* Gradient buffers are sized by the largest training batch, not by batch_cap (which an
+     * evaluation batch may raise): dout of every node and xin. */
+    void *grad_arena; int grad_cap;
     float *xin;                          /* copy of the training batch for the backward pass */
     int xq_cap[NN_MAX_NODES];            /* samples node->x_q can hold */
     float *gq, *gx; size_t gq_len;       /* input-transform backward scratch */
 } nn_model_priv;
 
 static inline nn_model_priv *nn_priv(nn_model *m) { return (nn_model_priv *)m; }
+
+/* Grows the gradient buffers (node->dout, xin) to `batch` samples. 0 = ok. */
+int nn_reserve_grads(nn_model *m, int batch);
 
 /* 64-byte aligned allocation of at least `bytes` (NULL on failure); free with free(). */
 void *nn_alloc_aligned(size_t bytes);

@@ -59,6 +59,7 @@ const float *nn_forward(nn_model *m, const float *x, int batch, int train)
     assert(batch > 0 && m->n_nodes > 0);
     if (batch > m->batch_cap && nn_model_reserve(m, batch) != 0) return NULL;
     nn_model_priv *p = nn_priv(m);
+    if (train && nn_reserve_grads(m, batch) != 0) return NULL;
     if (train && x != p->xin) {   /* keep the batch: backward needs it, the caller may reuse x */
         memcpy(p->xin, x, (size_t)batch * nn_dims_size(m->in_dims) * sizeof(float));
         x = p->xin;
@@ -72,7 +73,7 @@ const float *nn_forward(nn_model *m, const float *x, int batch, int train)
             if (n->xt) {
                 if (ensure_xq(p, i) != 0) return NULL;
                 if (train && n->in[0] >= 0 &&     /* backward's scratch, grown here where we can fail */
-                    ensure_gq(p, (size_t)m->batch_cap * nn_dims_size(n->in_dims)) != 0) return NULL;
+                    ensure_gq(p, (size_t)p->grad_cap * nn_dims_size(n->in_dims)) != 0) return NULL;
                 n->xt->forward(n->xt_ctx, n, x0, n->x_q, nn_dims_size(n->in_dims), batch);
                 x0 = n->x_q;
             }
@@ -105,8 +106,8 @@ static void weight_grads(nn_model_priv *p, nn_node *n)
 
 void nn_backward(nn_model *m, const float *dlogits, int batch)
 {
-    assert(batch > 0 && batch <= m->batch_cap);
     nn_model_priv *p = nn_priv(m);
+    assert(batch > 0 && batch <= p->grad_cap && "nn_backward must follow nn_forward(train=1)");
     const float *x = p->xin;
     int last = m->n_nodes - 1;
     for (int i = 0; i < last; i++)      /* layers accumulate into their producers' dout */

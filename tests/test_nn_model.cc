@@ -270,6 +270,11 @@ TEST(Model, ReserveGrowsWithTheBatch)
     out = nn_forward(m.get(), x.data(), 1, 0);   // no shrink; same first row
     EXPECT_EQ(m->batch_cap, 7);
     for (int c = 0; c < 10; c++) EXPECT_NEAR(out[c], seven[c], 1e-4f * (1 + std::fabs(seven[c])));
+    // Evaluation batches need no gradient buffers; the first training batch sizes them.
+    for (int i = 0; i < m->n_nodes; i++) EXPECT_EQ(m->nodes[i].dout, nullptr);
+    train_pass(m.get(), x, 2);
+    for (int i = 0; i < m->n_nodes; i++) EXPECT_NE(m->nodes[i].dout, nullptr);
+    EXPECT_EQ(m->batch_cap, 7);
 }
 
 TEST(Model, MaskZeroesEffectiveWeightsAndTheirGradients)
