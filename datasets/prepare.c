@@ -133,7 +133,7 @@ static int read_fashion(ds_dataset *ds, const char *dir, char *err, size_t errle
                            "Install them with `apt-get install dataset-fashion-mnist` (Debian; files land in "
                            "/usr/share/datasets/fashion-mnist), or put the four Fashion-MNIST IDX files "
                            "(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
-                           "t10k-labels-idx1-ubyte.gz) in a folder and give it as the source.",
+                           "t10k-labels-idx1-ubyte.gz) in a folder and give it as the source (harness data fashion-mnist --src DIR).",
                            err, errlen);
 }
 
@@ -142,8 +142,8 @@ static const char *const CIFAR_FILES[] = {"data_batch_1.bin", "data_batch_2.bin"
 enum { CIFAR_TRAIN_FILES = 5, CIFAR_FILE_COUNT = sizeof CIFAR_FILES / sizeof CIFAR_FILES[0] };
 #define CIFAR_HOW_TO_GET                                                                                     \
     "Get the CIFAR-10 binary version (cifar-10-binary.tar.gz, https://www.cs.toronto.edu/~kriz/cifar.html), " \
-    "extract it, and set HARNESS_CIFAR10_DIR (or give the source folder) to cifar-10-batches-bin or its "      \
-    "parent. Nothing is downloaded; the files must be provided."
+    "extract it, and name cifar-10-batches-bin or its parent with HARNESS_CIFAR10_DIR or as the source "        \
+    "(harness data cifar10 --src DIR). Nothing is downloaded; the files must be provided."
 
 /* batches.meta.txt: one class name per line (blank lines ignored); must name exactly 10. */
 static int read_cifar_meta(ds_dataset *ds, const char *path, char *err, size_t errlen) {

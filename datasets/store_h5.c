@@ -30,9 +30,11 @@ static h5_quiet h5_silence(void) {
 }
 static void h5_restore(h5_quiet q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
 
-/* The innermost HDF5 error description, for "why" in our messages. */
+/* The innermost (most specific) HDF5 error description, for "why" in our messages. It must be
+ * fetched right after the failing call: the next HDF5 call clears the stack. */
 static herr_t h5_walk(unsigned n, const H5E_error2_t *e, void *out) {
-    if (n == 0 && e->desc) snprintf(out, 160, "%s", e->desc);
+    (void)n;
+    if (e->desc && e->desc[0]) snprintf(out, 160, "%s", e->desc);
     return 0;
 }
 static const char *h5_reason(char buf[160]) {
@@ -159,8 +161,8 @@ int ds_save_h5(const ds_dataset *ds, const char *path, char *err, size_t errlen)
         return -1;
     }
     int rc = put_attrs(file, ds) || put_split(file, "train", ds, &ds->train) || put_split(file, "test", ds, &ds->test);
-    if (H5Fclose(file) < 0) rc = -1;
-    if (rc) ds_fail(err, errlen, "%s: writing failed: %s", tmp, h5_reason(why));
+    if (rc) ds_fail(err, errlen, "%s: writing failed (disk full?): %s", tmp, h5_reason(why));
+    if (H5Fclose(file) < 0 && !rc) rc = ds_fail(err, errlen, "%s: closing failed: %s", tmp, h5_reason(why));
     h5_restore(q);
     if (!rc && rename(tmp, path) != 0) {
         rc = ds_fail(err, errlen, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
@@ -339,10 +341,10 @@ int ds_load_h5(const char *path, ds_dataset *ds, char *err, size_t errlen) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
     h5_in in = {.file = H5Fopen(path, H5F_ACC_RDONLY, fapl), .path = path, .err = err, .errlen = errlen};
+    if (in.file < 0) rc = ds_fail(err, errlen, "%s: not a readable HDF5 file (corrupted or truncated?): %s", path,
+                                  h5_reason(why));
     H5Pclose(fapl);
-    if (in.file < 0) {
-        rc = ds_fail(err, errlen, "%s: not a readable HDF5 file (corrupted or truncated?): %s", path, h5_reason(why));
-    } else {
+    if (in.file >= 0) {
         rc = get_all(&in, ds);
         H5Fclose(in.file);
     }

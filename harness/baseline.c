@@ -16,11 +16,24 @@ nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_
         cfg_free(&c);
         return NULL;
     }
-    char hash[17], dir[PATH_MAX], cache[PATH_MAX + 512];
+    char hash[17], dir[PATH_MAX], cache[2 * PATH_MAX], done[2 * PATH_MAX];
     cfg_hash(&c, hash);
     snprintf(dir, sizeof dir, "%s/baselines", hx_results_root());
     snprintf(cache, sizeof cache, "%s/%s-%s-%s.h5", dir, c.arch, c.dataset, hash);
+    /* A finished run of the same config (same hash: same run folder) is the baseline already. */
+    snprintf(done, sizeof done, "%s/runs/%s-%s/result.json", hx_results_root(), c.name, hash);
     cfg_free(&c);
+    if (!fio_exists(cache) && fio_exists(done)) {
+        char src[2 * PATH_MAX], *buf;
+        size_t len;
+        snprintf(src, sizeof src, "%.*s/model.h5", (int)(strlen(done) - strlen("/result.json")), done);
+        if (fio_mkdir_p(dir, err, errlen) != 0 || fio_read_all(src, 1u << 30, &buf, &len, err, errlen) != 0)
+            return NULL;
+        int rc = fio_write_atomic(cache, buf, len, err, errlen);
+        free(buf);
+        if (rc != 0) return NULL;
+        if (log) fprintf(log, "baseline %s: reusing the finished run %s\n", path, src);
+    }
     if (!fio_exists(cache)) {
         if (log) fprintf(log, "baseline %s is not cached yet: training it once (cached as %s)\n", path, cache);
         char set[64];

@@ -43,7 +43,7 @@ static const opt_spec train_keys[] = {
     {"step_size", OPT_INT, F(step_size), "10", 1, 100000, 0, 0, NULL, "step: epochs between LR drops"},
     {"min_lr", OPT_FLOAT, F(min_lr), "0", 0, 100, 0, 0, NULL, "cosine: final learning rate"},
     {"warmup_epochs", OPT_INT, F(warmup_epochs), "0", 0, 1000, 0, 0, NULL, "linear warm-up epochs"},
-    {"eval_batch", OPT_INT, F(eval_batch), "1000", 1, 65536, 0, 0, NULL, "evaluation batch size"},
+    {"eval_batch", OPT_INT, F(eval_batch), "256", 1, 65536, 0, 0, NULL, "evaluation batch size"},
     {"adam_beta1", OPT_FLOAT, F(adam_beta1), "0.9", 0, 1, 0, 1, NULL, "Adam beta1"},
     {"adam_beta2", OPT_FLOAT, F(adam_beta2), "0.999", 0, 1, 0, 1, NULL, "Adam beta2"},
 };

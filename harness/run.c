@@ -35,7 +35,7 @@ const char *hx_data_root(void)
 typedef struct runner {
     hx_config cfg;
     char hash[17];
-    char run_id[128], run_dir[PATH_MAX], ckpt_path[PATH_MAX];
+    char run_id[OPT_STR_MAX + 32], run_dir[PATH_MAX], ckpt_path[PATH_MAX + 16];
     FILE *log;
     int quiet;
     ds_dataset ds;
@@ -496,6 +496,7 @@ static void runner_free(runner *r)
     if (r->cfg.method && r->cfg.method->free_state && r->mstate) r->cfg.method->free_state(r->mstate);
     nn_optim_free(&r->optim);
     nn_model_free(r->model);
+    ds_split_free(&r->val);
     ds_free(&r->ds);
     hx_metrics_free(&r->metrics);
     free(r->x); free(r->y); free(r->dlogits);

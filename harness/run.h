@@ -14,7 +14,7 @@ typedef struct hx_run_opts {
 } hx_run_opts;
 
 typedef struct hx_run_result {
-    char run_id[128];
+    char run_id[OPT_STR_MAX + 32];
     char run_dir[PATH_MAX];
     double final_acc, best_acc, wall_s, train_images_per_s;
 } hx_run_result;

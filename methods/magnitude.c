@@ -27,7 +27,6 @@ static const opt_spec options[] = {
 
 static int setup(mt_run *run, const void *config, void **state, char *err, size_t errlen)
 {
-    (void)err; (void)errlen;
     const magnitude_config *c = config;
     magnitude_config *s = malloc(sizeof *s);   /* account() needs the options later */
     if (!s) { snprintf(err, errlen, "magnitude: out of memory"); return 1; }

@@ -16,6 +16,7 @@
  * constant (its bias / BN beta after a zero filter); it is folded into the consumer where that
  * is exact (see mt_surgery_fold), the smaller dense network is built with nn_builder, the
  * surviving weights copied, and it replaces the run's model. */
+#include <assert.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -144,6 +145,7 @@ static void zero_filters(nn_model *m, sfp_layer *l)
     size_t per = n->nw / (size_t)n->out_c;
     ranked r[4096];
     ranked *rk = n->out_c <= 4096 ? r : malloc((size_t)n->out_c * sizeof *rk);
+    assert(rk);
     for (int c = 0; c < n->out_c; c++) {
         double s = 0;
         for (size_t j = 0; j < per; j++) s += (double)n->w[c * per + j] * n->w[c * per + j];
@@ -213,6 +215,8 @@ static void account(const mt_run *run, void *state, mt_footprint *fp)
     (void)run;
     const sfp_state *s = state;
     if (!s->finished) return;
+    /* the footprint describes the smaller network; compression is against the original one */
+    fp->bytes_fp32 = 4.0 * (double)s->params_before;
     mt_footprint_extra(fp, "sfp.macs_before", s->macs_before);
     mt_footprint_extra(fp, "sfp.macs_after", s->macs_after);
     mt_footprint_extra(fp, "sfp.flops_reduction_pct", 100.0 * (1.0 - s->macs_after / s->macs_before));

@@ -161,7 +161,7 @@ TEST_F(Idx, ShortHeaderAndMissingFile) {
 }
 
 TEST_F(Idx, LabelsTruncatedAndOverLong) {
-    uint8_t lb[10] = {0};
+    uint8_t lb[12] = {0};
     uint32_t n = 10, got;
     std::string p = path("train-labels-idx1-ubyte");
     for (size_t bytes : {size_t(7), size_t(12)}) {

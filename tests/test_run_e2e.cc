@@ -34,7 +34,7 @@ protected:
         unsetenv("HARNESS_STOP_AFTER_EPOCHS");
         std::string cmd = "mkdir -p " + root + "/data";
         ASSERT_EQ(0, system(cmd.c_str()));
-        ASSERT_EQ(0, synth_dataset_save((root + "/data").c_str(), "synth", 1, 12, 12, 4, 1200, 400, 5));
+        ASSERT_EQ(0, synth_dataset_save((root + "/data").c_str(), "synth", 1, 16, 16, 4, 1200, 400, 5));
     }
     void TearDown() override
     {
@@ -47,7 +47,7 @@ protected:
         std::string p = root + "/run.ini";
         std::ofstream f(p);
         f << "[run]\nname = e2e\nseed = 11\nthreads = 1\n[data]\ndataset = synth\nval_size = 200\n"
-             "[model]\narch = lenet5\n[train]\nepochs = 3\nbatch = 32\nlr = 0.02\nschedule = cosine\n"
+             "[model]\narch = lenet5\n[train]\nepochs = 3\nbatch = 32\nlr = 0.005\nschedule = cosine\n"
              "weight_decay = 5e-4\n" << extra;
         return p;
     }

@@ -29,6 +29,7 @@ nn_model *adfx_model(int bn_after_c2, uint64_t seed)
     nn_rng rng;
     nn_rng_seed(&rng, seed, 7);
     nn_model_init(m, NN_INIT_KAIMING_NORMAL, &rng);
+    nn_model_set_threads(m, 1);    /* tiny layers: threads would only add waiting */
     return m;
 }
 
