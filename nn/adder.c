@@ -12,7 +12,35 @@
 
 enum { ADDER_CHUNK = 8 };   /* samples whose columns are extracted together */
 
-static inline float ht(float v) { v = v < -1.0f ? -1.0f : v; return v > 1.0f ? 1.0f : v; }
+/* The clamp's compares block vectorization under the default -ftrapping-math (they could
+ * raise on NaN); nothing here relies on traps, so these two row kernels opt out. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_TRAPS __attribute__((optimize("no-trapping-math")))
+#else
+#define NO_TRAPS
+#endif
+
+/* dst += HT(w - x) * d: a filter weight against a row of columns (conv). */
+NO_TRAPS static void ht_row_conv(float *restrict dst, float w, const float *restrict x,
+                                 const float *restrict d, int n)
+{
+    for (int q = 0; q < n; q++) {     /* HT(v) = clamp(v, -1, 1) */
+        float v = w - x[q];
+        v = v < -1.0f ? -1.0f : v;
+        dst[q] += (v > 1.0f ? 1.0f : v) * d[q];
+    }
+}
+
+/* dst += HT(w - x) * d: a weight row against an input row, one output gradient (linear). */
+NO_TRAPS static void ht_row_linear(float *restrict dst, const float *restrict w,
+                                   const float *restrict x, float d, int n)
+{
+    for (int q = 0; q < n; q++) {
+        float v = w[q] - x[q];
+        v = v < -1.0f ? -1.0f : v;
+        dst[q] += (v > 1.0f ? 1.0f : v) * d;
+    }
+}
 
 size_t nn_adder_conv_ws_floats(const nn_node *n, int batch)
 {
@@ -127,7 +155,7 @@ void nn_adder_conv_backward(nn_model *m, nn_node *n, const float *x, float *dx, 
                         for (int o = 0; o < O; o++) {
                             const float wk = w[(size_t)o * K + k];
                             const float *d = dy + (size_t)(n0 + j) * out_sz + (size_t)o * P;
-                            for (int p = 0; p < P; p++) r[p] += ht(wk - c[p]) * d[p];
+                            ht_row_conv(r, wk, c, d, P);
                         }
                     }
                 if (!trivial) {
@@ -182,8 +210,7 @@ void nn_adder_linear_backward(nn_model *m, nn_node *n, const float *x, float *dx
                 const float *xi = x + (size_t)i * F;
                 float *dxi = dx + (size_t)i * F;
                 for (int o = 0; o < O; o++) {
-                    const float *wo = w + (size_t)o * F, d = dy[(size_t)i * O + o];
-                    for (int q = 0; q < F; q++) dxi[q] += ht(wo[q] - xi[q]) * d;
+                    ht_row_linear(dxi, w + (size_t)o * F, xi, dy[(size_t)i * O + o], F);
                 }
             }
         }

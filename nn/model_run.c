@@ -73,7 +73,7 @@ const float *nn_forward(nn_model *m, const float *x, int batch, int train)
             if (n->xt) {
                 if (ensure_xq(p, i) != 0) return NULL;
                 if (train && n->in[0] >= 0 &&     /* backward's scratch, grown here where we can fail */
-                    ensure_gq(p, (size_t)m->batch_cap * nn_dims_size(n->in_dims)) != 0) return NULL;
+                    ensure_gq(p, (size_t)p->grad_cap * nn_dims_size(n->in_dims)) != 0) return NULL;
                 n->xt->forward(n->xt_ctx, n, x0, n->x_q, nn_dims_size(n->in_dims), batch);
                 x0 = n->x_q;
             }

@@ -45,7 +45,7 @@ double loss(lf_layer *L, const std::vector<float> &R, int train)
 
 std::vector<float> random_r(size_t n, uint64_t seed)
 {
-    lf_rng r = { seed };
+    lf_rng r = lf_rng_make(seed);
     std::vector<float> v(n);
     lf_fill(&r, v.data(), n, -1.0f, 1.0f);
     return v;
@@ -97,7 +97,7 @@ void distinct_inputs(lf_layer *L)
 {
     std::vector<size_t> idx(L->in_len);
     std::iota(idx.begin(), idx.end(), 0);
-    lf_rng r = { 5 };
+    lf_rng r = lf_rng_make(5);
     for (size_t i = idx.size(); i > 1; i--) std::swap(idx[i - 1], idx[(size_t)lf_uniform(&r, 0, (float)i) % i]);
     for (size_t i = 0; i < L->in_len; i++) L->x0[idx[i]] = 0.01f * (float)i - 1.0f;
 }

@@ -38,7 +38,7 @@ void expect_all_near(const float *a, const float *b, size_t n, double tol, const
 void versus_reference(lf_layer *L, const nn_ref_conv *conv_shape)
 {
     nn_node *n = L->n;
-    lf_rng r = { 17 };
+    lf_rng r = lf_rng_make(17);
     lf_fill(&r, n->dout, L->out_len, -1.0f, 1.0f);
     std::vector<float> gw0(n->nw), gb0(n->nb), dx0(L->in_len);
     lf_fill(&r, gw0.data(), gw0.size(), -1.0f, 1.0f);
@@ -76,6 +76,7 @@ const ConvCase kConvCases[] = {
     { 4, 7, 8, 3, 3, 2, 2, 1 },   { 5, 6, 6, 7, 1, 1, 0, 1 },    { 3, 11, 10, 4, 1, 2, 0, 0 },
     { 2, 5, 7, 3, 4, 1, 1, 1 },   { 3, 8, 8, 8, 3, 1, 1, 0 },
     { 4, 9, 9, 40, 3, 1, 1, 1 },  /* stride 1 with many filters: ordinary (not wide) columns */
+    { 3, 10, 9, 40, 3, 1, 0, 1 }, /* ... and without padding (the unchecked copy path) */
 };
 
 void conv_cases(nn_kernel kern)
@@ -126,7 +127,7 @@ TEST(Kernels, DeterministicForFixedThreads)
             char err[256] = "";
             nn_node t = weighted(NN_CONV, 8, 3, 1, 1, 1, kern);
             ASSERT_EQ(lf_init(&L, &t, { 4, 10, 10 }, 9, 2, 31, err, sizeof err), 0) << err;
-            lf_rng r = { 3 };
+            lf_rng r = lf_rng_make(3);
             lf_fill(&r, L.n->dout, L.out_len, -1.0f, 1.0f);
             lf_forward(&L, 1);
             lf_backward(&L);

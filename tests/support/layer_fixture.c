@@ -2,10 +2,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+lf_rng lf_rng_make(uint64_t seed)
+{
+    lf_rng r;
+    nn_rng_seed(&r.r, seed, 0);
+    return r;
+}
+
 float lf_uniform(lf_rng *r, float lo, float hi)
 {
-    r->s = r->s * 6364136223846793005ULL + 1442695040888963407ULL;   /* LCG, top 24 bits */
-    return lo + (hi - lo) * (float)(r->s >> 40) / 16777216.0f;
+    return lo + (hi - lo) * nn_rng_uniform(&r->r);
 }
 
 void lf_fill(lf_rng *r, float *v, size_t n, float lo, float hi)
@@ -32,7 +38,7 @@ int lf_init(lf_layer *L, const nn_node *t, nn_dims in, int batch, int threads, u
     const nn_layer_ops *ops = &nn_layer_table[n->kind];
     if (ops->infer(n, err, errlen) != 0) { free(L->m); memset(L, 0, sizeof *L); return -1; }
 
-    lf_rng r = { seed };
+    lf_rng r = lf_rng_make(seed);
     L->in_len = (size_t)batch * nn_dims_size(in);
     L->out_len = (size_t)batch * nn_dims_size(n->out_dims);
     L->x0 = floats(L->in_len); L->dx0 = floats(L->in_len);

@@ -25,8 +25,9 @@ void lf_forward(lf_layer *L, int train);
 /* Zeroes gw, gb, dx0, dx1, then runs backward with node->dout as it stands. */
 void lf_backward(lf_layer *L);
 
-/* A small deterministic generator for test data. */
-typedef struct lf_rng { uint64_t s; } lf_rng;
+/* Test data from the engine's generator (nn_rng), seeded by the test. */
+typedef struct lf_rng { nn_rng r; } lf_rng;
+lf_rng lf_rng_make(uint64_t seed);
 float lf_uniform(lf_rng *r, float lo, float hi);
 void  lf_fill(lf_rng *r, float *v, size_t n, float lo, float hi);
 
