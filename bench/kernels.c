@@ -8,6 +8,7 @@
  * Operations are counted as 2 per (output, weight) term and pass: multiply + add for MAC,
  * subtract + accumulate for the adder kernel (the abs is free, as the paper counts it). The
  * backward pass computes dW and dX, so it counts twice the forward's terms. */
+#include "harness/omp_env.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,7 @@ static void bench_shape(const shape *s, nn_kernel kernel, int threads, double mi
 
 int main(int argc, char **argv)
 {
+    hx_omp_passive(argv);
     int threads = 2;
     double min_time = 0.3;
     for (int i = 1; i + 1 < argc; i += 2) {

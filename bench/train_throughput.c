@@ -8,6 +8,7 @@
  * One epoch of SGD (momentum 0.9, lr 0.01) at batch 64, then inference at batch 1000 over the
  * test split; both sides get a few untimed warm-up steps. The harness side's time includes its
  * batch loader (uint8 -> normalized float), as the peer's includes its batch indexing. */
+#include "harness/omp_env.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,7 @@ static int run_peer(const bench_opts *o, const char *script, const ds_dataset *d
 
 int main(int argc, char **argv)
 {
+    hx_omp_passive(argv);
     bench_opts o;
     if (parse_args(argc, argv, &o) != 0) return 2;
     ds_dataset ds;

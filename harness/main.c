@@ -7,6 +7,7 @@
 #include "harness/config.h"
 #include "harness/data_store.h"
 #include "harness/fileio.h"
+#include "harness/omp_env.h"
 #include "harness/run.h"
 #include "harness/plot.h"
 #include "harness/table.h"
@@ -206,6 +207,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    hx_omp_passive(argv);
     if (argc < 2) return cmd_help(0, NULL);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 2, argv + 2);

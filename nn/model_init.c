@@ -60,6 +60,8 @@ void nn_model_set_threads(nn_model *m, int threads)
 {
     if (threads < 1) { m->threads = 0; return; }   /* 0: unset, the libraries' defaults */
     m->threads = threads;
-    openblas_set_num_threads(threads);
+    /* The layers split work over samples/outputs with OpenMP and call GEMMs from inside those
+     * regions; threaded OpenBLAS there would oversubscribe the cores. */
+    openblas_set_num_threads(1);
     omp_set_num_threads(threads);
 }
