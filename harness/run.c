@@ -469,10 +469,10 @@ static int train_all(runner *r, int start_round, int start_epoch, char *err, siz
                                   (double)nn_count_nonzero(r->model)};
             hx_metrics_add(&r->metrics, &row);
             if (hx_metrics_save(&r->metrics, mpath, err, errlen) != 0) return -1;
-            fprintf(r->log, "round %d epoch %3d/%d  lr %.5g  train loss %.4f acc %6.2f%%  %s test loss %.4f acc %6.2f%%  %6.0f img/s\n",
-                    round + 1, epoch + 1, mt->round_epochs, lr, tl, ta,
-                    r->val.n ? "val" : "", test_loss, test_acc, ips);
-            if (r->val.n) fprintf(r->log, "                   val loss %.4f acc %6.2f%%\n", val_loss, val_acc);
+            char val[64] = "";
+            if (r->val.n) snprintf(val, sizeof val, "  val loss %.4f acc %6.2f%%", val_loss, val_acc);
+            fprintf(r->log, "round %d epoch %3d/%d  lr %.5g  train loss %.4f acc %6.2f%%%s  test loss %.4f acc %6.2f%%  %6.0f img/s\n",
+                    round + 1, epoch + 1, mt->round_epochs, lr, tl, ta, val, test_loss, test_acc, ips);
             fflush(r->log);
             if (save_checkpoint(r, round, epoch, err, errlen) != 0) return -1;
             if (--r->stop_after == 0) {
