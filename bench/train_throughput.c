@@ -273,6 +273,7 @@ static int run_peer(const bench_opts *o, const char *script, const ds_dataset *d
 
 int main(int argc, char **argv)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* progress shows up when piped to a file */
     bench_opts o;
     if (parse_args(argc, argv, &o) != 0) return 2;
     ds_dataset ds;
