@@ -8,7 +8,6 @@
  * One epoch of SGD (momentum 0.9, lr 0.01) at batch 64, then inference at batch 1000 over the
  * test split; both sides get a few untimed warm-up steps. The harness side's time includes its
  * batch loader (uint8 -> normalized float), as the peer's includes its batch indexing. */
-#include "harness/omp_env.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "datasets/dataset.h"
+#include "harness/omp_env.h"
 #include "nn/loss.h"
 #include "nn/model.h"
 #include "nn/optim.h"
@@ -275,6 +275,7 @@ static int run_peer(const bench_opts *o, const char *script, const ds_dataset *d
 int main(int argc, char **argv)
 {
     hx_omp_passive(argv);
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* progress shows up when piped to a file */
     bench_opts o;
     if (parse_args(argc, argv, &o) != 0) return 2;
     ds_dataset ds;
