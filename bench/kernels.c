@@ -8,12 +8,12 @@
  * Operations are counted as 2 per (output, weight) term and pass: multiply + add for MAC,
  * subtract + accumulate for the adder kernel (the abs is free, as the paper counts it). The
  * backward pass computes dW and dX, so it counts twice the forward's terms. */
-#include "harness/omp_env.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "harness/omp_env.h"
 #include "nn/kernels_ref.h"
 #include "nn/layer.h"
 #include "nn/model.h"
