@@ -30,7 +30,7 @@ static const opt_spec model_keys[] = {
      "baseline config whose trained model this run starts from (trained once, cached)"},
 };
 static const opt_spec train_keys[] = {
-    {"epochs", OPT_INT, F(epochs), "10", 0, 100000, 0, 0, NULL, "epochs (per round, for iterative methods)"},
+    {"epochs", OPT_INT, F(epochs), "10", 1, 100000, 0, 0, NULL, "epochs (per round, for iterative methods)"},
     {"batch", OPT_INT, F(batch), "64", 1, 65536, 0, 0, NULL, "training batch size"},
     {"optimizer", OPT_CHOICE, F(optimizer), "sgd", 0, 0, 0, 0, "sgd|adam", "optimizer"},
     {"lr", OPT_FLOAT, F(lr), "0.01", 0, 100, 1, 0, NULL, "base learning rate"},

@@ -448,6 +448,8 @@ static int train_all(runner *r, int start_round, int start_epoch, char *err, siz
             HOOK(r, round_begin);
             if (mt->reset_optimizer) nn_optim_reset(&r->optim);
         }
+        /* A cosine decays over the round the method planned, not over [train] epochs. */
+        r->sched.epochs = mt->round_epochs > 0 ? mt->round_epochs : c->epochs;
         double round_best = -1, min_val = INFINITY, last_test = 0;
         int round_best_epoch = 0, min_val_epoch = 0;
         for (int epoch = round == start_round ? start_epoch : 0; epoch < mt->round_epochs; epoch++) {
