@@ -1,4 +1,4 @@
-/* The fake runner of method_fixture.h. It follows RUNNER.md's loop step for step, with a
+/* The fake runner of method_fixture.h. It follows the runner's loop (docs/ARCHITECTURE.md) step for step, with a
  * constant LR and the test split standing in for validation. */
 #include "method_fixture.h"
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* A tiny stand-in for the runner, for method tests: a small model built with nn_builder, a
- * synthetic dataset held in memory, and the loop of RUNNER.md calling the method's hooks
+ * synthetic dataset held in memory, and the runner's loop (docs/ARCHITECTURE.md) calling the method's hooks
  * (rounds, epochs, batches, evaluate, replace_model, finish, account). No files, no datasets. */
 #ifndef TESTS_METHOD_FIXTURE_H
 #define TESTS_METHOD_FIXTURE_H
