@@ -50,6 +50,7 @@ typedef struct {
     int n_layers;
     sfp_layer layers[MT_MAX_LAYERS];
     double macs_before, macs_after, acc_soft;
+    double layer_macs_before[MT_MAX_LAYERS];   /* per conv/linear layer, model order */
     size_t params_before, params_after;
     int removed, finished;
 } sfp_state;
@@ -199,6 +200,8 @@ static int finish(mt_run *run, void *state, char *err, size_t errlen)
     if (!small) return 1;
     s->macs_before = weighted_macs(m);
     s->macs_after = weighted_macs(small);
+    for (int i = 0, k = 0; i < m->n_nodes && k < MT_MAX_LAYERS; i++)
+        if (nn_is_weighted(&m->nodes[i])) s->layer_macs_before[k++] = nn_node_macs(&m->nodes[i]);
     s->params_before = m->n_params;
     s->params_after = small->n_params;
     fprintf(run->log, "sfp: removed %d filters: MACs %.0f -> %.0f (-%.1f%%), params %zu -> %zu; "
@@ -215,8 +218,10 @@ static void account(const mt_run *run, void *state, mt_footprint *fp)
     (void)run;
     const sfp_state *s = state;
     if (!s->finished) return;
-    /* the footprint describes the smaller network; compression is against the original one */
+    /* the footprint describes the smaller network (same layers, fewer channels); size and MACs
+     * are compared with the original one */
     fp->bytes_fp32 = 4.0 * (double)s->params_before;
+    for (int k = 0; k < fp->n_layers; k++) fp->layers[k].macs_dense = s->layer_macs_before[k];
     mt_footprint_extra(fp, "sfp.macs_before", s->macs_before);
     mt_footprint_extra(fp, "sfp.macs_after", s->macs_after);
     mt_footprint_extra(fp, "sfp.flops_reduction_pct", 100.0 * (1.0 - s->macs_after / s->macs_before));

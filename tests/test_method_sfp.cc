@@ -145,6 +145,11 @@ TEST(Sfp, RemovalGivesASmallerNetworkWithTheSameOutputs)
     EXPECT_LT(macs_after, 0.6 * macs_before);
     EXPECT_EQ(f.fp.bytes_fp32, 4.0 * s.soft->n_params);   // compression against the original
     EXPECT_EQ(f.fp.bytes, 4.0 * small->n_params);
+    // per layer: dense MACs are the original network's, needed MACs the smaller one's
+    double dense = 0, needed = 0;
+    for (int k = 0; k < f.fp.n_layers; k++) { dense += f.fp.layers[k].macs_dense; needed += f.fp.layers[k].macs_needed; }
+    EXPECT_DOUBLE_EQ(macs_before, dense);
+    EXPECT_DOUBLE_EQ(macs_after, needed);
     nn_model_free(s.soft);
     mf_close(&f);
 }
