@@ -1,6 +1,8 @@
 /* harness plot (see plot.h): data files and self-contained gnuplot scripts, one set per model
  * (arch, dataset), then one gnuplot process for all of them. */
 #include "harness/plot.h"
+#include <assert.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -301,6 +303,185 @@ static int write_curves(const model *m, int skip_bad, rr_buf *scripts, char *err
     return fig_save(&f, m->dir, scripts, err, errlen);
 }
 
+/* --- Lottery Ticket: accuracy and iteration at early stop vs weights remaining (per run) ---------- */
+/* The rounds.csv columns the figure reads, found by name in the header (methods/lottery.c writes it). */
+enum { LC_LEVEL, LC_KIND, LC_PCT, LC_ITER, LC_ACC, LC_COUNT, LC_FIELDS_MAX = 32 };
+static const char *const lottery_cols[] = {
+    [LC_LEVEL] = "level", [LC_KIND] = "kind", [LC_PCT] = "weights_remaining_pct",
+    [LC_ITER] = "early_stop_iter", [LC_ACC] = "early_stop_test_acc",
+};
+static_assert(sizeof lottery_cols / sizeof lottery_cols[0] == LC_COUNT, "one name per column");
+
+/* ticket: the winning ticket (pruned, reset to its original init); control: same mask, random re-init */
+enum { LK_TICKET, LK_CONTROL, LK_COUNT };
+static const struct { const char *name, *title, *style; } lottery_kinds[] = {
+    [LK_TICKET] = {"ticket", "winning ticket (original init)", "pt 7 lc rgb \"#1f4e79\""},
+    [LK_CONTROL] = {"control", "random re-init (same mask)", "pt 5 dt 2 lc rgb \"#b22222\""},
+};
+static_assert(sizeof lottery_kinds / sizeof lottery_kinds[0] == LK_COUNT, "one entry per kind");
+
+/* Splits a CSV line in place (a trailing '\r' dropped); returns the field count (at most max). */
+static int csv_split(char *ln, char **fields, int max)
+{
+    ln[strcspn(ln, "\r")] = '\0';
+    int n = 0;
+    for (char *p = ln; p && n < max; n++) {
+        fields[n] = p;
+        p = strchr(p, ',');
+        if (p) *p++ = '\0';
+    }
+    return n;
+}
+
+/* Reads one rounds.csv: every row goes to dat[kind] as "level weights_remaining_pct
+ * early_stop_iter early_stop_test_acc"; n[kind] counts them, *min_pct is the smallest x. */
+static int read_rounds(const char *path, rr_buf dat[LK_COUNT], int n[LK_COUNT], double *min_pct, char *err,
+                       size_t errlen)
+{
+    char *text, *fields[LC_FIELDS_MAX];
+    if (fio_read_all(path, METRICS_MAX_BYTES, &text, NULL, err, errlen) != 0) return -1;
+    int col[LC_COUNT], rc = 0, line = 1;
+    char *save_line, *ln = strtok_r(text, "\n", &save_line);
+    int nf = ln ? csv_split(ln, fields, LC_FIELDS_MAX) : 0;
+    for (int c = 0; c < LC_COUNT && rc == 0; c++) {
+        col[c] = -1;
+        for (int k = 0; k < nf; k++)
+            if (strcmp(fields[k], lottery_cols[c]) == 0) col[c] = k;
+        if (col[c] < 0) {
+            snprintf(err, errlen, "%s: line 1: no %s column in the header (rounds.csv is written by the lottery "
+                                  "method)", path, lottery_cols[c]);
+            rc = -1;
+        }
+    }
+    while (rc == 0 && (ln = strtok_r(NULL, "\n", &save_line))) {
+        line++;
+        int got = csv_split(ln, fields, LC_FIELDS_MAX), kind = -1;
+        if (got != nf) {
+            snprintf(err, errlen, "%s: line %d: %d fields, the header has %d", path, line, got, nf);
+            rc = -1;
+            break;
+        }
+        for (int k = 0; k < LK_COUNT; k++)
+            if (strcmp(fields[col[LC_KIND]], lottery_kinds[k].name) == 0) kind = k;
+        if (kind < 0) {
+            snprintf(err, errlen, "%s: line %d: kind \"%s\" is neither ticket nor control", path, line,
+                     fields[col[LC_KIND]]);
+            rc = -1;
+            break;
+        }
+        double v[LC_COUNT];
+        for (int c = 0; c < LC_COUNT && rc == 0; c++) {
+            if (c == LC_KIND) continue;
+            char *end;
+            v[c] = strtod(fields[col[c]], &end);
+            if (end == fields[col[c]] || *end || !isfinite(v[c])) {
+                snprintf(err, errlen, "%s: line %d: %s \"%s\" is not a number", path, line, lottery_cols[c],
+                         fields[col[c]]);
+                rc = -1;
+            }
+        }
+        if (rc == 0 && !(v[LC_PCT] > 0 && v[LC_PCT] <= 100)) {   /* the x axis is logarithmic */
+            snprintf(err, errlen, "%s: line %d: weights_remaining_pct %g is outside (0, 100]", path, line, v[LC_PCT]);
+            rc = -1;
+        }
+        if (rc != 0) break;
+        rr_printf(&dat[kind], "%.0f %.9g %.0f %.9g\n", v[LC_LEVEL], v[LC_PCT], v[LC_ITER], v[LC_ACC]);
+        n[kind]++;
+        if (v[LC_PCT] < *min_pct) *min_pct = v[LC_PCT];
+    }
+    free(text);
+    return rc;
+}
+
+/* Ends the current panel's plot command and titles the next one (multiplot). */
+static void fig_panel(figure *f, const char *title, const char *ylabel)
+{
+    rr_puts(&f->plot, "\nset title ");
+    gp_str(&f->plot, title);
+    rr_puts(&f->plot, " noenhanced\nset ylabel ");
+    gp_str(&f->plot, ylabel);
+    rr_puts(&f->plot, " noenhanced\n");
+    f->n_clauses = 0;
+}
+
+/* One line per kind on panel column `using 2:<ycol>`; a kind without rows gets no clause. */
+static void lottery_clauses(figure *f, const int n[LK_COUNT], int ycol)
+{
+    for (int k = 0; k < LK_COUNT; k++) {
+        if (!n[k]) continue;
+        char c[256];
+        snprintf(c, sizeof c, "using 2:%d with linespoints lw 2 ps 1.1 %s title \"%s\"", ycol, lottery_kinds[k].style,
+                 lottery_kinds[k].title);
+        fig_clause(f, k, c);
+    }
+}
+
+static int write_lottery(const char *run_dir, const char *run_id, const char *dir, int skip_bad, rr_buf *scripts,
+                         char *err, size_t errlen)
+{
+    char path[RR_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/rounds.csv", run_dir);
+    rr_buf dat[LK_COUNT] = {{0}};
+    int n[LK_COUNT] = {0};
+    double min_pct = 100;
+    int rc = read_rounds(path, dat, n, &min_pct, err, errlen);
+    if (rc != 0 && skip_bad) fprintf(stderr, "warning: lottery figure left out: %s\n", err);
+    if (rc != 0 || !n[LK_TICKET]) {   /* bad, or no round finished yet: no figure */
+        for (int k = 0; k < LK_COUNT; k++) rr_buf_free(&dat[k]);
+        return skip_bad ? 0 : rc;
+    }
+    char stem[RR_NAME_MAX * 2], title[384];
+    safe_name(run_id, stem, sizeof stem);
+    snprintf(title, sizeof title, "Lottery ticket %s: iterative pruning, winning ticket vs random re-init", run_id);
+    figure f;
+    fig_begin(&f, "lottery", stem, title, "weights remaining (%, log scale)", "test accuracy at early stop (%)");
+    /* Frankle & Carbin's axes: sparser to the right (an explicit [high:low] range reverses x) */
+    rr_printf(&f.head, "set logscale x 10\nset xrange [%.4g:%.4g]\n", 100 * 1.15, min_pct / 1.3);
+    rr_puts(&f.head, "set xtics (100, 50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1)\nset offsets 0, 0, graph 0.05, graph 0.05\n"
+                     "set multiplot layout 1,2 title ");
+    gp_str(&f.head, title);
+    rr_puts(&f.head, " noenhanced");
+    for (int k = 0; k < LK_COUNT; k++) {
+        char c[160];
+        snprintf(c, sizeof c, "%s rounds: level weights_remaining_pct early_stop_iter early_stop_test_acc",
+                 lottery_kinds[k].name);
+        fig_block(&f, c);
+        rr_puts(&f.dat, dat[k].s ? dat[k].s : "");
+        rr_buf_free(&dat[k]);
+    }
+    fig_panel(&f, "test accuracy at early stop", "test accuracy at early stop (%)");
+    lottery_clauses(&f, n, 4);
+    fig_panel(&f, "early-stop iteration (minimum validation loss)", "training iteration of early stop");
+    rr_puts(&f.plot, "set yrange [0:*]\n");
+    lottery_clauses(&f, n, 3);
+    rr_puts(&f.plot, "\nunset multiplot");
+    return fig_save(&f, dir, scripts, err, errlen);
+}
+
+int hx_plot_lottery(const char *runs_dir, const char *dir, int skip_bad, rr_buf *scripts, char *err, size_t errlen)
+{
+    struct dirent **names;
+    int n = scandir(runs_dir, &names, NULL, alphasort), rc = 0, written = 0;
+    if (n < 0) {
+        snprintf(err, errlen, "%s: cannot read the runs folder", runs_dir);
+        return -1;
+    }
+    if (fio_mkdir_p(dir, err, errlen) != 0) rc = -1;
+    for (int i = 0; i < n; i++) {
+        char run_dir[RR_PATH_MAX], path[RR_PATH_MAX + 32];
+        snprintf(run_dir, sizeof run_dir, "%s/%s", runs_dir, names[i]->d_name);
+        snprintf(path, sizeof path, "%s/rounds.csv", run_dir);
+        if (rc == 0 && names[i]->d_name[0] != '.' && fio_exists(path)) {
+            size_t before = scripts->len;
+            rc = write_lottery(run_dir, names[i]->d_name, dir, skip_bad, scripts, err, errlen);
+            written += scripts->len != before;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc == 0 ? written : -1;
+}
+
 /* --- all models, gnuplot, CLI ------------------------------------------------------------------ */
 int hx_plot_write(const rr_set *s, const rf_table *ref, const char *dir, int skip_bad, rr_buf *scripts, char *err,
                   size_t errlen)
@@ -417,7 +598,10 @@ int hx_plot_main(int argc, char **argv, FILE *out, char *err, size_t errlen)
     rr_set s;
     if (rr_load(runs_dir, skip_bad, stderr, &s, err, errlen) != 0) { rf_free(&ref); return -1; }
     rr_buf scripts = {0};
-    int n = hx_plot_write(&s, &ref, out_dir, skip_bad, &scripts, err, errlen), rc = n < 0 ? -1 : 0;
+    int n = hx_plot_write(&s, &ref, out_dir, skip_bad, &scripts, err, errlen);
+    int n_lottery = n < 0 ? 0 : hx_plot_lottery(runs_dir, out_dir, skip_bad, &scripts, err, errlen);
+    n = n < 0 || n_lottery < 0 ? -1 : n + n_lottery;
+    int rc = n < 0 ? -1 : 0;
     if (rc == 0 && n == 0) fprintf(out, "no finished runs in %s: nothing to plot\n", runs_dir);
     if (rc == 0 && n > 0) {
         fprintf(out, "wrote %d gnuplot scripts with their data in %s\n", n, out_dir);

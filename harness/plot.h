@@ -6,7 +6,10 @@
  * self-contained gnuplot script for: top-1 vs weight bits (bits_<arch>_<dataset>), top-1 vs
  * compression ratio on a log axis with the Pareto front (compression_...), and the test
  * accuracy per epoch of every run from its metrics.csv (curves_...). Published numbers from
- * reference.csv are drawn as open red points. Then it runs gnuplot there to make the PNGs; when
+ * reference.csv are drawn as open red points. Every run folder with a rounds.csv (Lottery Ticket)
+ * gets lottery_<run-id>: two panels, test accuracy at the early-stop iteration and that
+ * iteration, against weights remaining (log axis, 100% on the left), winning ticket vs random
+ * re-init, like Frankle & Carbin's Fig. 3/4. Then it runs gnuplot there to make the PNGs; when
  * gnuplot is missing it says so and keeps the .dat/.gp files (run `gnuplot NAME.gp` later). */
 #ifndef HARNESS_PLOT_H
 #define HARNESS_PLOT_H
@@ -23,6 +26,11 @@ int hx_plot_main(int argc, char **argv, FILE *out, char *err, size_t errlen);
  * A run's unreadable metrics.csv is an error naming it, unless skip_bad (then its curve is left out). */
 int hx_plot_write(const rr_set *runs, const rf_table *ref, const char *dir, int skip_bad, rr_buf *scripts,
                   char *err, size_t errlen);
+
+/* Writes lottery_<run-id>.dat/.gp for every folder under runs_dir holding a rounds.csv (one with
+ * no finished round yet gets none); script names are appended to scripts. Returns their number,
+ * -1 on error. A malformed rounds.csv is an error naming file and line, unless skip_bad. */
+int hx_plot_lottery(const char *runs_dir, const char *dir, int skip_bad, rr_buf *scripts, char *err, size_t errlen);
 
 /* Runs `gnuplot` on the newline-separated scripts inside dir (output in dir/gnuplot.log).
  * 0 = ok, 1 = gnuplot is not installed, -1 = it failed (err quotes the log). */

@@ -180,4 +180,94 @@ TEST_F(Plot, GnuplotMakesPngsAndReportsScriptErrors)
     EXPECT_NE(std::string(err).find("broken.gp"), std::string::npos) << err;   /* the log names the script */
 }
 
+/* A Lottery Ticket run folder as methods/lottery.c leaves it (here: rounds.csv only, as while it runs). */
+const char *kRoundsHeader = "round,level,kind,weights_remaining_pct,test_acc_end,best_test_acc,best_epoch,"
+                            "early_stop_epoch,early_stop_iter,early_stop_test_acc\n";
+
+std::string write_rounds(const std::string &runs, const std::string &id, const std::string &rows)
+{
+    mkdir((runs + "/" + id).c_str(), 0777);
+    std::string path = runs + "/" + id + "/rounds.csv";
+    fx_write(path, kRoundsHeader + rows);
+    return path;
+}
+
+TEST_F(Plot, LotteryFigurePerRunWithTicketAndControl)
+{
+    write_rounds(runs, "lt-1", "0,0,ticket,100.0000,97.70,97.80,6,5,5500,97.71\n"
+                               "1,1,ticket,50.0000,97.90,98.00,4,2,2750,97.95\r\n"   /* CRLF tolerated */
+                               "2,1,control,50.0000,97.30,97.60,7,4,4400,97.46\n"
+                               "3,2,ticket,20.5000,98.10,98.20,3,1,1830,98.12\n"
+                               "4,2,control,20.5000,97.20,97.40,8,6,6400,97.25\n");
+    write_rounds(runs, "lt-started", "");   /* no round finished yet: no figure */
+    std::string printed;
+    ASSERT_EQ(plot({"--runs", runs, "--out", out, "--ref", ref, "--no-gnuplot"}, &printed), 0) << err;
+    EXPECT_NE(printed.find("wrote 6 gnuplot scripts"), std::string::npos) << printed;
+    EXPECT_FALSE(fio_exists((out + "/lottery_lt-started.gp").c_str()));
+
+    std::string dat = fx_read(out + "/lottery_lt-1.dat");
+    EXPECT_NE(dat.find("level weights_remaining_pct early_stop_iter early_stop_test_acc"), std::string::npos) << dat;
+    auto ticket = block(dat, 0), control = block(dat, 1);
+    ASSERT_EQ(ticket.size(), 3u) << dat;
+    EXPECT_EQ(ticket[0], "0 100 5500 97.71");
+    EXPECT_EQ(ticket[1], "1 50 2750 97.95");
+    EXPECT_EQ(ticket[2], "2 20.5 1830 98.12");
+    ASSERT_EQ(control.size(), 2u) << dat;
+    EXPECT_EQ(control[0], "1 50 4400 97.46");
+    EXPECT_EQ(control[1], "2 20.5 6400 97.25");
+
+    std::string gp = fx_read(out + "/lottery_lt-1.gp");
+    EXPECT_NE(gp.find("set output \"lottery_lt-1.png\""), std::string::npos) << gp;
+    EXPECT_NE(gp.find("\nset logscale x 10\n"), std::string::npos) << gp;
+    size_t at = gp.find("\nset xrange [");
+    ASSERT_NE(at, std::string::npos) << gp;
+    double hi = 0, lo = 0;   /* [high:low]: 100% on the left, the sparsest level inside on the right */
+    ASSERT_EQ(sscanf(gp.c_str() + at, "\nset xrange [%lf:%lf]", &hi, &lo), 2) << gp;
+    EXPECT_GE(hi, 100.0);
+    EXPECT_GT(lo, 0.0);
+    EXPECT_LT(lo, 20.5);
+    EXPECT_NE(gp.find("set multiplot layout 1,2"), std::string::npos) << gp;
+    /* panel 1: accuracy (column 4), then panel 2: iteration (column 3); ticket and control in each */
+    size_t p1 = gp.find("index 0 using 2:4 "), p1c = gp.find("index 1 using 2:4 ");
+    size_t p2 = gp.find("index 0 using 2:3 "), p2c = gp.find("index 1 using 2:3 ");
+    ASSERT_NE(p1, std::string::npos) << gp;
+    ASSERT_NE(p1c, std::string::npos) << gp;
+    ASSERT_NE(p2, std::string::npos) << gp;
+    ASSERT_NE(p2c, std::string::npos) << gp;
+    EXPECT_LT(p1c, p2);
+    EXPECT_NE(gp.find("random re-init"), std::string::npos);
+    EXPECT_NE(gp.find("\nunset multiplot"), std::string::npos);
+
+    if (!gnuplot_installed()) GTEST_SKIP() << "gnuplot not installed: PNG not checked";
+    ASSERT_EQ(plot({"--runs", runs, "--out", out, "--ref", ref}, &printed), 0) << err;
+    std::string png = fx_read(out + "/lottery_lt-1.png");
+    ASSERT_GT(png.size(), 1000u);
+    EXPECT_EQ(png.compare(0, 8, "\x89PNG\r\n\x1a\n"), 0);
+    EXPECT_NE(printed.find(out + "/lottery_lt-1.png"), std::string::npos) << printed;
+}
+
+TEST_F(Plot, BadRoundsCsvNamesFileAndLineUnlessSkipped)
+{
+    struct { const char *rows, *says; } cases[] = {
+        {"0,0,ticket,100,97.7,97.8,6,5,5500,97.71\n1,1,tiket,50,97.9,98,4,2,2750,97.95\n",
+         ": line 3: kind \"tiket\" is neither ticket nor control"},
+        {"0,0,ticket,100,97.7,97.8,6,5,many,97.71\n", ": line 2: early_stop_iter \"many\" is not a number"},
+        {"0,0,ticket,100,97.7,97.8,6,5,5500\n", ": line 2: 9 fields, the header has 10"},
+        {"0,0,ticket,0,97.7,97.8,6,5,5500,97.71\n", ": line 2: weights_remaining_pct 0 is outside (0, 100]"},
+    };
+    for (const auto &c : cases) {
+        std::string path = write_rounds(runs, "lt-bad", c.rows), printed;
+        EXPECT_EQ(plot({"--runs", runs, "--out", out, "--ref", ref, "--no-gnuplot"}, &printed), -1) << c.says;
+        EXPECT_NE(std::string(err).find(path + c.says), std::string::npos) << err;
+    }
+    std::string path = runs + "/lt-bad/rounds.csv", printed;
+    fx_write(path, "round,level,kind,weights_remaining_pct\n0,0,ticket,100\n");
+    EXPECT_EQ(plot({"--runs", runs, "--out", out, "--ref", ref, "--no-gnuplot"}, &printed), -1);
+    EXPECT_NE(std::string(err).find(path + ": line 1: no early_stop_iter column"), std::string::npos) << err;
+
+    ASSERT_EQ(plot({"--runs", runs, "--out", out, "--ref", ref, "--no-gnuplot", "--skip-bad"}, &printed), 0) << err;
+    EXPECT_NE(printed.find("wrote 5 gnuplot scripts"), std::string::npos) << printed;   /* the others still made */
+    EXPECT_FALSE(fio_exists((out + "/lottery_lt-bad.gp").c_str()));
+}
+
 }  // namespace
