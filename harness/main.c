@@ -192,7 +192,7 @@ static const command commands[] = {
     {"archs", "", "list the architectures", cmd_archs},
     {"config", "", "list every config section and key with its range and default", cmd_config},
     {"table", "[--runs DIR] [--format md|csv|tex] [--out FILE] [--ref FILE] [--skip-bad]", "Table-4-style report of finished runs vs. published numbers", cmd_table},
-    {"plot", "[--runs DIR] [--out DIR] [--ref FILE] [--skip-bad] [--no-gnuplot]", "gnuplot figures: accuracy vs bits / compression, training curves", cmd_plot},
+    {"plot", "[--runs DIR] [--out DIR] [--ref FILE] [--skip-bad] [--no-gnuplot]", "gnuplot figures: accuracy vs bits / compression, training curves, Lottery Ticket rounds", cmd_plot},
     {"help", "", "this list", cmd_help},
 };
 
