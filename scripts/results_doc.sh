@@ -7,6 +7,15 @@ cd "$(dirname "$0")/.."
 runs="${HARNESS_RESULTS:-results}/runs"
 out=docs/RESULTS.md
 tmp=$(mktemp)
+# A method's CSV file as a Markdown table under a heading naming its run.
+csv_table() {
+  echo
+  echo "### $1: $(basename "$(dirname "$2")")"
+  echo
+  head -1 "$2" | sed 's/^/| /; s/,/ | /g; s/$/ |/'
+  head -1 "$2" | sed 's/[^,]*/---/g; s/^/| /; s/,/ | /g; s/$/ |/'
+  tail -n +2 "$2" | sed 's/^/| /; s/,/ | /g; s/$/ |/'
+}
 {
   echo "# Measured results"
   echo
@@ -16,22 +25,10 @@ tmp=$(mktemp)
   echo
   build/harness table --runs "$runs" | sed -e 's/^## /### /' -e 's/^# /## /'
   for f in "$runs"/lottery-*/rounds.csv; do
-    [ -f "$f" ] || continue
-    echo
-    echo "### Lottery Ticket rounds: $(basename "$(dirname "$f")")"
-    echo
-    head -1 "$f" | sed 's/^/| /; s/,/ | /g; s/$/ |/'
-    head -1 "$f" | sed 's/[^,]*/---/g; s/^/| /; s/,/ | /g; s/$/ |/'
-    tail -n +2 "$f" | sed 's/^/| /; s/,/ | /g; s/$/ |/'
+    [ -f "$f" ] && csv_table "Lottery Ticket rounds" "$f"
   done
   for f in "$runs"/dc-*/dc_layers.csv; do
-    [ -f "$f" ] || continue
-    echo
-    echo "### Deep Compression storage per layer: $(basename "$(dirname "$f")")"
-    echo
-    head -1 "$f" | sed 's/^/| /; s/,/ | /g; s/$/ |/'
-    head -1 "$f" | sed 's/[^,]*/---/g; s/^/| /; s/,/ | /g; s/$/ |/'
-    tail -n +2 "$f" | sed 's/^/| /; s/,/ | /g; s/$/ |/'
+    [ -f "$f" ] && csv_table "Deep Compression storage per layer" "$f"
   done
   echo
   echo "### Wall time of each run"
