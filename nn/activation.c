@@ -2,23 +2,12 @@
  * inside the clip range, as in PyTorch). */
 #include "nn/layer_kinds.h"
 
-static int same_shape(nn_node *n, char *err, size_t errlen)
-{
-    nn_dims in = n->in_dims;
-    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
-        return nn_layer_fail(n, err, errlen, "input shape %dx%dx%d has a zero or negative size",
-                             in.c, in.h, in.w);
-    n->out_dims = in;
-    n->nw = n->nb = 0;
-    return 0;
-}
-
-int nn_relu_infer(nn_node *n, char *err, size_t errlen) { return same_shape(n, err, errlen); }
+int nn_relu_infer(nn_node *n, char *err, size_t errlen) { return nn_layer_same_shape(n, err, errlen); }
 
 int nn_hardtanh_infer(nn_node *n, char *err, size_t errlen)
 {
     if (!(n->clip > 0.0f)) return nn_layer_fail(n, err, errlen, "clip must be > 0, got %g", (double)n->clip);
-    return same_shape(n, err, errlen);
+    return nn_layer_same_shape(n, err, errlen);
 }
 
 void nn_relu_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int batch, int train)

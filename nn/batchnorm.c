@@ -10,9 +10,7 @@
 int nn_bn_infer(nn_node *n, char *err, size_t errlen)
 {
     nn_dims in = n->in_dims;
-    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
-        return nn_layer_fail(n, err, errlen, "input shape %dx%dx%d has a zero or negative size",
-                             in.c, in.h, in.w);
+    if (nn_layer_check_input(n, err, errlen) != 0) return -1;
     n->out_dims = in;
     n->nw = n->nb = (size_t)in.c;
     return 0;

@@ -12,9 +12,7 @@
 int nn_conv_infer(nn_node *n, char *err, size_t errlen)
 {
     nn_dims in = n->in_dims;
-    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
-        return nn_layer_fail(n, err, errlen, "input shape %dx%dx%d has a zero or negative size",
-                             in.c, in.h, in.w);
+    if (nn_layer_check_input(n, err, errlen) != 0) return -1;
     if (n->out_c <= 0) return nn_layer_fail(n, err, errlen, "output channels must be > 0, got %d", n->out_c);
     if (n->k <= 0) return nn_layer_fail(n, err, errlen, "kernel size must be > 0, got %d", n->k);
     if (n->stride <= 0) return nn_layer_fail(n, err, errlen, "stride must be > 0, got %d", n->stride);

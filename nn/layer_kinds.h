@@ -17,6 +17,10 @@ int nn_layer_ws_threads(void);
 /* snprintf into err, prefixed with the node's name; returns -1 for `return nn_layer_fail(...)`. */
 int nn_layer_fail(const nn_node *n, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Every infer's first check: the input has a positive size in every dimension. */
+int nn_layer_check_input(const nn_node *n, char *err, size_t errlen);
+/* Infer for layers whose output has the input's shape and no parameters (relu, input, ...). */
+int nn_layer_same_shape(nn_node *n, char *err, size_t errlen);
 
 #define NN_KIND_FNS(p)                                                                       \
     int p##_infer(nn_node *, char *, size_t);                                                \

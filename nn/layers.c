@@ -52,3 +52,20 @@ int nn_layer_fail(const nn_node *n, char *err, size_t errlen, const char *fmt, .
     }
     return -1;
 }
+
+int nn_layer_check_input(const nn_node *n, char *err, size_t errlen)
+{
+    nn_dims in = n->in_dims;
+    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
+        return nn_layer_fail(n, err, errlen, "input shape %dx%dx%d has a zero or negative size",
+                             in.c, in.h, in.w);
+    return 0;
+}
+
+int nn_layer_same_shape(nn_node *n, char *err, size_t errlen)
+{
+    if (nn_layer_check_input(n, err, errlen) != 0) return -1;
+    n->out_dims = n->in_dims;
+    n->nw = n->nb = 0;
+    return 0;
+}

@@ -8,9 +8,7 @@
 int nn_linear_infer(nn_node *n, char *err, size_t errlen)
 {
     nn_dims in = n->in_dims;
-    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
-        return nn_layer_fail(n, err, errlen, "input shape %dx%dx%d has a zero or negative size",
-                             in.c, in.h, in.w);
+    if (nn_layer_check_input(n, err, errlen) != 0) return -1;
     if (n->out_c <= 0) return nn_layer_fail(n, err, errlen, "output features must be > 0, got %d", n->out_c);
     n->out_dims = (nn_dims){ n->out_c, 1, 1 };
     n->nw = (size_t)n->out_c * nn_dims_size(in);

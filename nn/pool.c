@@ -7,9 +7,7 @@
 static int window_infer(nn_node *n, char *err, size_t errlen)
 {
     nn_dims in = n->in_dims;
-    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
-        return nn_layer_fail(n, err, errlen, "input shape %dx%dx%d has a zero or negative size",
-                             in.c, in.h, in.w);
+    if (nn_layer_check_input(n, err, errlen) != 0) return -1;
     if (n->k <= 0) return nn_layer_fail(n, err, errlen, "window must be > 0, got %d", n->k);
     if (n->stride <= 0) return nn_layer_fail(n, err, errlen, "stride must be > 0, got %d", n->stride);
     if (n->pad < 0 || 2 * n->pad > n->k)
@@ -149,9 +147,7 @@ void nn_avgpool_backward(nn_model *m, nn_node *n, const float *x, const float *x
 int nn_gap_infer(nn_node *n, char *err, size_t errlen)
 {
     nn_dims in = n->in_dims;
-    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
-        return nn_layer_fail(n, err, errlen, "input shape %dx%dx%d has a zero or negative size",
-                             in.c, in.h, in.w);
+    if (nn_layer_check_input(n, err, errlen) != 0) return -1;
     n->out_dims = (nn_dims){ in.c, 1, 1 };
     n->nw = n->nb = 0;
     return 0;

@@ -2,16 +2,7 @@
 #include <string.h>
 #include "nn/layer_kinds.h"
 
-int nn_input_infer(nn_node *n, char *err, size_t errlen)
-{
-    nn_dims in = n->in_dims;
-    if (in.c <= 0 || in.h <= 0 || in.w <= 0)
-        return nn_layer_fail(n, err, errlen, "input shape %dx%dx%d has a zero or negative size",
-                             in.c, in.h, in.w);
-    n->out_dims = in;
-    n->nw = n->nb = 0;
-    return 0;
-}
+int nn_input_infer(nn_node *n, char *err, size_t errlen) { return nn_layer_same_shape(n, err, errlen); }
 
 void nn_input_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int batch, int train)
 {
