@@ -10,6 +10,7 @@
 extern "C" {
 #include "datasets/dataset.h"
 #include "support/ds_fixtures.h"
+#include "support/ds_tempdir_test.h"
 }
 
 namespace {
@@ -17,18 +18,12 @@ namespace {
 #define EXPECT_HAS(msg, part) EXPECT_NE(std::string(msg).find(part), std::string::npos) << "message: " << (msg)
 constexpr int kImage = 3 * 32 * 32;
 
-class Cifar : public ::testing::Test {
+class Cifar : public DsTempDirTest {
   protected:
-    void SetUp() override {
-        dir_ = dsfx_tempdir();
-        ASSERT_NE(dir_, nullptr);
-    }
     void TearDown() override {
-        dsfx_rmtree(dir_);
-        free(dir_);
         unsetenv("HARNESS_CIFAR10_DIR");
+        DsTempDirTest::TearDown();
     }
-    std::string path(const std::string &name) const { return std::string(dir_) + "/" + name; }
     // Six batch files in folder: train batches of n_train records, test of n_test.
     void write_batches(const std::string &folder, uint32_t n_train, uint32_t n_test) {
         mkdir(folder.c_str(), 0777);
@@ -39,7 +34,6 @@ class Cifar : public ::testing::Test {
                                        lb.data(), 100 + b, 0), 0);
         ASSERT_EQ(dsfx_write_cifar((folder + "/test_batch.bin").c_str(), n_test, lb.data(), 200, 0), 0);
     }
-    char *dir_ = nullptr;
 };
 
 TEST_F(Cifar, ValidFilesAppend) {

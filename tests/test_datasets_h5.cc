@@ -13,6 +13,7 @@
 extern "C" {
 #include "datasets/dataset.h"
 #include "support/ds_fixtures.h"
+#include "support/ds_tempdir_test.h"
 }
 
 namespace {
@@ -61,11 +62,10 @@ void expect_same(const ds_dataset &a, const ds_dataset &b) {
     }
 }
 
-class Store : public ::testing::Test {
+class Store : public DsTempDirTest {
   protected:
     void SetUp() override {
-        dir_ = dsfx_tempdir();
-        ASSERT_NE(dir_, nullptr);
+        DsTempDirTest::SetUp();
         make(&ds_, 300, 50);
         file_ = path("toy.h5");
         char err[DS_ERR_MAX] = "";
@@ -73,10 +73,8 @@ class Store : public ::testing::Test {
     }
     void TearDown() override {
         ds_free(&ds_);
-        dsfx_rmtree(dir_);
-        free(dir_);
+        DsTempDirTest::TearDown();
     }
-    std::string path(const std::string &name) const { return std::string(dir_) + "/" + name; }
     std::string load_error() {
         ds_dataset back;
         char err[DS_ERR_MAX] = "";
@@ -97,7 +95,6 @@ class Store : public ::testing::Test {
         H5Fclose(file);
         H5Eset_auto2(H5E_DEFAULT, old, data);
     }
-    char *dir_ = nullptr;
     ds_dataset ds_;
     std::string file_;
 };

@@ -8,21 +8,13 @@
 extern "C" {
 #include "datasets/dataset.h"
 #include "support/ds_fixtures.h"
+#include "support/ds_tempdir_test.h"
 }
 
 namespace {
 
-class Idx : public ::testing::Test {
+class Idx : public DsTempDirTest {
   protected:
-    void SetUp() override {
-        dir_ = dsfx_tempdir();
-        ASSERT_NE(dir_, nullptr);
-    }
-    void TearDown() override {
-        dsfx_rmtree(dir_);
-        free(dir_);
-    }
-    std::string path(const char *name) const { return std::string(dir_) + "/" + name; }
     // Writes an image file whose header says n x h x w but which holds `bytes` of data.
     std::string images(const char *name, uint32_t n, uint32_t h, uint32_t w, size_t bytes, int gzip = 0,
                        uint32_t magic = 0x803) {
@@ -43,7 +35,6 @@ class Idx : public ::testing::Test {
         EXPECT_EQ(im, nullptr);
         return err;
     }
-    char *dir_ = nullptr;
 };
 
 #define EXPECT_HAS(msg, part) EXPECT_NE((msg).find(part), std::string::npos) << "message: " << (msg)

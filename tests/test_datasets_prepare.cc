@@ -13,6 +13,7 @@
 extern "C" {
 #include "datasets/dataset.h"
 #include "support/ds_fixtures.h"
+#include "support/ds_tempdir_test.h"
 }
 
 namespace {
@@ -35,18 +36,12 @@ std::vector<uint8_t> slurp(const std::string &p) {
     return v;
 }
 
-class Prepare : public ::testing::Test {
+class Prepare : public DsTempDirTest {
   protected:
-    void SetUp() override {
-        dir_ = dsfx_tempdir();
-        ASSERT_NE(dir_, nullptr);
-    }
     void TearDown() override {
-        dsfx_rmtree(dir_);
-        free(dir_);
         unsetenv("HARNESS_DATA_DIR");
+        DsTempDirTest::TearDown();
     }
-    std::string path(const std::string &name) const { return std::string(dir_) + "/" + name; }
     // A fake MNIST-like folder: train 40 and test 12 images of 7 x 9.
     std::string fake(const std::string &name, int gzip, int k = 10, const char *test_prefix = "t10k") {
         std::string d = path(name);
@@ -55,7 +50,6 @@ class Prepare : public ::testing::Test {
         EXPECT_EQ(dsfx_write_idx_pair(d.c_str(), test_prefix, 12, 7, 9, cycle(12, k).data(), 2, gzip), 0);
         return d;
     }
-    char *dir_ = nullptr;
 };
 
 TEST_F(Prepare, FakeMnistRoundTrip) {
