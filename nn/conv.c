@@ -1,4 +1,5 @@
-/* 2-D convolution (NCHW), multiply-accumulate kernel: per-sample im2col + GEMM, samples spread
+/* 2-D convolution (NCHW), multiply-accumulate kernel. oneDNN's primitives do the work where
+ * they exist (nn/conv_onednn.c); this file's own path is the portable fallback: per-sample im2col + GEMM, samples spread
  * over threads (each thread owns whole samples, so the GEMMs stay single-threaded and large
  * enough). Stride-1 layers use the wide column layout (nn/im2col.h): long contiguous copies
  * for a few junk GEMM columns. The AdderNet kernel lives in nn/adder.c. */
@@ -8,6 +9,7 @@
 #include <omp.h>
 #include "nn/layer_kinds.h"
 #include "nn/im2col.h"
+#include "nn/model_priv.h"
 
 int nn_conv_infer(nn_node *n, char *err, size_t errlen)
 {
@@ -93,6 +95,7 @@ void nn_conv_forward(nn_model *m, nn_node *n, const float *x, const float *x1, i
 {
     (void)x1; (void)train;
     if (n->kernel == NN_KERNEL_ADDER) { nn_adder_conv_forward(m, n, x, batch); return; }
+    if (!nn_priv(m)->conv_gemm_only && nn_onednn_conv_forward(m, n, x, batch) == 0) return;
     nn_blas_serial();
     const conv_plan c = plan_of(m, n, batch);
     const int P = c.P, O = c.O, K = c.K, Q = c.Q, OW = c.g.ow, WP = (int)nn_conv_wide_wp(&c.g);
@@ -167,6 +170,9 @@ void nn_conv_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
                       float *dx, float *dx1, int batch)
 {
     (void)x1; (void)dx1;
+    if (!nn_priv(m)->conv_gemm_only && n->kernel == NN_KERNEL_MAC &&
+        nn_onednn_conv_backward(m, n, x, dx, batch) == 0) return;
+    nn_dx_begin(n, 0, dx, (size_t)batch * nn_dims_size(n->in_dims));
     if (n->kernel == NN_KERNEL_ADDER) { nn_adder_conv_backward(m, n, x, dx, batch); return; }
     nn_blas_serial();
     const conv_plan c = plan_of(m, n, batch);

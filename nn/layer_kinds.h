@@ -4,6 +4,7 @@
 #define NN_LAYER_KINDS_H
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include "nn/layer.h"
 
 /* Threads the layer kernels may use: the model's setting, or OpenMP's default. */
@@ -21,6 +22,16 @@ int nn_layer_fail(const nn_node *n, char *err, size_t errlen, const char *fmt, .
 int nn_layer_check_input(const nn_node *n, char *err, size_t errlen);
 /* Infer for layers whose output has the input's shape and no parameters (relu, input, ...). */
 int nn_layer_same_shape(nn_node *n, char *err, size_t errlen);
+
+/* Backward writes or adds (node->dx_fresh): kinds that scatter into dx (pooling, im2col,
+ * GEMM with accumulation) zero a fresh buffer first with this, then add as usual. */
+static inline void nn_dx_begin(const nn_node *n, int j, float *dx, size_t len)
+{
+    if (dx && n->dx_fresh[j]) memset(dx, 0, len * sizeof(float));
+}
+
+/* dx (=|+=) g over len values, split over the model's threads. */
+void nn_dx_put(const nn_model *m, int fresh, float *dx, const float *g, size_t len);
 
 #define NN_KIND_FNS(p)                                                                       \
     int p##_infer(nn_node *, char *, size_t);                                                \

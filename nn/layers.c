@@ -69,3 +69,14 @@ int nn_layer_same_shape(nn_node *n, char *err, size_t errlen)
     n->nw = n->nb = 0;
     return 0;
 }
+
+void nn_dx_put(const nn_model *m, int fresh, float *dx, const float *g, size_t len)
+{
+    if (fresh) {
+        #pragma omp parallel for simd num_threads(nn_layer_threads(m)) schedule(static)
+        for (size_t i = 0; i < len; i++) dx[i] = g[i];
+    } else {
+        #pragma omp parallel for simd num_threads(nn_layer_threads(m)) schedule(static)
+        for (size_t i = 0; i < len; i++) dx[i] += g[i];
+    }
+}

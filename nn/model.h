@@ -86,6 +86,9 @@ struct nn_node {
     float *w_eff;               /* effective weights (= w when nothing is attached) */
     float *x_q;                 /* transformed input when xt is attached */
     void *cache;                /* layer-private saved state (bn batch stats, pool argmax) */
+    /* Set by the backward driver for the call it makes: 1 = the gradient buffer of input j
+     * holds nothing yet, so the layer writes it (=) instead of adding (+=). 0 otherwise. */
+    uint8_t dx_fresh[2];
 };
 
 struct nn_model {
@@ -133,6 +136,13 @@ void nn_model_init(nn_model *, nn_init scheme, nn_rng *rng);
 /* Grow activation buffers to hold `batch` samples (no-op when large enough). 0 = ok. */
 int  nn_model_reserve(nn_model *, int batch);
 void nn_model_set_threads(nn_model *, int threads);
+/* Convolutions run through oneDNN where it has an implementation (the default), or always
+ * through the engine's own im2col + GEMM path (gemm_only = 1: benchmarks' baseline, tests). */
+void nn_model_set_conv_gemm_only(nn_model *, int gemm_only);
+/* Gradient buffers are shared between nodes whose lifetimes do not overlap, so after
+ * nn_backward a node's dout may hold another node's gradient. keep = 1 gives every node its
+ * own (more memory), for callers that inspect them afterwards (tests). */
+void nn_model_keep_grads(nn_model *, int keep);
 nn_model *nn_model_clone(const nn_model *);        /* same structure, params, state, masks */
 
 /* --- running -------------------------------------------------------------------------- */

@@ -83,6 +83,7 @@ void nn_maxpool_backward(nn_model *m, nn_node *n, const float *x, const float *x
 {
     (void)x; (void)x1; (void)dx1;
     if (!dx) return;
+    nn_dx_begin(n, 0, dx, (size_t)batch * nn_dims_size(n->in_dims));
     const int HW = n->in_dims.h * n->in_dims.w, OHW = n->out_dims.h * n->out_dims.w;
     const int planes = batch * n->in_dims.c;
     const int32_t *arg = n->cache;
@@ -124,6 +125,7 @@ void nn_avgpool_backward(nn_model *m, nn_node *n, const float *x, const float *x
 {
     (void)x; (void)x1; (void)dx1;
     if (!dx) return;
+    nn_dx_begin(n, 0, dx, (size_t)batch * nn_dims_size(n->in_dims));
     const int H = n->in_dims.h, W = n->in_dims.w, OH = n->out_dims.h, OW = n->out_dims.w;
     const int k = n->k, s = n->stride, pad = n->pad, planes = batch * n->in_dims.c;
     const float inv = 1.0f / (float)(k * k);
@@ -178,6 +180,7 @@ void nn_gap_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
     for (int pl = 0; pl < planes; pl++) {
         float *dp = dx + (size_t)pl * HW;
         const float g = n->dout[pl] * inv;
-        for (int q = 0; q < HW; q++) dp[q] += g;
+        if (n->dx_fresh[0]) for (int q = 0; q < HW; q++) dp[q] = g;
+        else for (int q = 0; q < HW; q++) dp[q] += g;
     }
 }
