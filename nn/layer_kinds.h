@@ -49,6 +49,7 @@ NN_KIND_FNS(nn_relu)
 NN_KIND_FNS(nn_hardtanh)
 NN_KIND_FNS(nn_flatten)
 NN_KIND_FNS(nn_add)
+NN_KIND_FNS(nn_edgebias)
 #undef NN_KIND_FNS
 
 size_t nn_conv_ws_floats(const nn_node *, int batch);

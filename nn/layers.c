@@ -19,6 +19,7 @@ const nn_layer_ops nn_layer_table[] = {
     ROW(NN_HARDTANH,  "hardtanh",  1, nn_hardtanh, NULL,                   NULL),
     ROW(NN_FLATTEN,   "flatten",   1, nn_flatten,  NULL,                   NULL),
     ROW(NN_ADD,       "add",       2, nn_add,      NULL,                   NULL),
+    ROW(NN_EDGEBIAS,  "edgebias",  1, nn_edgebias, NULL,                   NULL),
 };
 /* The array's length comes from its highest row: a kind added to nn_kind without a row fails here. */
 static_assert(sizeof nn_layer_table / sizeof nn_layer_table[0] == NN_KIND_COUNT,

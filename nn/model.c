@@ -196,6 +196,14 @@ int nn_add_add(nn_builder *b, const char *name, int a, int c)
     return add_node(b, &t, name);
 }
 
+int nn_add_edgebias(nn_builder *b, const char *name, int in, int edge)
+{
+    if (!b->err[0] && edge < 0) return fail(b, "%s: edge bias band %d (need >= 0)", name, edge);
+    nn_node t = node_of(NN_EDGEBIAS, in);
+    t.pad = edge;
+    return add_node(b, &t, name);
+}
+
 /* ------------------------------------------------------------------------------ layout -- */
 
 /* Lays parameters out node by node (w then b), grads alongside, BN running stats in state;

@@ -16,6 +16,7 @@ static inline size_t nn_dims_size(nn_dims d) { return (size_t)d.c * (size_t)d.h 
 typedef enum {
     NN_INPUT = 0, NN_CONV = 1, NN_LINEAR = 2, NN_MAXPOOL = 3, NN_AVGPOOL = 4, NN_GAP = 5,
     NN_BATCHNORM = 6, NN_RELU = 7, NN_HARDTANH = 8, NN_FLATTEN = 9, NN_ADD = 10,
+    NN_EDGEBIAS = 11,           /* y = x + a per-channel bias that may differ near the border */
     NN_KIND_COUNT
 } nn_kind;
 
@@ -63,7 +64,7 @@ struct nn_node {
 
     /* hyper-parameters (those that apply to the kind) */
     int out_c;                  /* conv: output channels; linear: output features */
-    int k, stride, pad;         /* conv / pooling window */
+    int k, stride, pad;         /* conv / pooling window; edgebias: pad = border band width */
     int has_bias;
     float clip;                 /* hardtanh: clamp to [-clip, clip] */
 
@@ -126,6 +127,11 @@ int nn_add_relu(nn_builder *, const char *name, int in);
 int nn_add_hardtanh(nn_builder *, const char *name, int in, float clip);
 int nn_add_flatten(nn_builder *, const char *name, int in);
 int nn_add_add(nn_builder *, const char *name, int a, int b);
+/* y = x + b[c, row class, column class]: the `edge` rows nearest the top each have their own
+ * class, as do the `edge` nearest the bottom, and the rows between share one (columns alike),
+ * so b has c x (2 edge + 1)^2 values (fewer on small maps); edge 0 is a per-channel bias. What a
+ * constant input channel contributes through a conv zero-padded by `edge` has this form. */
+int nn_add_edgebias(nn_builder *, const char *name, int in, int edge);
 /* Finishes the model (allocates buffers); the last node is the output. Frees the builder. */
 nn_model *nn_builder_finish(nn_builder *, char *err, size_t errlen);
 void nn_builder_free(nn_builder *);

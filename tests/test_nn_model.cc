@@ -137,6 +137,8 @@ TEST(Builder, RejectsBadGraphs)
     EXPECT_NE(e.find("c: conv with 0 channels"), std::string::npos) << e;
     e = build_error([](nn_builder *) {});
     EXPECT_NE(e.find("no layers"), std::string::npos) << e;
+    e = build_error([](nn_builder *b) { nn_add_edgebias(b, "eb", -1, -1); });
+    EXPECT_NE(e.find("eb: edge bias band -1"), std::string::npos) << e;
     e = build_error([](nn_builder *b) { nn_add_flatten(b, "a-name-that-is-far-too-long-to-keep", -1); });
     EXPECT_NE(e.find("longer than"), std::string::npos) << e;
 }
@@ -452,4 +454,5 @@ TEST(Model, MacsAndCounts)
     EXPECT_EQ(nn_count_nonzero(m.get()), nn_count_weights(m.get()) - 1);
     EXPECT_STREQ(nn_kind_name(NN_BATCHNORM), "bn");
     EXPECT_STREQ(nn_kind_name(NN_ADD), "add");
+    EXPECT_STREQ(nn_kind_name(NN_EDGEBIAS), "edgebias");
 }
