@@ -53,6 +53,7 @@ void nn_edgebias_backward(nn_model *m, nn_node *n, const float *x, const float *
     const int C = n->in_dims.c, H = n->in_dims.h, W = n->in_dims.w, p = n->pad;
     const int nr = classes(H, p), nc = classes(W, p);
     const size_t HW = (size_t)H * W, plane = (size_t)C * HW;
+    nn_dx_begin(n, 0, dx, (size_t)batch * plane);
     #pragma omp parallel for num_threads(nn_layer_threads(m)) schedule(static)
     for (int c = 0; c < C; c++) {
         float *gc = n->gb + (size_t)c * nr * nc;
