@@ -17,7 +17,7 @@
 #include "datasets/ds_internal.h"
 
 #define DS_H5_FORMAT "harness-dataset"
-enum { DS_H5_VERSION = 1, DS_H5_DEFLATE = 4, DS_H5_CHUNK_BYTES = 1 << 20, DS_MAX_SIDE = 4096 };
+enum { DS_H5_VERSION = 1, DS_H5_DEFLATE = 4, DS_H5_CHUNK_BYTES = 1 << 20 };
 enum { NAME_LEN = sizeof(((ds_dataset *)0)->name), CLASS_LEN = sizeof(((ds_dataset *)0)->class_names[0]),
        FILE_LEN = sizeof(((ds_source *)0)->file) };
 
