@@ -87,7 +87,7 @@ int ds_decode_png(const uint8_t *data, size_t len, ds_image *out, char *err, siz
         png_read_image(png, ctx->row_ptrs);
         png_read_end(png, NULL);
     }
-    /* No libpng call below may jump: the jump target is only valid inside the branch above. */
+    /* Reached once, by return or by jump; png_destroy_read_struct reports no errors. */
     png_destroy_read_struct(&png, &info, NULL);
     int c = ctx->c, alpha = c == 2 || c == 4;
     if (!rc && alpha && !all_opaque(ctx->rows, c, (size_t)ctx->h * (size_t)ctx->w))

@@ -1,6 +1,6 @@
 /* Preparing datasets: find the raw files of a known dataset (or a researcher's own IDX set or image
- * folder), read
- * and check them, compute mean/std, record the raw files' checksums, and write the HDF5 store.
+ * folder), read and check them, compute mean/std, record the raw files' checksums, and write the
+ * HDF5 store.
  * Nothing is downloaded: when files are missing the message says which ones and where they go. */
 #include <assert.h>
 #include <ctype.h>
