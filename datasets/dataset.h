@@ -60,8 +60,9 @@ typedef struct ds_image {
  *        when every pixel is opaque (255) and refused otherwise. Stored values are kept: no gamma
  *        or colour-profile conversion. Anything libpng reports as an error is one (CRC, truncation).
  *   JPEG: libjpeg-turbo with its defaults made explicit (integer slow IDCT, fancy upsampling), gray
- *        -> 1 channel, YCbCr/RGB -> 3; CMYK/YCCK are refused. libjpeg's warnings about the
- *        compressed data (premature end, corrupt Huffman data, ...) are errors too. */
+ *        -> 1 channel, YCbCr/RGB -> 3; CMYK/YCCK are refused; an EXIF orientation is not applied.
+ *        libjpeg's warnings about the compressed data (premature end, corrupt Huffman data, ...)
+ *        are errors too; those about metadata only (JFIF version, Adobe transform, ICC) are not. */
 int ds_decode_image(const uint8_t *data, size_t len, ds_image *out, char *err, size_t errlen);
 void ds_image_free(ds_image *);
 
