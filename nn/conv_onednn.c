@@ -342,19 +342,28 @@ static dnnl_status_t reorder(nn_onednn *d, const operand *o, int mode)
 /* Runs pass p with the engine's plain buffers; inputs are reordered in, outputs back out
  * (accumulating where the operand says so). -1 only before anything was written (no buffer):
  * the caller may then fall back; a failing primitive after that is a programming error. */
+/* Where a pass puts its blocked operands in the scratch buffer: from `base` on, except the
+ * output gradient (A_DST), which the two backward passes share when they want it in the same
+ * layout: it then sits at the buffer's start and the second pass skips its reorder. */
+typedef struct { size_t base; int dst_shared, dst_ready; } pass_layout;
+
 static int run_pass(nn_onednn *d, pass *p, void *const user[A_COUNT], const int args[A_COUNT],
-                    const int mode[A_COUNT])
+                    const int mode[A_COUNT], pass_layout lay)
 {
-    if (ensure_buf(d, pass_bytes(p)) != 0) return -1;
-    char *cur = d->buf;
+    if (ensure_buf(d, lay.base + pass_bytes(p)) != 0) return -1;
+    char *cur = (char *)d->buf + lay.base;
     dnnl_exec_arg_t ex[A_COUNT + 1];
     int nex = 0;
     for (int a = 0; a < A_COUNT; a++) {
         operand *o = &p->op[a];
         if (!o->user) continue;
         dnnl_memory_set_data_handle(o->user, user[a]);
-        if (o->prim != o->user) { dnnl_memory_set_data_handle(o->prim, cur); cur += round64(o->bytes); }
-        if (o->reorder && mode[a] == IN) must(reorder(d, o, IN), "reorder in");
+        int shared = a == A_DST && lay.dst_shared;
+        if (o->prim != o->user) {
+            dnnl_memory_set_data_handle(o->prim, shared ? d->buf : cur);
+            if (!shared) cur += round64(o->bytes);
+        }
+        if (o->reorder && mode[a] == IN && !(shared && lay.dst_ready)) must(reorder(d, o, IN), "reorder in");
         ex[nex++] = (dnnl_exec_arg_t){ args[a], o->prim };
     }
     if (p->scratch) {
@@ -390,10 +399,22 @@ int nn_onednn_conv_forward(nn_model *m, nn_node *n, const float *x, int batch)
         void *user[A_COUNT] = { (void *)x, n->w_eff, n->out, n->b };
         const int args[A_COUNT] = { DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS };
         const int out[A_COUNT] = { IN, IN, OUT_SET, IN };
-        rc = run_pass(context(m), &pl->ps[P_FWD], user, args, out);
+        rc = run_pass(context(m), &pl->ps[P_FWD], user, args, out, (pass_layout){ 0, 0, 0 });
     }
     omp_set_num_threads(saved);
     return rc;
+}
+
+/* The two backward passes read the output gradient in the same blocked layout (oneDNN picks
+ * nChw16c for both on AVX-512): reorder it once. */
+static int dst_shareable(const pass *w, const pass *dd)
+{
+    const operand *a = &w->op[A_DST], *b = &dd->op[A_DST];
+    if (!a->reorder || !b->reorder) return 0;
+    const dnnl_memory_desc_t *ma, *mb;
+    if (dnnl_memory_get_memory_desc(a->prim, &ma) != dnnl_success ||
+        dnnl_memory_get_memory_desc(b->prim, &mb) != dnnl_success) return 0;
+    return dnnl_memory_desc_equal(ma, mb);
 }
 
 int nn_onednn_conv_backward(nn_model *m, nn_node *n, const float *x, float *dx, int batch)
@@ -403,18 +424,22 @@ int nn_onednn_conv_backward(nn_model *m, nn_node *n, const float *x, float *dx, 
     int rc = -1;
     if (pl) {
         nn_onednn *d = context(m);
+        pass *pw = &pl->ps[P_BWD_W], *pd = &pl->ps[P_BWD_DATA];
+        const int share = dx && dst_shareable(pw, pd);
+        const pass_layout lay_w = { share ? round64(pw->op[A_DST].bytes) : 0, share, 0 };
+        const pass_layout lay_d = { lay_w.base, share, share };
+        /* Both passes' buffers first: once dW is accumulated, falling back would count it twice. */
+        size_t need = pass_bytes(pw), need_d = pass_bytes(pd);
+        if (ensure_buf(d, lay_w.base + (need > need_d ? need : need_d)) != 0) goto done;
         const int args_w[A_COUNT] = { DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_BIAS };
         const int out_w[A_COUNT] = { IN, OUT_ADD, IN, OUT_ADD };
         void *user_w[A_COUNT] = { (void *)x, n->gw, n->dout, n->gb };
-        /* Both passes' buffers first: once dW is accumulated, falling back would count it twice. */
-        size_t need = pass_bytes(&pl->ps[P_BWD_W]), need_d = pass_bytes(&pl->ps[P_BWD_DATA]);
-        if (ensure_buf(d, need > need_d ? need : need_d) != 0) goto done;
-        rc = run_pass(d, &pl->ps[P_BWD_W], user_w, args_w, out_w);
+        rc = run_pass(d, pw, user_w, args_w, out_w, lay_w);
         if (rc == 0 && dx) {
             const int args_d[A_COUNT] = { DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST, 0 };
             const int out_d[A_COUNT] = { n->dx_fresh[0] ? OUT_SET : OUT_ADD, IN, IN, IN };
             void *user_d[A_COUNT] = { dx, n->w_eff, n->dout, NULL };
-            run_pass(d, &pl->ps[P_BWD_DATA], user_d, args_d, out_d);   /* buffer ensured */
+            run_pass(d, pd, user_d, args_d, out_d, lay_d);   /* buffer ensured */
         }
     }
 done:
