@@ -1,0 +1,135 @@
+#include "deploy/kernels_ref.h"
+#include <math.h>
+
+static int bit_at(const uint64_t *row_words, int c) { return (int)((row_words[c / 64] >> (c % 64)) & 1); }
+
+void dp_ref_gemm_f32(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy)
+{
+    const float *wv = w->payload;
+    for (int r = 0; r < w->rows; r++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int c = 0; c < w->cols; c++) s += (double)wv[(size_t)r * w->cols + c] * x[(size_t)c * ldx + j];
+            y[(size_t)r * ldy + j] = (float)s;
+        }
+}
+
+void dp_ref_gemm_binary(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy)
+{
+    const int kw = dp_matrix_words(w);
+    for (int r = 0; r < w->rows; r++) {
+        const uint64_t *bits = &dp_binary_blocks(w)[(size_t)r * kw].pos;
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int c = 0; c < w->cols; c++) {
+                const double xv = x[(size_t)c * ldx + j];
+                s += bit_at(bits, c) ? xv : -xv;
+            }
+            y[(size_t)r * ldy + j] = (float)(dp_binary_alpha(w)[r] * s);
+        }
+    }
+}
+
+void dp_ref_gemm_ternary(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy)
+{
+    const int kw = dp_matrix_words(w);
+    const dp_head_ternary *h = dp_ternary_head(w);
+    for (int r = 0; r < w->rows; r++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int c = 0; c < w->cols; c++) {
+                const dp_block_ternary *b = &dp_ternary_blocks(w)[(size_t)r * kw + c / 64];
+                const double xv = x[(size_t)c * ldx + j];
+                if ((b->plus >> (c % 64)) & 1) s += (double)h->wp * xv;
+                else if ((b->minus >> (c % 64)) & 1) s -= (double)h->wn * xv;
+            }
+            y[(size_t)r * ldy + j] = (float)s;
+        }
+}
+
+int dp_ref_pow2_weight(const dp_matrix *w, int r, int c, int *p)
+{
+    const int planes = dp_pow2_planes(w->format);
+    const uint64_t *b = dp_pow2_words(w) + ((size_t)r * dp_matrix_words(w) + c / 64) * (1 + planes);
+    int code = 0;
+    for (int j = 0; j < planes; j++) code |= (int)((b[1 + j] >> (c % 64)) & 1) << j;
+    if (!code) return 0;
+    *p = dp_pow2_head(w)->pmin + code - 1;
+    return (b[0] >> (c % 64)) & 1 ? -1 : 1;
+}
+
+void dp_ref_gemm_pow2(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy)
+{
+    for (int r = 0; r < w->rows; r++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int c = 0; c < w->cols; c++) {
+                int p;
+                const int sign = dp_ref_pow2_weight(w, r, c, &p);
+                if (sign) s += sign * ldexp(x[(size_t)c * ldx + j], p);
+            }
+            y[(size_t)r * ldy + j] = (float)s;
+        }
+}
+
+void dp_ref_gemm_csr(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy)
+{
+    const uint32_t *rowptr = dp_csr_rowptr(w);
+    const float *val = dp_csr_val(w);
+    for (int r = 0; r < w->rows; r++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (uint32_t e = rowptr[r]; e < rowptr[r + 1]; e++) {
+                const uint32_t c = w->format == DP_FORMAT_CSR16 ? ((const uint16_t *)dp_csr_col(w))[e]
+                                                                : ((const uint32_t *)dp_csr_col(w))[e];
+                s += (double)val[e] * x[(size_t)c * ldx + j];
+            }
+            y[(size_t)r * ldy + j] = (float)s;
+        }
+}
+
+void dp_ref_bits_pack_cols(int k, int n, const float *x, size_t ldx, uint64_t *out, size_t ldo)
+{
+    for (int p = 0; p < (k + 63) / 64; p++)
+        for (int j = 0; j < n; j++) {
+            uint64_t word = 0;
+            for (int i = 0; i < 64 && 64 * p + i < k; i++)
+                if (x[(size_t)(64 * p + i) * ldx + j] >= 0.0f) word |= UINT64_C(1) << i;
+            out[(size_t)p * ldo + j] = word;
+        }
+}
+
+void dp_ref_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb, const float *kcol,
+                      float *y, size_t ldy)
+{
+    const int kw = dp_matrix_words(w);
+    for (int r = 0; r < w->rows; r++)
+        for (int j = 0; j < n; j++) {
+            int64_t agree = 0;   /* +-1 dot product, one input at a time */
+            for (int c = 0; c < w->cols; c++) {
+                const int wb = bit_at(&dp_binary_blocks(w)[(size_t)r * kw].pos, c);
+                const int xbit = (int)((xb[(size_t)(c / 64) * ldb + j] >> (c % 64)) & 1);
+                agree += wb == xbit ? 1 : -1;
+            }
+            const float s = kcol ? dp_binary_alpha(w)[r] * kcol[j] : dp_binary_alpha(w)[r];
+            y[(size_t)r * ldy + j] = s * (float)agree;
+        }
+}
+
+void dp_ref_shift_gemm_i32(const dp_matrix *w, int n, const int32_t *x, size_t ldx, int32_t *y,
+                           size_t ldy)
+{
+    const int pmin = dp_pow2_head(w)->pmin;
+    for (int r = 0; r < w->rows; r++)
+        for (int j = 0; j < n; j++) {
+            uint32_t s = 0;   /* modulo 2^32 */
+            for (int c = 0; c < w->cols; c++) {
+                int p = pmin;
+                const int sign = dp_ref_pow2_weight(w, r, c, &p);
+                const uint32_t t = (uint32_t)x[(size_t)c * ldx + j] << (p - pmin);
+                if (sign > 0) s += t;
+                else if (sign < 0) s -= t;
+            }
+            y[(size_t)r * ldy + j] = (int32_t)s;
+        }
+}
