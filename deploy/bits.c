@@ -25,45 +25,45 @@ typedef struct {
     size_t ldo;
 } pack_args;
 
-/* Signs of rows [i0, i1) of 16 columns, bit i - i0 per row. */
-DP_INLINE void signs16(const pack_args *a, int j, int nt, int i0, int i1, dp_v16u *out)
+enum { PACK_PANEL = 256, PACK_VECS = PACK_PANEL / DP_VL };
+
+/* One plane of a panel of up to PACK_PANEL columns: each of its 64 rows is read in one run
+ * across the panel (the order memory streams best), its signs ORed into the low or high half
+ * of the panel's words, kept as 32-bit lanes until the end. */
+DP_INLINE void pack_panel(const pack_args *a, int start, int len)
 {
+    const int kw = dp_words(a->k), vecs = (len + DP_VL - 1) / DP_VL;
     const dp_v16f zero = { 0 };
-    dp_v16u bits = { 0 };
-    for (int i = i0; i < i1; i++) {
-        const float *src = a->x + (size_t)i * a->ldx + j;
-        dp_v16f v = zero;
-        if (nt == DP_VL) DP_LOADU(v, src);
-        else memcpy(&v, src, (size_t)nt * sizeof(float));
-        bits |= (dp_v16u)(v >= zero) & (1u << (i - i0));   /* all ones where x >= 0 */
-    }
-    *out = bits;
-}
-
-/* 16 columns of every plane: the low and high 32 rows of a plane, then interleaved. */
-DP_INLINE void pack16(const pack_args *a, int j, int nt)
-{
-    const int kw = dp_words(a->k);
     for (int p = 0; p < kw; p++) {
+        dp_v16u half[2][PACK_VECS];
+        memset(half, 0, sizeof half);
         const int r0 = 64 * p, r1 = a->k < r0 + 64 ? a->k : r0 + 64;
-        dp_v16u lo, hi;
-        signs16(a, j, nt, r0, r1 < r0 + 32 ? r1 : r0 + 32, &lo);
-        signs16(a, j, nt, r0 + 32, r1, &hi);
-        uint64_t *dst = a->out + (size_t)p * a->ldo + j;
-        for (int l = 0; l < nt; l++) dst[l] = (uint64_t)lo[l] | (uint64_t)hi[l] << 32;
+        for (int i = r0; i < r1; i++) {
+            const float *src = a->x + (size_t)i * a->ldx + start;
+            dp_v16u *h = half[(i - r0) >> 5];
+            const uint32_t bit = 1u << ((i - r0) & 31);
+            int v = 0;
+            for (; v < len / DP_VL; v++) {
+                dp_v16f x;
+                DP_LOADU(x, src + DP_VL * v);
+                h[v] |= (dp_v16u)(x >= zero) & bit;   /* all ones where x >= 0 */
+            }
+            if (v < vecs) {
+                dp_v16f x = zero;
+                memcpy(&x, src + DP_VL * v, (size_t)(len - DP_VL * v) * sizeof(float));
+                h[v] |= (dp_v16u)(x >= zero) & bit;
+            }
+        }
+        uint64_t *dst = a->out + (size_t)p * a->ldo + start;
+        for (int j = 0; j < len; j++)
+            dst[j] = (uint64_t)half[0][j / DP_VL][j % DP_VL] | (uint64_t)half[1][j / DP_VL][j % DP_VL] << 32;
     }
 }
 
-DP_INLINE void pack_tile(const pack_args *a, int start, int len)
-{
-    for (int j = start; j < start + len; j += DP_VL)
-        pack16(a, j, start + len - j < DP_VL ? start + len - j : DP_VL);
-}
-
-static void pack_portable(const void *a, int s, int l, void *scratch) { (void)scratch; pack_tile(a, s, l); }
+static void pack_portable(const void *a, int s, int l, void *scratch) { (void)scratch; pack_panel(a, s, l); }
 #if DP_X86
-DP_TARGET_AVX2 static void pack_avx2(const void *a, int s, int l, void *scratch) { (void)scratch; pack_tile(a, s, l); }
-DP_TARGET_AVX512 static void pack_avx512(const void *a, int s, int l, void *scratch) { (void)scratch; pack_tile(a, s, l); }
+DP_TARGET_AVX2 static void pack_avx2(const void *a, int s, int l, void *scratch) { (void)scratch; pack_panel(a, s, l); }
+DP_TARGET_AVX512 static void pack_avx512(const void *a, int s, int l, void *scratch) { (void)scratch; pack_panel(a, s, l); }
 #endif
 
 static const dp_tile_fn pack_tiles[DP_ISA_COUNT] = {
@@ -80,5 +80,7 @@ void dp_bits_pack_cols(int k, int n, const float *x, size_t ldx, uint64_t *out, 
     DP_ASSERT(k >= 1 && n >= 0 && ldx >= (size_t)n && ldo >= (size_t)n);
     DP_ASSERT(dp_isa_supported(ex->isa) && pack_tiles[ex->isa]);
     const pack_args a = { k, x, ldx, out, ldo };
-    DP_ASSERT(dp_run_tiles(n, 4 * DP_VL, 0, &a, pack_tiles[ex->isa], ex->threads) == 0);
+    const int per = (n + ex->threads - 1) / (ex->threads < 1 ? 1 : ex->threads);
+    const int panel = per < PACK_PANEL ? (per + DP_VL - 1) / DP_VL * DP_VL : PACK_PANEL;
+    DP_ASSERT(dp_run_tiles(n, panel ? panel : DP_VL, 0, &a, pack_tiles[ex->isa], ex->threads) == 0);
 }

@@ -1,78 +1,67 @@
 /* Shift GEMMs for power-of-two weights (POW2: w = 0 or +-2^p, pmin <= p <= pmax).
  *
- * Grouping by exponent: a row computes, per block of 64 inputs,
- *     y = sum_p 2^p * S_p,   S_p = sum of x where w = +2^p  minus  sum of x where w = -2^p,
- * by Horner over the exponents present in the block. Each S_p is a few subset-sum lookups
- * (subset_table.h; a chunk of 4 inputs whose weights fall in two exponents costs two), so
- * per weight the work is additions; per (row, block, exponent present) there is one scaling
- * of the partial sum by a power of two.
+ * A row splits its weights by exponent: y = sum_p 2^p (P_p - N_p), where P_p (N_p) sums the
+ * inputs whose weight is +2^p (-2^p). Within a chunk of 4 inputs, the inputs sharing one
+ * exponent and sign form a subset whose sum is one lookup in the subset-sum table
+ * (subset_table.h), so a row costs one entry per (chunk, exponent, sign) present: about 0.8
+ * to 0.9 entries per weight for Gaussian weights on 7 exponents, instead of one
+ * multiply-add per weight. Each entry is one shift of a subset sum and one addition.
  *
- * What the CPU executes for that scaling: on int32 fixed-point activations
- * (dp_shift_gemm_i32) a real left shift, exact modulo 2^32. On float activations a multiply
- * by an exact power of two (VMULPS/MULPS): it changes only the exponent field, which is what
- * shifting a float means; an integer add on the exponent bits costs the same on these CPUs
- * and would need the zero, denormal and overflow checks the multiply does in hardware.
+ * What the CPU executes for the shift: on int32 fixed-point activations (dp_shift_gemm_i32) a
+ * real left shift by p - pmin (VPSLLD), exact modulo 2^32. On float activations a multiply by
+ * the exact power of two 2^p (VMULPS/MULPS), which changes only the exponent field: that is
+ * what shifting a float is, and an integer add on the exponent bits would cost the same on
+ * these CPUs while needing the zero, denormal and overflow checks the multiply does in
+ * hardware. So the float kernel is multiply-free in the papers' sense (no weight mantissa is
+ * ever multiplied), not in the instruction count.
  *
- * The Horner order (the plan) depends on the weights only, so prepare() computes it once per
- * matrix: per (row, block) the groups {shift, plus count, minus count}, largest exponent
- * first, closed by a group that holds the smallest exponent, and the table indices the groups
- * add. */
+ * The entries depend on the weights only, so prepare() lists them once per matrix: per
+ * (row, 64-input block) the plus entries then the minus entries, each {table index, p - pmin}. */
 #include "deploy/format_impl.h"
 #include "deploy/kernels.h"
 #include "deploy/subset_table.h"
 #include "deploy/tile.h"
 
-typedef struct {
-    uint8_t shift;     /* h <<= shift before this group's lookups */
-    uint8_t n_plus, n_minus, unused;
-} shift_group;
+/* One load per entry: table index (16 * chunk + subset) | (p - pmin) << 8 | minus << 15.
+ * Entry 0 adds table entry 0, the empty subset: zero. Each cell's plus and minus lists are
+ * padded with it to whole groups of 4, so the loops run in fours without remainders (one
+ * mispredicted loop exit per list instead of two). */
+typedef uint16_t shift_entry;
+#define ENT_IDX(en) ((en) & 0xff)
+#define ENT_SHIFT(en) (((en) >> 8) & 0x7f)
+#define ENT_SCALE(en) ((en) >> 8)   /* sign and shift: the float kernel's scale index */
+typedef struct { uint32_t off; uint8_t n_plus, n_minus; } shift_cell;
 
 typedef struct shift_plan {
-    int rows, kw;
-    uint32_t *grp_off, *ent_off;   /* per (row, block), rows * kw + 1 each */
-    shift_group *grp;
-    uint8_t *ent;                  /* table index 16 * chunk + subset */
+    shift_cell *cell;      /* rows x kw */
+    shift_entry *ent;
 } shift_plan;
 
-/* One block's groups and entries (counted only, when g and e are NULL). The last group of
- * a block with any nonzero weight has no entries and shifts by the smallest exponent. */
-static void plan_block(const uint64_t *blk, int planes, shift_group *g, uint8_t *e,
-                       size_t *ng, size_t *ne)
+/* One block's entries (counted only when e is NULL): plus entries, then minus entries, each
+ * list padded to a multiple of 4. */
+static void plan_block(const uint64_t *blk, int planes, shift_entry *e, int *n_plus, int *n_minus)
 {
-    uint64_t plus[128] = { 0 }, minus[128] = { 0 };
+    uint64_t sub[2][128] = { { 0 } };   /* [minus][p - pmin]: which inputs */
     for (int i = 0; i < 64; i++) {
         int code = 0;
         for (int j = 0; j < planes; j++) code |= (int)((blk[1 + j] >> i) & 1) << j;
-        if (!code) continue;
-        if ((blk[0] >> i) & 1) minus[code - 1] |= UINT64_C(1) << i;
-        else plus[code - 1] |= UINT64_C(1) << i;
+        if (code) sub[(blk[0] >> i) & 1][code - 1] |= UINT64_C(1) << i;
     }
-    int prev = -1;
-    size_t gi = 0, ei = 0;
-    for (int c = (1 << planes) - 2; c >= 0; c--) {
-        if (!plus[c] && !minus[c]) continue;
-        shift_group grp = { (uint8_t)(prev < 0 ? 0 : prev - c), 0, 0, 0 };
-        for (int pass = 0; pass < 2; pass++) {
-            const uint64_t bits = pass ? minus[c] : plus[c];
-            for (int ch = 0; ch < 16; ch++) {
-                const unsigned sub = dp_nibble(bits, ch);
-                if (!sub) continue;
-                if (e) e[ei] = (uint8_t)(16 * ch + sub);
-                ei++;
-                if (pass) grp.n_minus++;
-                else grp.n_plus++;
+    int n[2] = { 0, 0 }, k = 0;
+    for (int sign = 0; sign < 2; sign++) {
+        for (int c = (1 << planes) - 2; c >= 0; c--)
+            for (int ch = 0; ch < 16 && sub[sign][c]; ch++) {
+                const unsigned s = dp_nibble(sub[sign][c], ch);
+                if (!s) continue;
+                if (e) e[k] = (shift_entry)((16 * ch + s) | c << 8 | sign << 15);
+                k++;
+                n[sign]++;
             }
-        }
-        if (g) g[gi] = grp;
-        gi++;
-        prev = c;
+        for (; n[sign] % 4; n[sign]++, k++)
+            if (e) e[k] = 0;
     }
-    if (prev >= 0) {
-        if (g) g[gi] = (shift_group){ (uint8_t)prev, 0, 0, 0 };
-        gi++;
-    }
-    *ng = gi;
-    *ne = ei;
+    *n_plus = n[0];
+    *n_minus = n[1];
 }
 
 int dp_pow2_prepare(dp_matrix *m, char *err, size_t errlen)
@@ -80,37 +69,25 @@ int dp_pow2_prepare(dp_matrix *m, char *err, size_t errlen)
     const int kw = dp_matrix_words(m), planes = dp_pow2_planes(m->format), bw = 1 + planes;
     const uint64_t *words = dp_pow2_words(m);
     const size_t cells = (size_t)m->rows * kw;
-    size_t ng = 0, ne = 0;
+    size_t ne = 0;
     for (size_t i = 0; i < cells; i++) {
-        size_t g, e;
-        plan_block(words + i * bw, planes, NULL, NULL, &g, &e);
-        ng += g;
-        ne += e;
+        int np, nm;
+        plan_block(words + i * bw, planes, NULL, &np, &nm);
+        ne += (size_t)np + nm;
     }
-    const size_t bytes = sizeof(shift_plan) + 2 * (cells + 1) * sizeof(uint32_t) +
-                         ng * sizeof(shift_group) + ne;
-    if (ng > UINT32_MAX || ne > UINT32_MAX)
-        return dp_fail(err, errlen, "%s: %d x %d too large to plan", dp_format_name(m->format),
-                       m->rows, m->cols);
-    shift_plan *p = dp_alloc(bytes);
+    if (ne > UINT32_MAX)
+        return dp_fail(err, errlen, "%s: %d x %d too large to plan", dp_format_name(m->format), m->rows, m->cols);
+    shift_plan *p = dp_alloc(sizeof(shift_plan) + cells * sizeof(shift_cell) + ne * sizeof(shift_entry));
     if (!p) return dp_fail(err, errlen, "%s: out of memory for the kernel plan", dp_format_name(m->format));
-    p->rows = m->rows;
-    p->kw = kw;
-    p->grp_off = (uint32_t *)(p + 1);
-    p->ent_off = p->grp_off + cells + 1;
-    p->grp = (shift_group *)(p->ent_off + cells + 1);
-    p->ent = (uint8_t *)(p->grp + ng);
-    size_t gi = 0, ei = 0;
+    p->cell = (shift_cell *)(p + 1);
+    p->ent = (shift_entry *)(p->cell + cells);
+    size_t k = 0;
     for (size_t i = 0; i < cells; i++) {
-        size_t g, e;
-        p->grp_off[i] = (uint32_t)gi;
-        p->ent_off[i] = (uint32_t)ei;
-        plan_block(words + i * bw, planes, p->grp + gi, p->ent + ei, &g, &e);
-        gi += g;
-        ei += e;
+        int np, nm;
+        plan_block(words + i * bw, planes, p->ent + k, &np, &nm);
+        p->cell[i] = (shift_cell){ (uint32_t)k, (uint8_t)np, (uint8_t)nm };
+        k += (size_t)np + nm;
     }
-    p->grp_off[cells] = (uint32_t)gi;
-    p->ent_off[cells] = (uint32_t)ei;
     free(m->plan);
     m->plan = p;
     return 0;
@@ -135,85 +112,85 @@ static inline float exp2i(int e)
     return f;
 }
 
-/* Float: Horner from the smallest exponent up, h = h * 2^-(c - c_prev) + S_c, then one
- * scaling by 2^(pmin + c_largest): partial sums only ever shrink, so a matrix whose exponents
- * span 2^-126 .. 2^0 (DeepShift-PS clamps dead weights to the bottom of its range) neither
- * overflows nor loses more than contributions below 2^-126 of the largest. */
-DP_INLINE void shift_tile_f32(const void *args, int j0, int nt, void *scratch)
-{
-    const shift_args *a = args;
-    const shift_plan *pl = a->plan;
-    dp_v16f (*tab)[DP_TV] = scratch;
-    dp_v16f (*acc)[DP_TV] = tab + DP_TABLE_ENTRIES;
-    for (int b = 0; b < a->kw; b++) {
-        const int nrows = a->k - 64 * b < 64 ? a->k - 64 * b : 64;
-        dp_table_f32((const float *)a->x + (size_t)64 * b * a->ldx + j0, a->ldx, nrows, nt, tab);
-        for (int r = 0; r < a->m; r++) {
-            const size_t cell = (size_t)r * a->kw + b;
-            const shift_group *g0 = pl->grp + pl->grp_off[cell], *g = pl->grp + pl->grp_off[cell + 1];
-            const uint8_t *e = pl->ent + pl->ent_off[cell + 1];
-            dp_v16f h[DP_TV] = { { 0 } };
-            int c = 0;
-            if (g > g0) {
-                c = (--g)->shift;              /* the closing group: smallest exponent */
-                for (int up = 0; g > g0; ) {   /* up: distance to the group processed last */
-                    --g;
-                    const float down = exp2i(-up);
-                    for (int v = 0; v < DP_TV; v++) h[v] *= down;
-                    c += up;
-                    e -= g->n_plus + g->n_minus;
-                    for (int i = 0; i < g->n_plus; i++)
-                        for (int v = 0; v < DP_TV; v++) h[v] += tab[e[i]][v];
-                    for (int i = g->n_plus; i < g->n_plus + g->n_minus; i++)
-                        for (int v = 0; v < DP_TV; v++) h[v] -= tab[e[i]][v];
-                    up = g->shift;
-                }
-            }
-            const float scale = exp2i(a->pmin + c);
-            for (int v = 0; v < DP_TV; v++) acc[r][v] = b ? acc[r][v] + h[v] * scale : h[v] * scale;
+/* The panel loop both kernels share: per block and subtile a table, per row its entries
+ * (LISTS(cell, entries) adds them into the partial sums h0..h3, g0..g3 that are subtracted). */
+#define SHIFT_PANEL(VEC, ELEM, BUILD, LISTS)                                                        \
+    const shift_args *a = args;                                                                    \
+    const int subs = (nt + DP_TILE_COLS - 1) / DP_TILE_COLS;                                       \
+    VEC (*tab)[DP_TV] = scratch;                                                                   \
+    ELEM *copy = (ELEM *)(tab + DP_TABLE_ENTRIES);                                                 \
+    VEC (*acc)[DP_TV] = (VEC (*)[DP_TV])(copy + DP_PANEL_COPY_BYTES / sizeof(ELEM));               \
+    for (int b = 0; b < a->kw; b++) {                                                              \
+        const int nrows = a->k - 64 * b < 64 ? a->k - 64 * b : 64;                                 \
+        dp_panel_copy(copy, (const ELEM *)a->x + (size_t)64 * b * a->ldx + j0, a->ldx, nrows, nt, sizeof(ELEM)); \
+        for (int s = 0; s < subs; s++) {                                                           \
+            const int snt = nt - s * DP_TILE_COLS < DP_TILE_COLS ? nt - s * DP_TILE_COLS : DP_TILE_COLS; \
+            BUILD(copy + s * DP_TILE_COLS, DP_PANEL_COLS, nrows, snt, tab);                        \
+            for (int r = 0; r < a->m; r++) {                                                       \
+                const shift_cell cl = a->plan->cell[(size_t)r * a->kw + b];                        \
+                const shift_entry *e = a->plan->ent + cl.off;                                      \
+                VEC h0[DP_TV] = { 0 }, h1[DP_TV] = { 0 }, h2[DP_TV] = { 0 }, h3[DP_TV] = { 0 };    \
+                VEC g0[DP_TV] = { 0 }, g1[DP_TV] = { 0 }, g2[DP_TV] = { 0 }, g3[DP_TV] = { 0 };    \
+                LISTS(cl, e);                                                                      \
+                VEC (*ar)[DP_TV] = acc + (size_t)r * subs + s;                                     \
+                for (int v = 0; v < DP_TV; v++) {                                                  \
+                    const VEC t = ((h0[v] + h1[v]) + (h2[v] + h3[v])) - ((g0[v] + g1[v]) + (g2[v] + g3[v])); \
+                    (*ar)[v] = b ? (*ar)[v] + t : t;                                               \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    for (int r = 0; r < a->m; r++)                                                                 \
+        for (int s = 0; s < subs; s++) {                                                           \
+            const int snt = nt - s * DP_TILE_COLS < DP_TILE_COLS ? nt - s * DP_TILE_COLS : DP_TILE_COLS; \
+            DP_TILE_STORE((ELEM *)a->y + (size_t)r * a->ldy + j0 + s * DP_TILE_COLS,               \
+                          acc[(size_t)r * subs + s], snt, ELEM);                                   \
         }
+
+/* Float: subset sum times +-2^p (exact; the sign rides in the scale), then added: the plus
+ * and minus lists run as one loop. */
+DP_INLINE void shift_panel_f32(const void *args, int j0, int nt, void *scratch)
+{
+    const int pmin = ((const shift_args *)args)->pmin;
+    float scale[256];   /* [minus << 7 | p - pmin]; check() keeps pmin + c <= pmax <= 127 */
+    for (int c = 0; c < 128; c++) {
+        scale[c] = pmin + c <= 127 ? exp2i(pmin + c) : 0.0f;
+        scale[128 + c] = -scale[c];
     }
-    for (int r = 0; r < a->m; r++)
-        DP_TILE_STORE((float *)a->y + (size_t)r * a->ldy + j0, acc[r], nt, float);
+#define ENTRY_F32(hh, en) for (int v = 0; v < DP_TV; v++) (hh)[v] += tab[ENT_IDX(en)][v] * scale[ENT_SCALE(en)]
+#define LISTS_F32(cl, e)                                                                     \
+    for (int i = 0; i < (cl).n_plus + (cl).n_minus; i += 4) {                                \
+        ENTRY_F32(h0, (e)[i]); ENTRY_F32(h1, (e)[i + 1]); ENTRY_F32(h2, (e)[i + 2]); ENTRY_F32(h3, (e)[i + 3]); \
+    }
+    SHIFT_PANEL(dp_v16f, float, dp_table_f32, LISTS_F32)
+#undef LISTS_F32
+#undef ENTRY_F32
 }
 
-/* Int32: Horner from the largest exponent down with left shifts, h = (h << (c_prev - c)) + S_c,
- * closing with << c_smallest; unsigned lanes, so sums wrap modulo 2^32 and never overflow. */
-DP_INLINE void shift_tile_i32(const void *args, int j0, int nt, void *scratch)
+/* Int32: subset sum shifted left by p - pmin; unsigned lanes, so sums wrap modulo 2^32. The
+ * minus list goes into its own sums (g), subtracted at the end. */
+DP_INLINE void shift_panel_i32(const void *args, int j0, int nt, void *scratch)
 {
-    const shift_args *a = args;
-    const shift_plan *pl = a->plan;
-    dp_v16u (*tab)[DP_TV] = scratch;
-    dp_v16u (*acc)[DP_TV] = tab + DP_TABLE_ENTRIES;
-    for (int b = 0; b < a->kw; b++) {
-        const int nrows = a->k - 64 * b < 64 ? a->k - 64 * b : 64;
-        dp_table_u32((const uint32_t *)a->x + (size_t)64 * b * a->ldx + j0, a->ldx, nrows, nt, tab);
-        for (int r = 0; r < a->m; r++) {
-            const size_t cell = (size_t)r * a->kw + b;
-            const shift_group *g = pl->grp + pl->grp_off[cell], *ge = pl->grp + pl->grp_off[cell + 1];
-            const uint8_t *e = pl->ent + pl->ent_off[cell];
-            dp_v16u h[DP_TV] = { { 0 } };
-            for (; g < ge; g++) {
-                for (int v = 0; v < DP_TV; v++) h[v] <<= g->shift;
-                for (int i = 0; i < g->n_plus; i++, e++)
-                    for (int v = 0; v < DP_TV; v++) h[v] += tab[*e][v];
-                for (int i = 0; i < g->n_minus; i++, e++)
-                    for (int v = 0; v < DP_TV; v++) h[v] -= tab[*e][v];
-            }
-            for (int v = 0; v < DP_TV; v++) acc[r][v] = b ? acc[r][v] + h[v] : h[v];
-        }
+#define ENTRY_U32(hh, en) for (int v = 0; v < DP_TV; v++) (hh)[v] += tab[ENT_IDX(en)][v] << ENT_SHIFT(en)
+#define LISTS_U32(cl, e)                                                                     \
+    for (int i = 0; i < (cl).n_plus; i += 4) {                                               \
+        ENTRY_U32(h0, (e)[i]); ENTRY_U32(h1, (e)[i + 1]); ENTRY_U32(h2, (e)[i + 2]); ENTRY_U32(h3, (e)[i + 3]); \
+    }                                                                                        \
+    for (int i = (cl).n_plus; i < (cl).n_plus + (cl).n_minus; i += 4) {                      \
+        ENTRY_U32(g0, (e)[i]); ENTRY_U32(g1, (e)[i + 1]); ENTRY_U32(g2, (e)[i + 2]); ENTRY_U32(g3, (e)[i + 3]); \
     }
-    for (int r = 0; r < a->m; r++)
-        DP_TILE_STORE((uint32_t *)a->y + (size_t)r * a->ldy + j0, acc[r], nt, uint32_t);
+    SHIFT_PANEL(dp_v16u, uint32_t, dp_table_u32, LISTS_U32)
+#undef LISTS_U32
+#undef ENTRY_U32
 }
 
-static void f32_portable(const void *a, int s, int l, void *w) { shift_tile_f32(a, s, l, w); }
-static void i32_portable(const void *a, int s, int l, void *w) { shift_tile_i32(a, s, l, w); }
+static void f32_portable(const void *a, int s, int l, void *w) { shift_panel_f32(a, s, l, w); }
+static void i32_portable(const void *a, int s, int l, void *w) { shift_panel_i32(a, s, l, w); }
 #if DP_X86
-DP_TARGET_AVX2 static void f32_avx2(const void *a, int s, int l, void *w) { shift_tile_f32(a, s, l, w); }
-DP_TARGET_AVX2 static void i32_avx2(const void *a, int s, int l, void *w) { shift_tile_i32(a, s, l, w); }
-DP_TARGET_AVX512 static void f32_avx512(const void *a, int s, int l, void *w) { shift_tile_f32(a, s, l, w); }
-DP_TARGET_AVX512 static void i32_avx512(const void *a, int s, int l, void *w) { shift_tile_i32(a, s, l, w); }
+DP_TARGET_AVX2 static void f32_avx2(const void *a, int s, int l, void *w) { shift_panel_f32(a, s, l, w); }
+DP_TARGET_AVX2 static void i32_avx2(const void *a, int s, int l, void *w) { shift_panel_i32(a, s, l, w); }
+DP_TARGET_AVX512 static void f32_avx512(const void *a, int s, int l, void *w) { shift_panel_f32(a, s, l, w); }
+DP_TARGET_AVX512 static void i32_avx512(const void *a, int s, int l, void *w) { shift_panel_i32(a, s, l, w); }
 #endif
 
 static const dp_tile_fn shift_tiles[2][DP_ISA_COUNT] = {
@@ -237,11 +214,11 @@ static void shift_run(const dp_matrix *w, int n, const void *x, size_t ldx, void
     DP_ASSERT(w->plan);   /* dp_matrix_pack / dp_matrix_load prepare it */
     DP_ASSERT(n >= 0 && ldx >= (size_t)n && ldy >= (size_t)n);
     DP_ASSERT(dp_isa_supported(ex->isa) && shift_tiles[fixed][ex->isa]);
-    const int pmin = dp_pow2_head(w)->pmin;
-    const shift_args a = { w->rows, w->cols, dp_matrix_words(w), w->plan,
-                           pmin, x, ldx, y, ldy };
-    const size_t scratch = (DP_TABLE_ENTRIES + (size_t)w->rows) * DP_TV * sizeof(dp_v16f);
-    DP_ASSERT(dp_run_tiles(n, DP_TILE_COLS, scratch, &a, shift_tiles[fixed][ex->isa], ex->threads) == 0);
+    const shift_args a = { w->rows, w->cols, dp_matrix_words(w), w->plan, dp_pow2_head(w)->pmin,
+                           x, ldx, y, ldy };
+    const int panel = dp_panel_cols(n, ex->threads);
+    const size_t scratch = DP_PANEL_COPY_BYTES + (DP_TABLE_ENTRIES + (size_t)w->rows * (panel / DP_TILE_COLS)) * DP_TV * sizeof(dp_v16f);
+    DP_ASSERT(dp_run_tiles(n, panel, scratch, &a, shift_tiles[fixed][ex->isa], ex->threads) == 0);
 }
 
 void dp_pow2_gemm(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy,

@@ -17,7 +17,21 @@
 #ifndef DP_TV
 #define DP_TV 1        /* vectors of 16 columns per tile */
 #endif
-enum { DP_TILE_COLS = DP_VL * DP_TV, DP_TABLE_ENTRIES = 256 };
+/* A thread's unit of work is a panel of up to DP_PANEL_COLS columns; tables are built per
+ * subtile of DP_TILE_COLS columns. Each 64-row block of the panel is read row by row in
+ * DP_PANEL_COLS-long runs the prefetchers follow, rather than 64-byte pieces of rows a whole
+ * activation row apart (measured: the narrow walk left the kernels waiting on memory). */
+enum { DP_TILE_COLS = DP_VL * DP_TV, DP_TABLE_ENTRIES = 256, DP_PANEL_COLS = 256,
+       DP_PANEL_SUBS = DP_PANEL_COLS / DP_TILE_COLS };
+
+/* Panel width for n columns on `threads` threads: whole subtiles, at most DP_PANEL_COLS, and
+ * at least one panel per thread when n allows. */
+static inline int dp_panel_cols(int n, int threads)
+{
+    const int per = (n + threads - 1) / (threads < 1 ? 1 : threads);
+    const int cols = (per + DP_TILE_COLS - 1) / DP_TILE_COLS * DP_TILE_COLS;
+    return cols < DP_TILE_COLS ? DP_TILE_COLS : cols > DP_PANEL_COLS ? DP_PANEL_COLS : cols;
+}
 
 /* Rows i of x (row stride ldx, columns [0, nt)), i < nrows, zero beyond: one tile row each. */
 #define DP_TABLE_BUILD(NAME, VEC, ELEM)                                                    \
@@ -50,6 +64,18 @@ enum { DP_TILE_COLS = DP_VL * DP_TV, DP_TABLE_ENTRIES = 256 };
 
 DP_TABLE_BUILD(dp_table_f32, dp_v16f, float)
 DP_TABLE_BUILD(dp_table_u32, dp_v16u, uint32_t)
+
+/* Rows [0, nrows) x columns [0, nt) of x into a dense nrows x DP_PANEL_COLS copy: one
+ * sequential run per row, which the prefetchers stream from memory, where the table builds
+ * would read 64 bytes of each of 64 rows (measured: that walk left the kernels waiting on
+ * DRAM for batched activations of tens of MB). */
+static inline void dp_panel_copy(void *dst, const void *x, size_t ldx, int nrows, int nt, size_t elem)
+{
+    for (int i = 0; i < nrows; i++)
+        memcpy((char *)dst + (size_t)i * DP_PANEL_COLS * elem, (const char *)x + (size_t)i * ldx * elem,
+               (size_t)nt * elem);
+}
+enum { DP_PANEL_COPY_BYTES = 64 * DP_PANEL_COLS * 4 };   /* one 64-row block of a panel */
 
 /* The nibble of `word` selecting chunk c's subset. */
 static inline unsigned dp_nibble(uint64_t word, int c) { return (unsigned)(word >> (4 * c)) & 15u; }
