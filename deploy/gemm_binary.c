@@ -5,6 +5,7 @@
  * lookup + add per row and 4 inputs; T is the sum of every chunk's full subset. The one
  * multiply per output is alpha's, as in XNOR-Net. Four partial sums per row and block keep
  * four additions in flight instead of one chain. */
+#ifndef DP_LEVEL
 #include "deploy/format_impl.h"
 #include "deploy/subset_table.h"
 #include "deploy/tile.h"
@@ -19,68 +20,10 @@ typedef struct {
     size_t ldy;
 } binary_args;
 
-DP_INLINE void binary_panel(const void *args, int j0, int nt, void *scratch)
-{
-    const binary_args *a = args;
-    const int subs = (nt + DP_TILE_COLS - 1) / DP_TILE_COLS;
-    dp_v16f (*tab)[DP_TV] = scratch;
-    float *copy = (float *)(tab + DP_TABLE_ENTRIES);
-    dp_v16f (*acc)[DP_TV] = (dp_v16f (*)[DP_TV])(copy + DP_PANEL_COPY_BYTES / sizeof(float));    /* P: [row][subtile] */
-    dp_v16f total[DP_PANEL_SUBS][DP_TV];
-    for (int b = 0; b < a->kw; b++) {
-        const int nrows = a->k - 64 * b < 64 ? a->k - 64 * b : 64, chunks = (nrows + 3) / 4;
-        dp_panel_copy(copy, a->x + (size_t)64 * b * a->ldx + j0, a->ldx, nrows, nt, sizeof(float));
-        for (int s = 0; s < subs; s++) {
-            const int snt = nt - s * DP_TILE_COLS < DP_TILE_COLS ? nt - s * DP_TILE_COLS : DP_TILE_COLS;
-            dp_table_f32(copy + s * DP_TILE_COLS, DP_PANEL_COLS, nrows, snt, tab);
-            for (int v = 0; v < DP_TV; v++) {
-                dp_v16f t = tab[15][v];
-                for (int c = 1; c < chunks; c++) t += tab[16 * c + 15][v];
-                total[s][v] = b ? total[s][v] + t : t;
-            }
-            for (int r = 0; r < a->m; r++) {
-                const uint64_t word = a->wb[(size_t)r * a->kw + b];
-                dp_v16f (*ar)[DP_TV] = acc + (size_t)r * subs + s;
-                dp_v16f p0[DP_TV] = { 0 }, p1[DP_TV] = { 0 }, p2[DP_TV] = { 0 }, p3[DP_TV] = { 0 };
-                int c = 0;
-                for (; c + 4 <= chunks; c += 4)
-                    for (int v = 0; v < DP_TV; v++) {
-                        p0[v] += tab[16 * c + dp_nibble(word, c)][v];
-                        p1[v] += tab[16 * (c + 1) + dp_nibble(word, c + 1)][v];
-                        p2[v] += tab[16 * (c + 2) + dp_nibble(word, c + 2)][v];
-                        p3[v] += tab[16 * (c + 3) + dp_nibble(word, c + 3)][v];
-                    }
-                for (; c < chunks; c++)
-                    for (int v = 0; v < DP_TV; v++) p0[v] += tab[16 * c + dp_nibble(word, c)][v];
-                for (int v = 0; v < DP_TV; v++) {
-                    const dp_v16f t = (p0[v] + p1[v]) + (p2[v] + p3[v]);
-                    (*ar)[v] = b ? (*ar)[v] + t : t;
-                }
-            }
-        }
-    }
-    for (int r = 0; r < a->m; r++)
-        for (int s = 0; s < subs; s++) {
-            const int snt = nt - s * DP_TILE_COLS < DP_TILE_COLS ? nt - s * DP_TILE_COLS : DP_TILE_COLS;
-            const dp_v16f *ar = acc[(size_t)r * subs + s];
-            dp_v16f out[DP_TV];
-            for (int v = 0; v < DP_TV; v++) out[v] = a->alpha[r] * ((ar[v] + ar[v]) - total[s][v]);
-            DP_TILE_STORE(a->y + (size_t)r * a->ldy + j0 + s * DP_TILE_COLS, out, snt, float);
-        }
-}
+#define DP_SELF "deploy/gemm_binary.c"
+#include "deploy/levels.h"
 
-static void binary_portable(const void *a, int s, int l, void *w) { binary_panel(a, s, l, w); }
-#if DP_X86
-DP_TARGET_AVX2 static void binary_avx2(const void *a, int s, int l, void *w) { binary_panel(a, s, l, w); }
-DP_TARGET_AVX512 static void binary_avx512(const void *a, int s, int l, void *w) { binary_panel(a, s, l, w); }
-#endif
-
-static const dp_tile_fn binary_panels[DP_ISA_COUNT] = {
-    [DP_ISA_PORTABLE] = binary_portable,
-#if DP_X86
-    [DP_ISA_AVX2] = binary_avx2, [DP_ISA_AVX512] = binary_avx512,
-#endif
-};
+static const dp_tile_fn binary_panels[DP_ISA_COUNT] = DP_LEVEL_TABLE(binary_panel);
 static_assert(sizeof binary_panels / sizeof binary_panels[0] == DP_ISA_COUNT, "one variant per level");
 
 void dp_binary_gemm(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy,
@@ -92,6 +35,58 @@ void dp_binary_gemm(const dp_matrix *w, int n, const float *x, size_t ldx, float
     const binary_args a = { w->rows, w->cols, dp_matrix_words(w), &dp_binary_blocks(w)->pos,
                             dp_binary_alpha(w), x, ldx, y, ldy };
     const int panel = dp_panel_cols(n, ex->threads);
-    const size_t scratch = DP_PANEL_COPY_BYTES + (DP_TABLE_ENTRIES + (size_t)w->rows * (panel / DP_TILE_COLS)) * DP_TV * sizeof(dp_v16f);
+    const size_t scratch = DP_TABLE_BYTES + DP_PANEL_COPY_BYTES + (size_t)w->rows * panel * sizeof(float);
     DP_ASSERT(dp_run_tiles(n, panel, scratch, &a, binary_panels[ex->isa], ex->threads) == 0);
 }
+
+#else /* the body, once per level */
+#include "deploy/subset_table.h"
+
+static void LEVEL_FN(binary_panel)(const void *args, int j0, int nt, void *scratch)
+{
+    const binary_args *a = args;
+    const int tiles = (nt + DP_VL - 1) / DP_VL;
+    VF (*tab)[NV] = scratch;
+    float *copy = (float *)(tab + DP_TABLE_ENTRIES);
+    VF (*acc)[NV] = (VF (*)[NV])(copy + DP_PANEL_COPY_BYTES / 4);   /* P: [row][tile] */
+    VF total[DP_PANEL_TILES][NV];
+    for (int b = 0; b < a->kw; b++) {
+        const int nrows = a->k - 64 * b < 64 ? a->k - 64 * b : 64, chunks = (nrows + 3) / 4;
+        dp_panel_copy(copy, a->x + (size_t)64 * b * a->ldx + j0, a->ldx, nrows, nt);
+        for (int t = 0; t < tiles; t++) {
+            LEVEL_FN(table_f32)(copy + t * DP_VL, nrows, dp_tile_cols(nt, t), tab);
+            for (int v = 0; v < NV; v++) {
+                VF s = tab[15][v];
+                for (int c = 1; c < chunks; c++) s += tab[16 * c + 15][v];
+                total[t][v] = b ? total[t][v] + s : s;
+            }
+            for (int r = 0; r < a->m; r++) {
+                const uint64_t word = a->wb[(size_t)r * a->kw + b];
+                VF *ar = acc[(size_t)r * tiles + t];
+                VF p0[NV] = { 0 }, p1[NV] = { 0 }, p2[NV] = { 0 }, p3[NV] = { 0 };
+                int c = 0;
+                for (; c + 4 <= chunks; c += 4)
+                    for (int v = 0; v < NV; v++) {
+                        p0[v] += tab[16 * c + dp_nibble(word, c)][v];
+                        p1[v] += tab[16 * (c + 1) + dp_nibble(word, c + 1)][v];
+                        p2[v] += tab[16 * (c + 2) + dp_nibble(word, c + 2)][v];
+                        p3[v] += tab[16 * (c + 3) + dp_nibble(word, c + 3)][v];
+                    }
+                for (; c < chunks; c++)
+                    for (int v = 0; v < NV; v++) p0[v] += tab[16 * c + dp_nibble(word, c)][v];
+                for (int v = 0; v < NV; v++) {
+                    const VF s = (p0[v] + p1[v]) + (p2[v] + p3[v]);
+                    ar[v] = b ? ar[v] + s : s;
+                }
+            }
+        }
+    }
+    for (int r = 0; r < a->m; r++)
+        for (int t = 0; t < tiles; t++) {
+            const VF *ar = acc[(size_t)r * tiles + t];
+            VF out[NV];
+            for (int v = 0; v < NV; v++) out[v] = a->alpha[r] * ((ar[v] + ar[v]) - total[t][v]);
+            TILE_STORE(a->y + (size_t)r * a->ldy + j0 + t * DP_VL, out, dp_tile_cols(nt, t));
+        }
+}
+#endif

@@ -17,6 +17,7 @@
  *
  * The entries depend on the weights only, so prepare() lists them once per matrix: per
  * (row, 64-input block) the plus entries then the minus entries, each {table index, p - pmin}. */
+#ifndef DP_LEVEL
 #include "deploy/format_impl.h"
 #include "deploy/kernels.h"
 #include "deploy/subset_table.h"
@@ -112,99 +113,10 @@ static inline float exp2i(int e)
     return f;
 }
 
-/* The panel loop both kernels share: per block and subtile a table, per row its entries
- * (LISTS(cell, entries) adds them into the partial sums h0..h3, g0..g3 that are subtracted). */
-#define SHIFT_PANEL(VEC, ELEM, BUILD, LISTS)                                                        \
-    const shift_args *a = args;                                                                    \
-    const int subs = (nt + DP_TILE_COLS - 1) / DP_TILE_COLS;                                       \
-    VEC (*tab)[DP_TV] = scratch;                                                                   \
-    ELEM *copy = (ELEM *)(tab + DP_TABLE_ENTRIES);                                                 \
-    VEC (*acc)[DP_TV] = (VEC (*)[DP_TV])(copy + DP_PANEL_COPY_BYTES / sizeof(ELEM));               \
-    for (int b = 0; b < a->kw; b++) {                                                              \
-        const int nrows = a->k - 64 * b < 64 ? a->k - 64 * b : 64;                                 \
-        dp_panel_copy(copy, (const ELEM *)a->x + (size_t)64 * b * a->ldx + j0, a->ldx, nrows, nt, sizeof(ELEM)); \
-        for (int s = 0; s < subs; s++) {                                                           \
-            const int snt = nt - s * DP_TILE_COLS < DP_TILE_COLS ? nt - s * DP_TILE_COLS : DP_TILE_COLS; \
-            BUILD(copy + s * DP_TILE_COLS, DP_PANEL_COLS, nrows, snt, tab);                        \
-            for (int r = 0; r < a->m; r++) {                                                       \
-                const shift_cell cl = a->plan->cell[(size_t)r * a->kw + b];                        \
-                const shift_entry *e = a->plan->ent + cl.off;                                      \
-                VEC h0[DP_TV] = { 0 }, h1[DP_TV] = { 0 }, h2[DP_TV] = { 0 }, h3[DP_TV] = { 0 };    \
-                VEC g0[DP_TV] = { 0 }, g1[DP_TV] = { 0 }, g2[DP_TV] = { 0 }, g3[DP_TV] = { 0 };    \
-                LISTS(cl, e);                                                                      \
-                VEC (*ar)[DP_TV] = acc + (size_t)r * subs + s;                                     \
-                for (int v = 0; v < DP_TV; v++) {                                                  \
-                    const VEC t = ((h0[v] + h1[v]) + (h2[v] + h3[v])) - ((g0[v] + g1[v]) + (g2[v] + g3[v])); \
-                    (*ar)[v] = b ? (*ar)[v] + t : t;                                               \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
-    }                                                                                              \
-    for (int r = 0; r < a->m; r++)                                                                 \
-        for (int s = 0; s < subs; s++) {                                                           \
-            const int snt = nt - s * DP_TILE_COLS < DP_TILE_COLS ? nt - s * DP_TILE_COLS : DP_TILE_COLS; \
-            DP_TILE_STORE((ELEM *)a->y + (size_t)r * a->ldy + j0 + s * DP_TILE_COLS,               \
-                          acc[(size_t)r * subs + s], snt, ELEM);                                   \
-        }
+#define DP_SELF "deploy/gemm_shift.c"
+#include "deploy/levels.h"
 
-/* Float: subset sum times +-2^p (exact; the sign rides in the scale), then added: the plus
- * and minus lists run as one loop. */
-DP_INLINE void shift_panel_f32(const void *args, int j0, int nt, void *scratch)
-{
-    const int pmin = ((const shift_args *)args)->pmin;
-    float scale[256];   /* [minus << 7 | p - pmin]; check() keeps pmin + c <= pmax <= 127 */
-    for (int c = 0; c < 128; c++) {
-        scale[c] = pmin + c <= 127 ? exp2i(pmin + c) : 0.0f;
-        scale[128 + c] = -scale[c];
-    }
-#define ENTRY_F32(hh, en) for (int v = 0; v < DP_TV; v++) (hh)[v] += tab[ENT_IDX(en)][v] * scale[ENT_SCALE(en)]
-#define LISTS_F32(cl, e)                                                                     \
-    for (int i = 0; i < (cl).n_plus + (cl).n_minus; i += 4) {                                \
-        ENTRY_F32(h0, (e)[i]); ENTRY_F32(h1, (e)[i + 1]); ENTRY_F32(h2, (e)[i + 2]); ENTRY_F32(h3, (e)[i + 3]); \
-    }
-    SHIFT_PANEL(dp_v16f, float, dp_table_f32, LISTS_F32)
-#undef LISTS_F32
-#undef ENTRY_F32
-}
-
-/* Int32: subset sum shifted left by p - pmin; unsigned lanes, so sums wrap modulo 2^32. The
- * minus list goes into its own sums (g), subtracted at the end. */
-DP_INLINE void shift_panel_i32(const void *args, int j0, int nt, void *scratch)
-{
-#define ENTRY_U32(hh, en) for (int v = 0; v < DP_TV; v++) (hh)[v] += tab[ENT_IDX(en)][v] << ENT_SHIFT(en)
-#define LISTS_U32(cl, e)                                                                     \
-    for (int i = 0; i < (cl).n_plus; i += 4) {                                               \
-        ENTRY_U32(h0, (e)[i]); ENTRY_U32(h1, (e)[i + 1]); ENTRY_U32(h2, (e)[i + 2]); ENTRY_U32(h3, (e)[i + 3]); \
-    }                                                                                        \
-    for (int i = (cl).n_plus; i < (cl).n_plus + (cl).n_minus; i += 4) {                      \
-        ENTRY_U32(g0, (e)[i]); ENTRY_U32(g1, (e)[i + 1]); ENTRY_U32(g2, (e)[i + 2]); ENTRY_U32(g3, (e)[i + 3]); \
-    }
-    SHIFT_PANEL(dp_v16u, uint32_t, dp_table_u32, LISTS_U32)
-#undef LISTS_U32
-#undef ENTRY_U32
-}
-
-static void f32_portable(const void *a, int s, int l, void *w) { shift_panel_f32(a, s, l, w); }
-static void i32_portable(const void *a, int s, int l, void *w) { shift_panel_i32(a, s, l, w); }
-#if DP_X86
-DP_TARGET_AVX2 static void f32_avx2(const void *a, int s, int l, void *w) { shift_panel_f32(a, s, l, w); }
-DP_TARGET_AVX2 static void i32_avx2(const void *a, int s, int l, void *w) { shift_panel_i32(a, s, l, w); }
-DP_TARGET_AVX512 static void f32_avx512(const void *a, int s, int l, void *w) { shift_panel_f32(a, s, l, w); }
-DP_TARGET_AVX512 static void i32_avx512(const void *a, int s, int l, void *w) { shift_panel_i32(a, s, l, w); }
-#endif
-
-static const dp_tile_fn shift_tiles[2][DP_ISA_COUNT] = {
-    { [DP_ISA_PORTABLE] = f32_portable,
-#if DP_X86
-      [DP_ISA_AVX2] = f32_avx2, [DP_ISA_AVX512] = f32_avx512,
-#endif
-    },
-    { [DP_ISA_PORTABLE] = i32_portable,
-#if DP_X86
-      [DP_ISA_AVX2] = i32_avx2, [DP_ISA_AVX512] = i32_avx512,
-#endif
-    },
-};
+static const dp_tile_fn shift_tiles[2][DP_ISA_COUNT] = { DP_LEVEL_TABLE(shift_f32), DP_LEVEL_TABLE(shift_i32) };
 static_assert(sizeof shift_tiles[0] / sizeof shift_tiles[0][0] == DP_ISA_COUNT, "one variant per level");
 
 static void shift_run(const dp_matrix *w, int n, const void *x, size_t ldx, void *y, size_t ldy,
@@ -217,7 +129,7 @@ static void shift_run(const dp_matrix *w, int n, const void *x, size_t ldx, void
     const shift_args a = { w->rows, w->cols, dp_matrix_words(w), w->plan, dp_pow2_head(w)->pmin,
                            x, ldx, y, ldy };
     const int panel = dp_panel_cols(n, ex->threads);
-    const size_t scratch = DP_PANEL_COPY_BYTES + (DP_TABLE_ENTRIES + (size_t)w->rows * (panel / DP_TILE_COLS)) * DP_TV * sizeof(dp_v16f);
+    const size_t scratch = DP_TABLE_BYTES + DP_PANEL_COPY_BYTES + (size_t)w->rows * panel * sizeof(float);
     DP_ASSERT(dp_run_tiles(n, panel, scratch, &a, shift_tiles[fixed][ex->isa], ex->threads) == 0);
 }
 
@@ -237,3 +149,75 @@ int dp_shift_gemm_i32(const dp_matrix *w, int n, const int32_t *x, size_t ldx, i
     shift_run(w, n, x, ldx, y, ldy, ex, 1);
     return 0;
 }
+
+#else /* the bodies, once per level */
+#include "deploy/subset_table.h"
+
+/* The panel loop both kernels share: per block and subtile a table, per row its entries
+ * (LISTS(cell, entries) adds them into the partial sums h0..h3, g0..g3 that are subtracted). */
+#define SHIFT_PANEL(VEC, ELEM, BUILD, LISTS)                                                        \
+    const shift_args *a = args;                                                                    \
+    const int tiles = (nt + DP_VL - 1) / DP_VL;                                                    \
+    VEC (*tab)[NV] = scratch;                                                                      \
+    ELEM *copy = (ELEM *)(tab + DP_TABLE_ENTRIES);                                                 \
+    VEC (*acc)[NV] = (VEC (*)[NV])(copy + DP_PANEL_COPY_BYTES / 4);                                \
+    for (int b = 0; b < a->kw; b++) {                                                              \
+        const int nrows = a->k - 64 * b < 64 ? a->k - 64 * b : 64;                                 \
+        dp_panel_copy(copy, (const ELEM *)a->x + (size_t)64 * b * a->ldx + j0, a->ldx, nrows, nt); \
+        for (int t = 0; t < tiles; t++) {                                                          \
+            BUILD(copy + t * DP_VL, nrows, dp_tile_cols(nt, t), tab);                              \
+            for (int r = 0; r < a->m; r++) {                                                       \
+                const shift_cell cl = a->plan->cell[(size_t)r * a->kw + b];                        \
+                const shift_entry *e = a->plan->ent + cl.off;                                      \
+                VEC h0[NV] = { 0 }, h1[NV] = { 0 }, h2[NV] = { 0 }, h3[NV] = { 0 };                \
+                VEC g0[NV] = { 0 }, g1[NV] = { 0 }, g2[NV] = { 0 }, g3[NV] = { 0 };                \
+                LISTS(cl, e);                                                                      \
+                VEC *ar = acc[(size_t)r * tiles + t];                                              \
+                for (int v = 0; v < NV; v++) {                                                     \
+                    const VEC s = ((h0[v] + h1[v]) + (h2[v] + h3[v])) - ((g0[v] + g1[v]) + (g2[v] + g3[v])); \
+                    ar[v] = b ? ar[v] + s : s;                                                     \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    for (int r = 0; r < a->m; r++)                                                                 \
+        for (int t = 0; t < tiles; t++)                                                            \
+            TILE_STORE((ELEM *)a->y + (size_t)r * a->ldy + j0 + t * DP_VL, acc[(size_t)r * tiles + t], dp_tile_cols(nt, t));
+
+/* Float: subset sum times +-2^p (exact; the sign rides in the scale), then added: the plus
+ * and minus lists run as one loop. */
+static void LEVEL_FN(shift_f32)(const void *args, int j0, int nt, void *scratch)
+{
+    const int pmin = ((const shift_args *)args)->pmin;
+    float scale[256];   /* [minus << 7 | p - pmin]; check() keeps pmin + c <= pmax <= 127 */
+    for (int c = 0; c < 128; c++) {
+        scale[c] = pmin + c <= 127 ? exp2i(pmin + c) : 0.0f;
+        scale[128 + c] = -scale[c];
+    }
+#define ENTRY_F32(hh, en) for (int v = 0; v < NV; v++) (hh)[v] += tab[ENT_IDX(en)][v] * scale[ENT_SCALE(en)]
+#define LISTS_F32(cl, e)                                                                     \
+    for (int i = 0; i < (cl).n_plus + (cl).n_minus; i += 4) {                                \
+        ENTRY_F32(h0, (e)[i]); ENTRY_F32(h1, (e)[i + 1]); ENTRY_F32(h2, (e)[i + 2]); ENTRY_F32(h3, (e)[i + 3]); \
+    }
+    SHIFT_PANEL(VF, float, LEVEL_FN(table_f32), LISTS_F32)
+#undef LISTS_F32
+#undef ENTRY_F32
+}
+
+/* Int32: subset sum shifted left by p - pmin; unsigned lanes, so sums wrap modulo 2^32. The
+ * minus list goes into its own sums (g), subtracted at the end. */
+static void LEVEL_FN(shift_i32)(const void *args, int j0, int nt, void *scratch)
+{
+#define ENTRY_U32(hh, en) for (int v = 0; v < NV; v++) (hh)[v] += tab[ENT_IDX(en)][v] << ENT_SHIFT(en)
+#define LISTS_U32(cl, e)                                                                     \
+    for (int i = 0; i < (cl).n_plus; i += 4) {                                               \
+        ENTRY_U32(h0, (e)[i]); ENTRY_U32(h1, (e)[i + 1]); ENTRY_U32(h2, (e)[i + 2]); ENTRY_U32(h3, (e)[i + 3]); \
+    }                                                                                        \
+    for (int i = (cl).n_plus; i < (cl).n_plus + (cl).n_minus; i += 4) {                      \
+        ENTRY_U32(g0, (e)[i]); ENTRY_U32(g1, (e)[i + 1]); ENTRY_U32(g2, (e)[i + 2]); ENTRY_U32(g3, (e)[i + 3]); \
+    }
+    SHIFT_PANEL(VU, uint32_t, LEVEL_FN(table_u32), LISTS_U32)
+#undef LISTS_U32
+#undef ENTRY_U32
+}
+#endif

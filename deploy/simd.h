@@ -1,12 +1,15 @@
 /* Internal to deploy/: target attributes per level, the vector types the add-only kernels are
  * written in, and the one assert. Not a public header.
  *
- * The add-only kernels (binary, ternary, shift, CSR, sign packing) are written once in GCC
- * vector extensions (a 16-lane float vector is one zmm register, two ymm or four xmm) as
- * always_inline bodies, and instantiated once per level by wrapper functions that carry the
- * level's target attribute: the same operations in the same order at every level, so the
- * levels agree bit for bit and only the instruction width differs. Popcount is the exception:
- * AVX2 has no vector popcount, so gemm_xnor.c has hand-written intrinsics per level. */
+ * The add-only kernels (binary, ternary, shift, CSR, sign packing) are written once, in GCC
+ * vector extensions of the level's native width, and instantiated once per level by
+ * deploy/levels.h under that level's target pragma: a tile of 16 columns is four 4-lane
+ * vectors (portable: SSE, or whatever the CPU has), two 8-lane (AVX2) or one 16-lane
+ * (AVX-512) vector. Every level runs the same operations in the same order on each column,
+ * so the levels agree bit for bit and only the instruction width differs. (One 16-lane type
+ * for all levels does not work: GCC keeps vectors wider than the target's registers in
+ * memory, measured 2-4x slower than the portable level.) Popcount is the exception: AVX2 has
+ * no vector popcount, so gemm_xnor.c has hand-written intrinsics per level. */
 #ifndef DP_SIMD_H
 #define DP_SIMD_H
 #include <assert.h>
@@ -35,10 +38,16 @@
         }                                                                                \
     } while (0)
 
+typedef float dp_v4f __attribute__((vector_size(16)));
+typedef float dp_v8f __attribute__((vector_size(32)));
 typedef float dp_v16f __attribute__((vector_size(64)));
-typedef int32_t dp_v16i __attribute__((vector_size(64)));
+typedef uint32_t dp_v4u __attribute__((vector_size(16)));
+typedef uint32_t dp_v8u __attribute__((vector_size(32)));
 typedef uint32_t dp_v16u __attribute__((vector_size(64)));
-enum { DP_VL = 16 };   /* lanes of one vector */
+enum { DP_VL = 16 };   /* columns of one tile: NV vectors of 16 / NV lanes at every level */
+
+#define DP_CAT_(a, b) a##b
+#define DP_CAT(a, b) DP_CAT_(a, b)
 
 /* Unaligned vector loads and stores; GCC turns these memcpys into single vector moves. */
 #define DP_LOADU(v, p) memcpy(&(v), (p), sizeof(v))

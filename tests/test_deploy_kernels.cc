@@ -123,6 +123,36 @@ TEST(DeployKernels, FloatGemmOfEveryFormatMatchesItsReference)
                 }
 }
 
+TEST(DeployKernels, WideMatricesSplitIntoPanelsAndThreadsAlike)
+{
+    // n past one 256-column panel, split among 1..3 threads: the same bits every time, and
+    // within the bound of the reference (a few columns checked, the reference is slow).
+    std::mt19937 g(15);
+    char err[256];
+    const int rows = 9, k = 127, n = 600;
+    for (int f = DP_FORMAT_BINARY; f < DP_FORMAT_COUNT; f++) {
+        SCOPED_TRACE(shape(f, rows, k, n));
+        const std::vector<float> w = weights_for(f, rows, k, g);
+        dp_matrix m;
+        ASSERT_EQ(dp_matrix_pack(&m, (dp_format)f, rows, k, w.data(), err, sizeof err), 0) << err;
+        const std::vector<float> x = activations(k, n, n, g);
+        std::vector<float> ref((size_t)rows * n), first;
+        dp_format_table[f].gemm_ref(&m, n, x.data(), n, ref.data(), n);
+        for (dp_isa l : levels())
+            for (int threads : { 1, 2, 3 }) {
+                std::vector<float> y((size_t)rows * n);
+                const dp_exec ex = { l, threads };
+                dp_gemm(&m, n, x.data(), n, y.data(), n, &ex);
+                for (size_t i = 0; i < y.size(); i++)
+                    ASSERT_NEAR(y[i], ref[i], 1e-3 * (1 + std::fabs(ref[i]))) << i;
+                if (first.empty()) first = y;
+                else ASSERT_EQ(std::memcmp(first.data(), y.data(), y.size() * sizeof(float)), 0)
+                         << dp_isa_name(l) << " t" << threads;
+            }
+        dp_matrix_free(&m);
+    }
+}
+
 TEST(DeployKernels, SignPackingMatchesItsReferenceExactly)
 {
     std::mt19937 g(12);
