@@ -23,14 +23,16 @@
 #include "deploy/subset_table.h"
 #include "deploy/tile.h"
 
-/* One load per entry: table index (16 * chunk + subset) | (p - pmin) << 8 | minus << 15.
- * Entry 0 adds table entry 0, the empty subset: zero. Each cell's plus and minus lists are
- * padded with it to whole groups of 4, so the loops run in fours without remainders (one
- * mispredicted loop exit per list instead of two). */
-typedef uint16_t shift_entry;
-#define ENT_IDX(en) ((en) & 0xff)
-#define ENT_SHIFT(en) (((en) >> 8) & 0x7f)
-#define ENT_SCALE(en) ((en) >> 8)   /* sign and shift: the float kernel's scale index */
+/* One load per entry, both fields ready as addresses: the byte offset of the table entry
+ * (64 * (16 * chunk + subset), an entry being 16 columns of 4 bytes at every level) and
+ * minus << 7 | p - pmin, the float kernel's scale index. Entry 0 adds table entry 0, the
+ * empty subset: zero. Each cell's plus and minus lists are padded with it to whole groups of
+ * 4, so the loops run in fours without remainders (one mispredicted loop exit per list
+ * instead of two). */
+typedef uint32_t shift_entry;
+#define ENT_OFF(en) ((en) & 0xffff)
+#define ENT_SCALE(en) ((en) >> 16)
+#define ENT_SHIFT(en) (((en) >> 16) & 0x7f)
 typedef struct { uint32_t off; uint8_t n_plus, n_minus; } shift_cell;
 
 typedef struct shift_plan {
@@ -54,7 +56,7 @@ static void plan_block(const uint64_t *blk, int planes, shift_entry *e, int *n_p
             for (int ch = 0; ch < 16 && sub[sign][c]; ch++) {
                 const unsigned s = dp_nibble(sub[sign][c], ch);
                 if (!s) continue;
-                if (e) e[k] = (shift_entry)((16 * ch + s) | c << 8 | sign << 15);
+                if (e) e[k] = (shift_entry)(64 * (16 * ch + s)) | (shift_entry)(sign << 7 | c) << 16;
                 k++;
                 n[sign]++;
             }
@@ -194,7 +196,12 @@ static void LEVEL_FN(shift_f32)(const void *args, int j0, int nt, void *scratch)
         scale[c] = pmin + c <= 127 ? exp2i(pmin + c) : 0.0f;
         scale[128 + c] = -scale[c];
     }
-#define ENTRY_F32(hh, en) for (int v = 0; v < NV; v++) (hh)[v] += tab[ENT_IDX(en)][v] * scale[ENT_SCALE(en)]
+#define ENTRY_F32(hh, en)                                                                      \
+    do {                                                                                       \
+        const VF *t_ = (const VF *)((const char *)tab + ENT_OFF(en));                          \
+        const float f_ = scale[ENT_SCALE(en)];                                                 \
+        for (int v = 0; v < NV; v++) (hh)[v] += t_[v] * f_;                                    \
+    } while (0)
 #define LISTS_F32(cl, e)                                                                     \
     for (int i = 0; i < (cl).n_plus + (cl).n_minus; i += 4) {                                \
         ENTRY_F32(h0, (e)[i]); ENTRY_F32(h1, (e)[i + 1]); ENTRY_F32(h2, (e)[i + 2]); ENTRY_F32(h3, (e)[i + 3]); \
@@ -208,7 +215,12 @@ static void LEVEL_FN(shift_f32)(const void *args, int j0, int nt, void *scratch)
  * minus list goes into its own sums (g), subtracted at the end. */
 static void LEVEL_FN(shift_i32)(const void *args, int j0, int nt, void *scratch)
 {
-#define ENTRY_U32(hh, en) for (int v = 0; v < NV; v++) (hh)[v] += tab[ENT_IDX(en)][v] << ENT_SHIFT(en)
+#define ENTRY_U32(hh, en)                                                                      \
+    do {                                                                                       \
+        const VU *t_ = (const VU *)((const char *)tab + ENT_OFF(en));                          \
+        const unsigned s_ = ENT_SHIFT(en);                                                     \
+        for (int v = 0; v < NV; v++) (hh)[v] += t_[v] << s_;                                   \
+    } while (0)
 #define LISTS_U32(cl, e)                                                                     \
     for (int i = 0; i < (cl).n_plus; i += 4) {                                               \
         ENTRY_U32(h0, (e)[i]); ENTRY_U32(h1, (e)[i + 1]); ENTRY_U32(h2, (e)[i + 2]); ENTRY_U32(h3, (e)[i + 3]); \
