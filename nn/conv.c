@@ -10,6 +10,7 @@
 #include "nn/layer_kinds.h"
 #include "nn/im2col.h"
 #include "nn/model_priv.h"
+#include "nn/conv_onednn.h"
 
 int nn_conv_infer(nn_node *n, char *err, size_t errlen)
 {

@@ -104,6 +104,7 @@ static nn_onednn *context(nn_model *m)
         return NULL;
     }
     p->onednn = d;
+    p->onednn_free = nn_onednn_free;    /* the model frees it without knowing this file */
     return d;
 }
 

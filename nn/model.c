@@ -404,7 +404,7 @@ void nn_model_free(nn_model *m)
         free(m->nodes[i].x_q);
     }
     free(m->params); free(m->grads); free(m->state); free(m->decay);
-    nn_onednn_free(p->onednn);
+    if (p->onednn) p->onednn_free(p->onednn);
     free(p->weff_buf); free(p->geff); free(p->arena); free(p->grad_arena); free(p->gq); free(p->gx);
     free(p);
 }
