@@ -20,7 +20,9 @@ typedef struct nn_model_priv {
     struct nn_onednn *onednn;            /* convolution plans, built on first use (not cloned) */
     void (*onednn_free)(struct nn_onednn *);   /* set with it by nn/conv_onednn.c */
     int conv_gemm_only;                  /* 1: conv runs im2col + GEMM, never oneDNN */
-    int keep_grads;                      /* 1: every node has its own dout (no sharing) */
+    int inspectable;                     /* 1: plain layouts, a dout per node (see model.h) */
+    uint64_t layout_sig;                 /* what the current layouts were decided from */
+    int layout_gen;                      /* bumped whenever layouts change (plans rebuild) */
 } nn_model_priv;
 
 static inline nn_model_priv *nn_priv(nn_model *m) { return (nn_model_priv *)m; }
