@@ -229,6 +229,7 @@ static int find_folds(const nn_model *m, const chlist *in, fold *folds, char *er
 {
     nn_model *z = nn_model_clone(m);
     float *x = calloc(nn_dims_size(m->in_dims), sizeof *x);
+    if (z) nn_model_set_inspectable(z, 1);      /* the folds read activations as NCHW */
     if (!z || !x || nn_model_reserve(z, 1) != 0) {
         nn_model_free(z); free(x);
         snprintf(err, errlen, "out of memory");

@@ -1,11 +1,11 @@
 /* 2-D convolution (multiply-accumulate kernel) through oneDNN's convolution primitives.
  *
- * The engine keeps activations in plain NCHW; oneDNN's fast kernels want channel-blocked
- * layouts (nChw16c on AVX-512, nChw8c on AVX2: the library picks at run time from the CPU).
- * Each pass therefore reorders its operands into the primitive's layout, runs, and reorders the
- * result back; a reorder costs ~0.4 ms of CPU per 8 MB tensor, a small fraction of the
- * convolution it enables (docs/PERFORMANCE.md). Results that the layer contract accumulates
- * (dX, dW) are reordered with a sum post-op, so they add into the engine's buffers.
+ * oneDNN's fast kernels want channel-blocked layouts (nChw16c on AVX-512, nChw8c on AVX2: the
+ * library picks at run time from the CPU). Activations the layout planner (nn/layout.c) keeps
+ * blocked are handed over as they are; plain NCHW ones, and the weights, are reordered into the
+ * primitive's layout and the result back. Results that the layer contract accumulates (dX, dW)
+ * come back through a reorder with a sum post-op, so they add into the engine's buffers; a
+ * gradient the driver marks fresh is written directly where the layouts agree.
  *
  * Algorithm per pass, from measurements on ResNet-20 shapes (AVX-512, batch 128): Winograd
  * F(4x4,3x3) wins for weight gradients at every width and for forward / data gradients from
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nn/conv_onednn.h"
+#include "nn/layer_kinds.h"
 #include "nn/model_priv.h"
 
 enum { PLANS_PER_NODE = 3 };
@@ -34,6 +35,7 @@ typedef struct {
     dnnl_primitive_t reorder;
     dnnl_primitive_t reorder_set;   /* accumulating outputs: the plain (=) reorder, for a fresh dx */
     size_t bytes;           /* of prim, when it needs its own buffer */
+    int same;               /* user and primitive layouts agree (an = output needs no copy) */
 } operand;
 
 /* How run_pass treats an operand. */
@@ -48,6 +50,7 @@ typedef struct {
 
 typedef struct {
     int batch, threads;     /* 0 = empty slot */
+    int gen;                /* the model's layout generation the plan was built for */
     unsigned long used;     /* LRU stamp */
     int failed;             /* oneDNN offers no implementation: use the fallback */
     pass ps[P_COUNT];
@@ -104,6 +107,7 @@ static nn_onednn *context(nn_model *m)
         return NULL;
     }
     p->onednn = d;
+    p->onednn_free = nn_onednn_free;    /* the model frees it without knowing this file */
     return d;
 }
 
@@ -116,7 +120,13 @@ typedef struct {
     int has_bias;
 } conv_descs;
 
-static int descs_of(const nn_node *n, int batch, conv_descs *c)
+static dnnl_format_tag_t tag_of(int layout)
+{
+    if (layout == NN_LAYOUT_PLAIN) return dnnl_nchw;
+    return nn_layout_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+}
+
+static int descs_of(const nn_model *m, const nn_node *n, int batch, conv_descs *c)
 {
     const nn_dims in = n->in_dims, out = n->out_dims;
     dnnl_dims_t sd = { batch, in.c, in.h, in.w }, wd = { n->out_c, in.c, n->k, n->k };
@@ -124,9 +134,9 @@ static int descs_of(const nn_node *n, int batch, conv_descs *c)
     c->strides[0] = c->strides[1] = n->stride;
     c->pad[0] = c->pad[1] = n->pad;
     c->has_bias = n->b != NULL;
-    return dnnl_memory_desc_init_by_tag(&c->src, 4, sd, dnnl_f32, dnnl_nchw) ||
+    return dnnl_memory_desc_init_by_tag(&c->src, 4, sd, dnnl_f32, tag_of(nn_input_layout(m, n, 0))) ||
            dnnl_memory_desc_init_by_tag(&c->w, 4, wd, dnnl_f32, dnnl_oihw) ||
-           dnnl_memory_desc_init_by_tag(&c->dst, 4, dd, dnnl_f32, dnnl_nchw) ||
+           dnnl_memory_desc_init_by_tag(&c->dst, 4, dd, dnnl_f32, tag_of(n->layout)) ||
            dnnl_memory_desc_init_by_tag(&c->bias, 1, bd, dnnl_f32, dnnl_x) ||
            dnnl_memory_desc_init_by_tag(&c->src_any, 4, sd, dnnl_f32, dnnl_format_tag_any) ||
            dnnl_memory_desc_init_by_tag(&c->w_any, 4, wd, dnnl_f32, dnnl_format_tag_any) ||
@@ -162,7 +172,8 @@ static int operand_init(nn_onednn *d, operand *o, const dnnl_memory_desc_t *user
                         const dnnl_memory_desc_t *prim, int to_prim, int accumulate)
 {
     if (dnnl_memory_create(&o->user, user, d->engine, DNNL_MEMORY_NONE) != dnnl_success) return -1;
-    if (dnnl_memory_desc_equal(user, prim) && !accumulate) { o->prim = o->user; return 0; }
+    o->same = dnnl_memory_desc_equal(user, prim);
+    if (o->same && !accumulate) { o->prim = o->user; return 0; }
     if (dnnl_memory_create(&o->prim, prim, d->engine, DNNL_MEMORY_NONE) != dnnl_success) return -1;
     o->bytes = dnnl_memory_desc_get_size(prim);
     if (to_prim) return make_reorder(d, &o->reorder, user, prim, 0);
@@ -257,10 +268,10 @@ out:
     return rc;
 }
 
-static int plan_build(nn_onednn *d, const nn_node *n, int batch, conv_plan *pl)
+static int plan_build(nn_onednn *d, const nn_model *m, const nn_node *n, int batch, conv_plan *pl)
 {
     conv_descs c;
-    if (descs_of(n, batch, &c) != 0) return -1;
+    if (descs_of(m, n, batch, &c) != 0) return -1;
     /* The hint of a backward pass is a training forward of the same algorithm. */
     for (int k = 0; k < P_COUNT; k++) {
         const dnnl_alg_kind_t algs[2] = {
@@ -285,18 +296,19 @@ static conv_plan *plan_for(nn_model *m, int node, int batch, int threads)
     nn_onednn *d = context(m);
     if (!d) return NULL;
     conv_plan *slots = d->plans[node], *victim = &slots[0];
+    const int gen = nn_priv(m)->layout_gen;
     d->clock++;
     for (int j = 0; j < PLANS_PER_NODE; j++) {
         conv_plan *pl = &slots[j];
-        if (pl->batch == batch && pl->threads == threads) {
+        if (pl->batch == batch && pl->threads == threads && pl->gen == gen) {
             pl->used = d->clock;
             return pl->failed ? NULL : pl;
         }
         if (pl->used < victim->used) victim = pl;
     }
     plan_free(victim);
-    victim->batch = batch; victim->threads = threads; victim->used = d->clock;
-    if (plan_build(d, &m->nodes[node], batch, victim) != 0) {
+    victim->batch = batch; victim->threads = threads; victim->used = d->clock; victim->gen = gen;
+    if (plan_build(d, m, &m->nodes[node], batch, victim) != 0) {
         for (int k = 0; k < P_COUNT; k++) pass_free(&victim->ps[k]);
         victim->failed = 1;
         return NULL;
@@ -359,6 +371,11 @@ static int run_pass(nn_onednn *d, pass *p, void *const user[A_COUNT], const int 
         if (!o->user) continue;
         dnnl_memory_set_data_handle(o->user, user[a]);
         int shared = a == A_DST && lay.dst_shared;
+        if (mode[a] == OUT_SET && o->same) {        /* write straight into the engine's buffer */
+            dnnl_memory_set_data_handle(o->prim, user[a]);
+            ex[nex++] = (dnnl_exec_arg_t){ args[a], o->prim };
+            continue;
+        }
         if (o->prim != o->user) {
             dnnl_memory_set_data_handle(o->prim, shared ? d->buf : cur);
             if (!shared) cur += round64(o->bytes);
@@ -373,7 +390,8 @@ static int run_pass(nn_onednn *d, pass *p, void *const user[A_COUNT], const int 
     must(dnnl_primitive_execute(p->prim, d->stream, nex, ex), "convolution");
     for (int a = 0; a < A_COUNT; a++) {
         operand *o = &p->op[a];
-        if (o->user && o->reorder && mode[a] != IN) must(reorder(d, o, mode[a]), "reorder out");
+        if (o->user && o->reorder && mode[a] != IN && !(mode[a] == OUT_SET && o->same))
+            must(reorder(d, o, mode[a]), "reorder out");
     }
     must(dnnl_stream_wait(d->stream), "stream");
     return 0;

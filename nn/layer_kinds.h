@@ -30,6 +30,15 @@ static inline void nn_dx_begin(const nn_node *n, int j, float *dx, size_t len)
     if (dx && n->dx_fresh[j]) memset(dx, 0, len * sizeof(float));
 }
 
+/* Activation layouts (nn/layout.c). The channel block size B of NN_LAYOUT_BLOCKED (16 where
+ * the CPU has AVX-512, else 8); the layout of node n's input j; re-deciding the layouts when
+ * the model's attachments changed (nn_forward calls it first). */
+int  nn_layout_block(void);
+int  nn_input_layout(const nn_model *m, const nn_node *n, int j);
+void nn_layouts_update(nn_model *m);
+/* Whether conv node n runs through oneDNN (nn/conv.c): only those read and write blocked. */
+int  nn_conv_onednn_eligible(const nn_model *m, const nn_node *n);
+
 /* dx (=|+=) g over len values, split over the model's threads. */
 void nn_dx_put(const nn_model *m, int fresh, float *dx, const float *g, size_t len);
 

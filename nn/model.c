@@ -382,7 +382,7 @@ int nn_reserve_grads(nn_model *m, int batch)
     if (batch <= p->grad_cap) return 0;
     size_t off[NN_MAX_NODES];
     size_t in_floats = round_floats((size_t)batch * nn_dims_size(m->in_dims));
-    float *a = alloc_floats(in_floats + plan_grads(m, batch, p->keep_grads, off));
+    float *a = alloc_floats(in_floats + plan_grads(m, batch, p->inspectable, off));
     if (!a) return -1;
     free(p->grad_arena);
     p->grad_arena = a;
@@ -404,7 +404,7 @@ void nn_model_free(nn_model *m)
         free(m->nodes[i].x_q);
     }
     free(m->params); free(m->grads); free(m->state); free(m->decay);
-    nn_onednn_free(p->onednn);
+    if (p->onednn) p->onednn_free(p->onednn);
     free(p->weff_buf); free(p->geff); free(p->arena); free(p->grad_arena); free(p->gq); free(p->gx);
     free(p);
 }
@@ -425,7 +425,7 @@ nn_model *nn_model_clone(const nn_model *src)
     nn_model *m = &p->pub;
     *m = *src;
     p->conv_gemm_only = nn_priv((nn_model *)src)->conv_gemm_only;
-    p->keep_grads = nn_priv((nn_model *)src)->keep_grads;
+    p->inspectable = nn_priv((nn_model *)src)->inspectable;
     m->params = m->grads = m->state = NULL; m->decay = NULL;
     m->batch_cap = 0; m->ws = NULL; m->ws_len = 0;
     for (int i = 0; i < m->n_nodes; i++) {

@@ -90,7 +90,13 @@ struct nn_node {
     /* Set by the backward driver for the call it makes: 1 = the gradient buffer of input j
      * holds nothing yet, so the layer writes it (=) instead of adding (+=). 0 otherwise. */
     uint8_t dx_fresh[2];
+    /* Memory layout of out and dout (nn/layout.c decides): plain NCHW, or channel-blocked
+     * (N, C/B, H, W, B) with B = nn_layout_block(), which oneDNN's convolutions read and write
+     * without reordering. Only layers that can read it ever see a blocked input. */
+    uint8_t layout;
 };
+
+enum { NN_LAYOUT_PLAIN = 0, NN_LAYOUT_BLOCKED = 1 };
 
 struct nn_model {
     char arch[NN_NAME_MAX];
@@ -145,10 +151,11 @@ void nn_model_set_threads(nn_model *, int threads);
 /* Convolutions run through oneDNN where it has an implementation (the default), or always
  * through the engine's own im2col + GEMM path (gemm_only = 1: benchmarks' baseline, tests). */
 void nn_model_set_conv_gemm_only(nn_model *, int gemm_only);
-/* Gradient buffers are shared between nodes whose lifetimes do not overlap, so after
- * nn_backward a node's dout may hold another node's gradient. keep = 1 gives every node its
- * own (more memory), for callers that inspect them afterwards (tests). */
-void nn_model_keep_grads(nn_model *, int keep);
+/* By default activations may live in a channel-blocked layout and gradient buffers are shared
+ * between nodes whose lifetimes do not overlap, so node->out / node->dout are not readable as
+ * NCHW after a pass. on = 1 keeps every activation plain NCHW and gives every node its own
+ * gradient buffer (slower, more memory): for callers that read them (tests, surgery). */
+void nn_model_set_inspectable(nn_model *, int on);
 nn_model *nn_model_clone(const nn_model *);        /* same structure, params, state, masks */
 
 /* --- running -------------------------------------------------------------------------- */

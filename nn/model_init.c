@@ -72,11 +72,11 @@ void nn_model_set_conv_gemm_only(nn_model *m, int gemm_only)
     nn_priv(m)->conv_gemm_only = gemm_only != 0;
 }
 
-void nn_model_keep_grads(nn_model *m, int keep)
+void nn_model_set_inspectable(nn_model *m, int on)
 {
     nn_model_priv *p = nn_priv(m);
-    if (p->keep_grads == (keep != 0)) return;
-    p->keep_grads = keep != 0;
+    if (p->inspectable == (on != 0)) return;
+    p->inspectable = on != 0;
     free(p->grad_arena);            /* re-planned by the next training forward */
     p->grad_arena = NULL; p->xin = NULL; p->grad_cap = 0;
     for (int i = 0; i < m->n_nodes; i++) m->nodes[i].dout = NULL;

@@ -69,7 +69,7 @@ void lf_free(lf_layer *L)
     free(L->x0); free(L->x1); free(L->dx0); free(L->dx1);
     free(n->out); free(n->dout); free(n->w); free(n->gw); free(n->b); free(n->gb);
     free(n->run_mean); free(n->run_var); free(n->cache); free(L->m->ws);
-    nn_onednn_free(nn_priv(L->m)->onednn);
+    if (nn_priv(L->m)->onednn) nn_priv(L->m)->onednn_free(nn_priv(L->m)->onednn);
     free(L->m);
     memset(L, 0, sizeof *L);
 }
