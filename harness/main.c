@@ -60,21 +60,17 @@ static int cmd_eval(int argc, char **argv)
     }
     if (!model || !data || batch < 1) return usage_error("eval: usage: harness eval MODEL.h5 --data NAME");
     char err[ERR_MAX];
-    ckpt_meta meta;
-    memset(&meta, 0, sizeof meta);
-    nn_model *m = ckpt_load(model, NULL, &meta, err, sizeof err);
-    ckpt_meta_free(&meta);
-    if (!m) { fprintf(stderr, "harness: %s\n", err); return 1; }
     ds_dataset ds;
     if (hx_dataset_open(data, &ds, stderr, err, sizeof err) != 0) {
         fprintf(stderr, "harness: %s\n", err);
-        nn_model_free(m);
         return 1;
     }
+    /* The dataset's shape is checked against the file before the model is built from it. */
+    ckpt_expect want = {{ds.c, ds.h, ds.w}, ds.n_classes};
+    nn_model *m = ckpt_load_expect(model, &want, NULL, NULL, err, sizeof err);
     int rc = 0;
-    if (ds.c != m->in_dims.c || ds.h != m->in_dims.h || ds.w != m->in_dims.w || ds.n_classes != m->n_classes) {
-        fprintf(stderr, "harness: %s expects %dx%dx%d inputs and %d classes; dataset %s has %dx%dx%d and %d\n",
-                model, m->in_dims.c, m->in_dims.h, m->in_dims.w, m->n_classes, data, ds.c, ds.h, ds.w, ds.n_classes);
+    if (!m) {
+        fprintf(stderr, "harness: %s\n", err);
         rc = 1;
     } else {
         nn_model_set_threads(m, 2);

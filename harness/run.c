@@ -323,8 +323,16 @@ static int resume_from(runner *r, int *start_round, int *start_epoch, char *err,
     nn_optim *opt = &r->optim;
     nn_optim_free(opt);
     memset(opt, 0, sizeof *opt);
-    nn_model *m = ckpt_load(r->ckpt_path, opt, &meta, err, errlen);
+    ckpt_expect want = {{r->ds.c, r->ds.h, r->ds.w}, r->ds.n_classes};
+    nn_model *m = ckpt_load_expect(r->ckpt_path, &want, opt, &meta, err, errlen);
     if (!m) return -1;
+    if (meta.round >= r->mt.n_rounds || meta.epoch >= r->cfg.epochs) {
+        snprintf(err, errlen, "--resume: %s is at round %d epoch %d, but this config runs %d round(s) of %d epochs",
+                 r->ckpt_path, meta.round + 1, meta.epoch + 1, r->mt.n_rounds, r->cfg.epochs);
+        nn_model_free(m);
+        ckpt_meta_free(&meta);
+        return -1;
+    }
     if (strcmp(meta.config_hash, r->hash) != 0) {
         nn_model_free(m);
         ckpt_meta_free(&meta);
