@@ -34,6 +34,7 @@ static int cmd_run(int argc, char **argv)
             if (o.n_sets == CFG_MAX_SETS) return usage_error("too many --set");
             sets[o.n_sets++] = argv[i] + 6;
         } else if (strcmp(argv[i], "--resume") == 0) o.resume = 1;
+        else if (strcmp(argv[i], "--rerun") == 0) o.rerun = 1;
         else if (strcmp(argv[i], "--quiet") == 0) o.quiet = 1;
         else if (argv[i][0] == '-') return usage_error("run: unknown option");
         else if (!config) config = argv[i];
@@ -181,7 +182,7 @@ static int cmd_help(int argc, char **argv);
 
 typedef struct { const char *name, *args, *help; int (*fn)(int, char **); } command;
 static const command commands[] = {
-    {"run", "CONFIG.ini [--set section.key=value ...] [--resume] [--quiet]", "train / compress as the config says", cmd_run},
+    {"run", "CONFIG.ini [--set section.key=value ...] [--resume | --rerun] [--quiet]", "train / compress as the config says", cmd_run},
     {"eval", "MODEL.h5 --data NAME [--batch N]", "test accuracy of a saved model", cmd_eval},
     {"data", "NAME [--src DIR] | import NAME --idx DIR", "turn raw dataset files into data/NAME.h5", cmd_data},
     {"methods", "[NAME]", "list the compression methods, or one with its options", cmd_methods},

@@ -15,6 +15,7 @@
 #include "harness/fileio.h"
 #include "harness/json.h"
 #include "harness/metrics.h"
+#include "harness/run_dir.h"
 #include "methods/method.h"
 #include "nn/loss.h"
 #include "nn/optim.h"
@@ -36,6 +37,7 @@ typedef struct runner {
     hx_config cfg;
     char hash[17];
     char run_id[OPT_STR_MAX + 32], run_dir[PATH_MAX], ckpt_path[PATH_MAX + 16];
+    hx_run_dir dir;            /* the run folder, locked while the run writes it */
     FILE *log;
     int quiet;
     ds_dataset ds;
@@ -147,14 +149,15 @@ static int load_pretrained(runner *r, char *err, size_t errlen)
     return 0;
 }
 
-static int setup(runner *r, int resume, char *err, size_t errlen)
+static int setup(runner *r, rd_mode mode, char *err, size_t errlen)
 {
     hx_config *c = &r->cfg;
+    int resume = mode == RD_RESUME;
     cfg_hash(c, r->hash);
     snprintf(r->run_id, sizeof r->run_id, "%s-%s", c->name, r->hash);
     snprintf(r->run_dir, sizeof r->run_dir, "%s/runs/%s", hx_results_root(), r->run_id);
     snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/model.h5", r->run_dir);
-    if (fio_mkdir_p(r->run_dir, err, errlen) != 0) return -1;
+    if (hx_run_dir_take(&r->dir, r->run_dir, r->run_id, r->hash, mode, err, errlen) != 0) return -1;
 
     if (hx_dataset_open(c->dataset, &r->ds, r->log, err, errlen) != 0) return -1;
     r->train = r->ds.train;
@@ -210,6 +213,7 @@ static int setup(runner *r, int resume, char *err, size_t errlen)
             return -1;
         }
     }
+    if (hx_run_dir_begin(&r->dir, err, errlen) != 0) return -1;
     char *resolved = cfg_resolved(c);
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/config.ini", r->run_dir);
@@ -503,6 +507,7 @@ static int train_all(runner *r, int start_round, int start_epoch, char *err, siz
 
 static void runner_free(runner *r)
 {
+    hx_run_dir_release(&r->dir, 0);
     if (r->cfg.method && r->cfg.method->free_state && r->mstate) r->cfg.method->free_state(r->mstate);
     nn_optim_free(&r->optim);
     nn_model_free(r->model);
@@ -519,6 +524,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
     hx_run_opts def = {0};
     if (!o) o = &def;
     runner *r = calloc(1, sizeof *r);
+    r->dir.lock_fd = -1;
     r->log = o->log ? o->log : stdout;
     r->quiet = o->quiet;
     r->best_acc = -1;
@@ -526,7 +532,14 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
     r->stop_after = stop && *stop ? atol(stop) : -1;
     double t0 = now_s();
     if (cfg_load(config_path, o->sets, o->n_sets, &r->cfg, err, errlen) != 0) { free(r); return -1; }
-    int rc = setup(r, o->resume, err, errlen);
+    if (o->resume && o->rerun) {
+        snprintf(err, errlen, "--resume continues a run, --rerun starts it again: give one of them");
+        cfg_free(&r->cfg);
+        free(r);
+        return -1;
+    }
+    int rc = setup(r, o->rerun ? RD_RERUN : o->resume ? RD_RESUME : RD_START, err, errlen);
+    if (rc != 0) hx_run_dir_release(&r->dir, 1);
     int start_round = 0, start_epoch = 0;
     if (rc == 0 && o->resume) rc = resume_from(r, &start_round, &start_epoch, err, errlen);
     if (rc == 0) {
