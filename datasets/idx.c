@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 #include "datasets/ds_internal.h"
 
@@ -124,6 +125,9 @@ static int idx_open(idx_file *f, const char *path, char *err, size_t errlen) {
     f->path = path;
     f->err = err;
     f->errlen = errlen;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return ds_fail(err, errlen, "%s: a directory, not an IDX file", path);
     errno = 0;
     f->gz = gzopen(path, "rb");
     if (!f->gz) return ds_fail(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "zlib error");

@@ -5,7 +5,7 @@
 #   --torch  also python3-torch, the peer of bench/train_throughput.
 # Safe to run again: installs only what is missing.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libinih-dev libpng-dev zlib1g-dev
+pkgs=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libpng-dev zlib1g-dev
       gnuplot-nox libgtest-dev googletest)
 need_npm=0
 for a in "$@"; do

@@ -1,6 +1,7 @@
 // IDX reader: plain and gzip round trips, and each kind of broken file gives a message that
 // names the file and the problem.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -164,6 +165,18 @@ TEST_F(Idx, LabelsTruncatedAndOverLong) {
         EXPECT_HAS(msg, "train-labels-idx1-ubyte: ");
         EXPECT_HAS(msg, bytes < 10 ? "truncated: header says 10 = 10 bytes, file has 7" : "over-long");
     }
+}
+
+// A directory given as an images or labels file is named as such (it used to read as "corrupt gzip data").
+TEST_F(Idx, DirectoryIsNamed) {
+    std::string d = path("train-labels-idx1-ubyte");
+    ASSERT_EQ(mkdir(d.c_str(), 0777), 0);
+    uint8_t *out = nullptr;
+    uint32_t n = 0;
+    char err[DS_ERR_MAX] = "";
+    EXPECT_NE(ds_read_idx_labels(d.c_str(), &out, &n, err, sizeof err), 0);
+    EXPECT_EQ(std::string(err), d + ": a directory, not an IDX file");
+    EXPECT_EQ(image_error(d), d + ": a directory, not an IDX file");
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+#include <algorithm>
 extern "C" {
 #include "harness/json.h"
 #include "harness/checkpoint.h"
@@ -46,13 +48,35 @@ protected:
         (void)system(cmd.c_str());
         unsetenv("HARNESS_STOP_AFTER_EPOCHS");
     }
+    // The base config with extra's "[section]\nkey = value" lines replacing or adding keys (a
+    // config gives each section and key once).
     std::string config(const std::string &extra = "")
     {
+        std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> secs = {
+            {"run", {{"name", "e2e"}, {"seed", "11"}, {"threads", "1"}}},
+            {"data", {{"dataset", "synth"}, {"val_size", "200"}}},
+            {"model", {{"arch", "lenet5"}}},
+            {"train", {{"epochs", "3"}, {"batch", "32"}, {"lr", "0.005"}, {"schedule", "cosine"},
+                       {"weight_decay", "5e-4"}}},
+        };
+        std::istringstream in(extra);
+        std::string line, sec;
+        while (std::getline(in, line)) {
+            if (line.empty()) continue;
+            if (line[0] == '[') { sec = line.substr(1, line.find(']') - 1); continue; }
+            std::string k = line.substr(0, line.find(" = ")), v = line.substr(line.find(" = ") + 3);
+            auto s = std::find_if(secs.begin(), secs.end(), [&](auto &x) { return x.first == sec; });
+            if (s == secs.end()) { secs.push_back({sec, {}}); s = secs.end() - 1; }
+            auto kv = std::find_if(s->second.begin(), s->second.end(), [&](auto &x) { return x.first == k; });
+            if (kv == s->second.end()) s->second.push_back({k, v});
+            else kv->second = v;
+        }
         std::string p = root + "/run.ini";
         std::ofstream f(p);
-        f << "[run]\nname = e2e\nseed = 11\nthreads = 1\n[data]\ndataset = synth\nval_size = 200\n"
-             "[model]\narch = lenet5\n[train]\nepochs = 3\nbatch = 32\nlr = 0.005\nschedule = cosine\n"
-             "weight_decay = 5e-4\n" << extra;
+        for (auto &s : secs) {
+            f << "[" << s.first << "]\n";
+            for (auto &kv : s.second) f << kv.first << " = " << kv.second << "\n";
+        }
         return p;
     }
     std::string last_err;
