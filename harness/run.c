@@ -12,6 +12,7 @@
 #include "datasets/dataset.h"
 #include "harness/checkpoint.h"
 #include "harness/data_store.h"
+#include "harness/diverge.h"
 #include "harness/fileio.h"
 #include "harness/json.h"
 #include "harness/metrics.h"
@@ -53,6 +54,8 @@ typedef struct runner {
     double train_seconds; long train_images;
     double best_acc; int best_epoch, best_round;
     long stop_after;           /* HARNESS_STOP_AFTER_EPOCHS: simulate an interruption (tests) */
+    hx_diverge div;            /* the divergence rule's state for this round */
+    int saved_round, saved_epoch;   /* position of model.h5 on disk (-1: none from this run) */
 } runner;
 
 static double now_s(void)
@@ -223,6 +226,21 @@ static int setup(runner *r, rd_mode mode, char *err, size_t errlen)
 }
 
 /* --- training ------------------------------------------------------------------------- */
+/* "training diverged at ...: <why>; lower [train] lr (now X); <where the last good model is>". */
+static int diverged(const runner *r, int round, int epoch, long batch, const char *why, char *err, size_t errlen)
+{
+    char at[64] = "", saved[PATH_MAX + 96];
+    if (batch > 0) snprintf(at, sizeof at, " batch %ld", batch);
+    if (r->saved_round >= 0)
+        snprintf(saved, sizeof saved, "the last checkpoint is %s (round %d epoch %d)", r->ckpt_path,
+                 r->saved_round + 1, r->saved_epoch + 1);
+    else
+        snprintf(saved, sizeof saved, "no checkpoint was written before it diverged");
+    snprintf(err, errlen, "%s: training diverged at round %d epoch %d%s: %s; lower [train] lr (now %g); %s",
+             r->cfg.path, round + 1, epoch + 1, at, why, r->cfg.lr, saved);
+    return -1;
+}
+
 static void progress(runner *r, int round, int epoch, long batch, long n_batches, double loss, double acc,
                      double ips, double eta_s)
 {
@@ -251,12 +269,10 @@ static int train_epoch(runner *r, int round, int epoch, double *train_loss, doub
         const float *logits = nn_forward(m, r->x, got, 1);
         int ok = 0;
         float loss = nn_softmax_xent(logits, r->y, got, m->n_classes, r->dlogits, &ok);
-        if (!isfinite(loss)) {
+        char why[256];
+        if (hx_diverge_step(&r->div, loss, why, sizeof why)) {
             ds_loader_free(&ld);
-            snprintf(err, errlen, "%s: training diverged at round %d epoch %d batch %ld: loss is %f; "
-                     "lower [train] lr (now %g) — the last good checkpoint is %s", c->path, round + 1,
-                     epoch + 1, b + 1, (double)loss, c->lr, r->ckpt_path);
-            return -1;
+            return diverged(r, round, epoch, b + 1, why, err, errlen);
         }
         nn_zero_grad(m);
         nn_backward(m, r->dlogits, got);
@@ -286,6 +302,8 @@ static int train_epoch(runner *r, int round, int epoch, double *train_loss, doub
     *train_acc = seen ? 100.0 * correct / seen : 0;
     *ips = seen / (dt > 0 ? dt : 1e-9);
     if (!r->quiet && isatty(fileno(r->log))) fprintf(r->log, "\r%120s\r", "");
+    char why[256];
+    if (hx_diverge_epoch(&r->div, *train_loss, why, sizeof why)) return diverged(r, round, epoch, 0, why, err, errlen);
     return 0;
 }
 
@@ -307,7 +325,10 @@ static int save_checkpoint(runner *r, int round, int epoch, char *err, size_t er
     snprintf(state, sizeof state, "{\"best_epoch\": %d, \"best_round\": %d, \"train_seconds\": %.17g, \"train_images\": %ld}",
              r->best_epoch, r->best_round, r->train_seconds, r->train_images);
     meta.json = state;
-    return ckpt_save(r->ckpt_path, r->model, &r->optim, &meta, err, errlen);
+    if (ckpt_save(r->ckpt_path, r->model, &r->optim, &meta, err, errlen) != 0) return -1;
+    r->saved_round = round;
+    r->saved_epoch = epoch;
+    return 0;
 }
 
 /* Restores an interrupted run: model, optimizer, position. Returns the epoch to start at. */
@@ -364,6 +385,8 @@ static int resume_from(runner *r, int *start_round, int *start_epoch, char *err,
     }
     *start_round = meta.round;
     *start_epoch = meta.epoch + 1;
+    r->saved_round = meta.round;
+    r->saved_epoch = meta.epoch;
     if (*start_epoch >= r->cfg.epochs) { (*start_round)++; *start_epoch = 0; }
     fprintf(r->log, "resuming %s after round %d epoch %d\n", r->run_id, meta.round + 1, meta.epoch + 1);
     ckpt_meta_free(&meta);
@@ -460,6 +483,7 @@ static int train_all(runner *r, int start_round, int start_epoch, char *err, siz
             HOOK(r, round_begin);
             if (mt->reset_optimizer) nn_optim_reset(&r->optim);
         }
+        hx_diverge_round(&r->div, r->model->n_classes);
         /* A cosine decays over the round the method planned, not over [train] epochs. */
         r->sched.epochs = mt->round_epochs > 0 ? mt->round_epochs : c->epochs;
         double round_best = -1, min_val = INFINITY, last_test = 0;
@@ -525,6 +549,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
     if (!o) o = &def;
     runner *r = calloc(1, sizeof *r);
     r->dir.lock_fd = -1;
+    r->saved_round = r->saved_epoch = -1;
     r->log = o->log ? o->log : stdout;
     r->quiet = o->quiet;
     r->best_acc = -1;
