@@ -1,7 +1,6 @@
 /* INI configuration: harness/ini_strict.c reads the file (every byte accounted for), the tables
  * below decide what is allowed. */
 #include "harness/config.h"
-#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,15 +82,7 @@ typedef struct {
     char *sets[CFG_MAX_SETS]; int n_sets;   /* copies of the --set texts the pending keys point into */
 } load_ctx;
 
-/* Names that become parts of paths (results/runs/<name>-<hash>, data/<dataset>.h5) and of
- * result.json: letters, digits, '.', '_', '-'; not starting with '.', no "..". */
-static int safe_name(const char *s)
-{
-    if (!*s || *s == '.' || strstr(s, "..")) return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-') return 0;
-    return 1;
-}
+/* Keys whose values become parts of paths (results/runs/<name>-<hash>, data/<dataset>.h5). */
 static const struct { const char *section, *key; } name_keys[] = {{"run", "name"}, {"data", "dataset"}};
 
 static void allowed_keys(const cfg_section *s, char *out, size_t n)
@@ -134,7 +125,7 @@ static int set_key(load_ctx *c, const char *where, int line, const char *section
         return -1;
     }
     for (size_t i = 0; i < sizeof name_keys / sizeof name_keys[0]; i++)
-        if (!strcmp(section, name_keys[i].section) && !strcmp(key, name_keys[i].key) && !safe_name(value)) {
+        if (!strcmp(section, name_keys[i].section) && !strcmp(key, name_keys[i].key) && !fio_safe_name(value)) {
             snprintf(c->err, c->errlen, "%s: [%s] %s = %s: use letters, digits, '.', '_' and '-' only, not "
                      "starting with '.' and without '..' (it names a folder or file)", where, section, key, value);
             return -1;

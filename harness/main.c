@@ -137,6 +137,9 @@ static int cmd_data(int argc, char **argv)
     if (argc >= 1 && strcmp(argv[0], "import") == 0) {
         if (argc != 4 || strcmp(argv[2], "--idx") != 0)
             return usage_error("data import: usage: harness data import NAME --idx DIR");
+        if (!fio_safe_name(argv[1]))
+            return usage_error("data import: NAME becomes data/NAME.h5: use letters, digits, '.', '_' and '-' only, "
+                               "not starting with '.' and without '..'");
         hx_dataset_path(argv[1], out, sizeof out);
         if (fio_mkdir_p(hx_data_root(), err, sizeof err) != 0 ||
             ds_import_idx(argv[1], argv[3], out, err, sizeof err) != 0) {

@@ -549,6 +549,23 @@ TEST_F(CkptEdit, BestAccuracyAndOptimizerHyperParameters)
 // A write that fails (here: the file-size limit, as on a full disk) is named, leaves no
 // temporary file and no open HDF5 file behind (a failed close used to crash HDF5's exit
 // handler: exit 139), and the previous checkpoint stays readable.
+// A full disk itself: the temporary file is /dev/full (through a symlink at its name), whose
+// writes fail with ENOSPC. The message names the file and the reason; the previous file stays.
+TEST_F(Ckpt, FullDiskIsNamed)
+{
+    std::string f = save("full.h5");
+    std::string tmp = f + ".tmp." + std::to_string(getpid());
+    ASSERT_EQ(symlink("/dev/full", tmp.c_str()), 0);
+    node("fc1")->w[0] = 77.0f;
+    EXPECT_EQ(ckpt_save(f.c_str(), m, &opt, &meta, err, sizeof err), -1);
+    EXPECT_EQ(std::string(err), f + ": cannot write: No space left on device; the previous file (if any) is unchanged");
+    EXPECT_EQ(ls(), std::vector<std::string>{"full.h5"});   // the temporary (here: the link) is gone
+    nn_model *g = ckpt_load(f.c_str(), nullptr, nullptr, err, sizeof err);
+    ASSERT_NE(g, nullptr) << err;
+    EXPECT_NE(node("fc1", g)->w[0], 77.0f);
+    nn_model_free(g);
+}
+
 struct SaveArgs { const nn_model *m; const nn_optim *opt; const ckpt_meta *meta; std::string path; };
 
 TEST_F(Ckpt, WriteFailureIsNamedAndKeepsThePreviousFile)

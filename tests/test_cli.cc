@@ -57,6 +57,13 @@ TEST_F(Cli, UnknownOptionsAndCommandsNameThemselves)
     EXPECT_EQ("harness: unknown command rnu (did you mean run?); see harness help\n", r.err);
 }
 
+TEST_F(Cli, ImportNameMustBeSafe)
+{
+    Result r = harness("data import ../../x --idx " + root);
+    EXPECT_EQ(2, r.status);
+    EXPECT_NE(std::string::npos, r.err.find("data import: NAME becomes data/NAME.h5: use letters")) << r.err;
+}
+
 TEST_F(Cli, DirectoryGivenAsAFileIsNamed)
 {
     Result r = harness("run " + root);
