@@ -132,9 +132,9 @@ int h5io_create(h5io_writer *w, const char *name, char *err, size_t errlen)
 {
     w->file = -1;
     w->keep = NULL;
-    static unsigned serial;   /* HDF5 refuses two open files of one name: give each its own */
+    /* HDF5 refuses two open files of one name: the writer's address tells open ones apart. */
     char mem_name[4200], why[H5IO_REASON_MAX];
-    snprintf(mem_name, sizeof mem_name, "%s (in memory %u)", name, ++serial);
+    snprintf(mem_name, sizeof mem_name, "%s (in memory at %p)", name, (void *)w);
     image_keep *k = calloc(1, sizeof *k);
     if (!k) return fail(err, errlen, "%s: %s", name, strerror(ENOMEM));
     k->refs = 1;
