@@ -1,4 +1,5 @@
 /* Dataset lifetime and small helpers shared by the readers and the store. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,21 @@ const char *ds_basename(const char *path) {
 int ds_file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int ds_dir_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int ds_check_name(const char *name, char *err, size_t errlen) {
+    size_t len = strlen(name);
+    if (len == 0 || len >= sizeof ((ds_dataset *)0)->name)
+        return ds_fail(err, errlen, "dataset name \"%s\": must be 1..63 characters", name);
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
+            return ds_fail(err, errlen, "dataset name \"%s\": only letters, digits, '.', '_' and '-' are allowed", name);
+    return 0;
 }
 
 int ds_source_of(const char *path, ds_source *out, char *err, size_t errlen) {

@@ -1,4 +1,5 @@
-/* Image-classification datasets: raw readers (IDX, gzip IDX, CIFAR-10 binary), the HDF5 store
+/* Image-classification datasets: raw readers (IDX, gzip IDX, CIFAR-10 binary, folders of PNG and
+ * JPEG images), the HDF5 store
  * (one file per dataset), and the batch loader. Images stay uint8 in memory; the loader
  * normalizes per batch. */
 #ifndef DATASETS_DATASET_H
@@ -7,7 +8,7 @@
 #include <stdint.h>
 #include "nn/rng.h"
 
-enum { DS_ERR_MAX = 1024, DS_MAX_CLASSES = 256, DS_MAX_CHANNELS = 4, DS_MAX_SOURCES = 8 };
+enum { DS_ERR_MAX = 1024, DS_MAX_CLASSES = 256, DS_MAX_CHANNELS = 4, DS_MAX_SOURCES = 8, DS_MAX_SIDE = 4096 };
 
 typedef struct ds_split {
     uint8_t *images;       /* n x c x h x w */
@@ -16,7 +17,10 @@ typedef struct ds_split {
 } ds_split;
 
 /* A raw file the dataset was prepared from: its name (no folder), on-disk size and zlib crc32
- * (of the bytes on disk, i.e. of the .gz when the file is compressed). */
+ * (of the bytes on disk, i.e. of the .gz when the file is compressed). An image folder gives one
+ * record per split instead, named "train/" or "test/": bytes is the sum of its image files' sizes
+ * and crc32 runs over each file's path below the split folder ("cat/0001.png"), a 0 byte, and the
+ * file's bytes, file after file in store order. */
 typedef struct ds_source {
     char file[128];
     uint64_t bytes;
@@ -43,17 +47,46 @@ int ds_read_idx_labels(const char *path, uint8_t **out, uint32_t *n, char *err, 
 /* CIFAR-10 binary: records of 1 label byte + 3072 image bytes; a file must hold whole records. */
 int ds_read_cifar_bin(const char *path, ds_split *append_to, char *err, size_t errlen);
 
+/* One decoded image, channel-major: c planes (1 = gray, 3 = RGB) of h x w bytes. */
+typedef struct ds_image {
+    uint8_t *pixels;
+    int c, h, w;
+} ds_image;
+/* Decodes a PNG or JPEG held in memory, told apart by their magic bytes (never by a file name);
+ * both sides at most DS_MAX_SIDE. 0 = ok (free out with ds_image_free), else err says what is
+ * wrong (without a file name: callers prefix it) and out is empty. Never exits, whatever the bytes.
+ *   PNG: gray stays 1 channel, RGB 3; palette images become RGB, 1/2/4-bit gray 8-bit, 16-bit
+ *        samples are scaled to 8 bits (rounded); an alpha channel (or tRNS transparency) is dropped
+ *        when every pixel is opaque (255) and refused otherwise. Stored values are kept: no gamma
+ *        or colour-profile conversion. Anything libpng reports as an error is one (CRC, truncation).
+ *   JPEG: libjpeg-turbo with its defaults made explicit (integer slow IDCT, fancy upsampling), gray
+ *        -> 1 channel, YCbCr/RGB -> 3; CMYK/YCCK are refused; an EXIF orientation is not applied.
+ *        libjpeg's warnings about the compressed data (premature end, corrupt Huffman data, ...)
+ *        are errors too; those about metadata only (JFIF version, Adobe transform, ICC) are not. */
+int ds_decode_image(const uint8_t *data, size_t len, ds_image *out, char *err, size_t errlen);
+void ds_image_free(ds_image *);
+
 /* --- preparing datasets: raw files -> HDF5 --- */
 /* name: "mnist" | "fashion-mnist" | "cifar10". src: a folder holding the raw files, or NULL
  * for the default place: $HARNESS_DATA_DIR/raw/mnist (else data/raw/mnist, filled by
  * scripts/fetch_mnist.sh) / /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist) /
- * $HARNESS_CIFAR10_DIR (the binary version's files, or the cifar-10-batches-bin folder inside).
+ * $HARNESS_CIFAR10_DIR (the binary version's files, or the cifar-10-batches-bin folder inside; when
+ * neither holds them but the folder holds train/ and test/, it is read as an image folder like
+ * ds_import_images, whose class folders must be CIFAR-10's ten classes and images 3x32x32).
  * IDX files may be gzip-compressed (name.gz). Nothing is downloaded: missing files give a message
  * saying which files go where. The output is written atomically (out_h5.tmp, then renamed). */
 int ds_prepare(const char *name, const char *src, const char *out_h5, char *err, size_t errlen);
 /* A researcher's own IDX set: train-images/labels and t10k-/test- images/labels in dir. The
  * class count is the largest training label + 1 (at least 2); class names are "0", "1", ... */
 int ds_import_idx(const char *name, const char *dir, const char *out_h5, char *err, size_t errlen);
+/* A researcher's own image set: dir/train/<class>/<image> and dir/test/<class>/<image>, PNG or
+ * JPEG (ds_decode_image). The class folders, sorted by name (byte order), give labels 0..K-1 and
+ * the class names; train and test must hold the same class folders, each with at least one image,
+ * and every image must have the same size and channel count. Names starting with '.' are skipped;
+ * anything else that is not a class folder (in train/, test/) or an image file (in a class
+ * folder) is an error. Images are stored class by class, files sorted by name, so the same tree
+ * gives the same file. Every failure names the file or folder. */
+int ds_import_images(const char *name, const char *dir, const char *out_h5, char *err, size_t errlen);
 int ds_known_count(void);
 const char *ds_known_name(int i);
 

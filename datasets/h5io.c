@@ -139,13 +139,15 @@ int h5io_create(h5io_writer *w, const char *name, char *err, size_t errlen)
     if (!k) return fail(err, errlen, "%s: %s", name, strerror(ENOMEM));
     k->refs = 1;
     H5FD_file_image_callbacks_t cb = {cb_malloc, cb_memcpy, cb_realloc, cb_free, cb_udata_copy, cb_udata_free, k};
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
     int ok = fapl >= 0 && H5Pset_fapl_core(fapl, IO_CHUNK, 0) >= 0 && H5Pset_file_image_callbacks(fapl, &cb) >= 0 &&
              H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST) >= 0 &&
-             H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0;
-    hid_t file = ok ? H5Fcreate(mem_name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+             H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0 &&
+             fcpl >= 0 && H5Pset_obj_track_times(fcpl, 0) >= 0;   /* no time stamp on the root group */
+    hid_t file = ok ? H5Fcreate(mem_name, H5F_ACC_TRUNC, fcpl, fapl) : -1;
     if (file < 0) fail(err, errlen, "%s: cannot create the HDF5 file in memory: %s", name, h5io_reason(why));
     if (fapl >= 0) H5Pclose(fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
     if (file < 0) { keep_release(k); return -1; }
     w->file = file;
     w->keep = k;   /* our reference; HDF5 holds its own */

@@ -2,7 +2,8 @@
  *
  * Writing builds the file in memory (HDF5 core driver) in the newest format this HDF5 knows
  * (H5Pset_libver_bounds(V110, LATEST): version-3 superblock, checksummed object headers, groups
- * and chunk indexes), puts a 512-byte block holding a seal in front of it (HDF5 reads such a
+ * and chunk indexes; no time stamp on the root group, so the same content gives the same bytes),
+ * puts a 512-byte block holding a seal in front of it (HDF5 reads such a
  * block as a user block, h5py and h5dump included), and writes the bytes to
  * "<path>.tmp.<pid>", which is flushed and renamed over <path>. HDF5 never writes to disk, so a
  * full disk is an ordinary write error (named, the temporary file removed, the previous file

@@ -1,5 +1,6 @@
-/* Preparing datasets: find the raw files of a known dataset (or a researcher's own IDX set), read
- * and check them, compute mean/std, record the raw files' checksums, and write the HDF5 store.
+/* Preparing datasets: find the raw files of a known dataset (or a researcher's own IDX set or image
+ * folder), read and check them, compute mean/std, record the raw files' checksums, and write the
+ * HDF5 store.
  * Nothing is downloaded: when files are missing the message says which ones and where they go. */
 #include <assert.h>
 #include <ctype.h>
@@ -143,7 +144,8 @@ enum { CIFAR_TRAIN_FILES = 5, CIFAR_FILE_COUNT = sizeof CIFAR_FILES / sizeof CIF
 #define CIFAR_HOW_TO_GET                                                                                     \
     "Get the CIFAR-10 binary version (cifar-10-binary.tar.gz, https://www.cs.toronto.edu/~kriz/cifar.html), " \
     "extract it, and name cifar-10-batches-bin or its parent with HARNESS_CIFAR10_DIR or as the source "        \
-    "(harness data cifar10 --src DIR). Nothing is downloaded; the files must be provided."
+    "(harness data cifar10 --src DIR); a folder holding train/<class>/<image> and test/<class>/<image> "       \
+    "(PNG or JPEG, the ten CIFAR-10 class names) works too. Nothing is downloaded; the files must be provided."
 
 /* batches.meta.txt: one class name per line (blank lines ignored); must name exactly 10. */
 static int read_cifar_meta(ds_dataset *ds, const char *path, char *err, size_t errlen) {
@@ -169,6 +171,15 @@ static int read_cifar_meta(ds_dataset *ds, const char *path, char *err, size_t e
     return 0;
 }
 
+/* Not the binary files but an image folder: the ten class folders, 3x32x32 images. */
+static int read_cifar10_images(ds_dataset *ds, const char *src, char *err, size_t errlen) {
+    if (ds_read_image_folder(ds, src, CIFAR10_CLASSES, STD_CLASSES, "cifar10", err, errlen)) return -1;
+    if (ds->c != 3 || ds->h != 32 || ds->w != 32)
+        return ds_fail(err, errlen, "cifar10: the images in %s are %dx%dx%d (channels x height x width); CIFAR-10 "
+                       "images are 3x32x32", src, ds->c, ds->h, ds->w);
+    return 0;
+}
+
 static int read_cifar10(ds_dataset *ds, const char *src, char *err, size_t errlen) {
     char dir[PATH_MAX_LEN], path[PATH_MAX_LEN];
     if (join(dir, src, "cifar-10-batches-bin")) return ds_fail(err, errlen, "%s: path too long", src);
@@ -180,9 +191,13 @@ static int read_cifar10(ds_dataset *ds, const char *src, char *err, size_t errle
             snprintf(missing + len, sizeof missing - len, "%s%s", len ? ", " : "", CIFAR_FILES[i]);
         }
     }
+    char train[PATH_MAX_LEN], test[PATH_MAX_LEN];
+    if (missing[0] && join(train, src, "train") == 0 && join(test, src, "test") == 0 && ds_dir_exists(train) &&
+        ds_dir_exists(test))
+        return read_cifar10_images(ds, src, err, errlen);
     if (missing[0])
-        return ds_fail(err, errlen, "cifar10: raw files missing in %s (also looked in %s/cifar-10-batches-bin): %s. %s",
-                       src, src, missing, CIFAR_HOW_TO_GET);
+        return ds_fail(err, errlen, "cifar10: raw files missing in %s (also looked in %s/cifar-10-batches-bin, and "
+                       "for train/ and test/ image folders): %s. %s", src, src, missing, CIFAR_HOW_TO_GET);
     ds->c = 3;
     ds->h = ds->w = 32;
     set_classes(ds, CIFAR10_CLASSES);
@@ -249,7 +264,7 @@ int ds_prepare(const char *name, const char *src, const char *out_h5, char *err,
     while (k < KNOWN_COUNT && strcmp(KNOWN[k].name, name) != 0) k++;
     if (k == KNOWN_COUNT)
         return ds_fail(err, errlen, "unknown dataset \"%s\": known are mnist, fashion-mnist, cifar10 (for your own "
-                       "IDX files use import)", name);
+                       "IDX files or image folders use import)", name);
     char buf[PATH_MAX_LEN];
     const char *dir = src && *src ? src : KNOWN[k].default_src(buf, err, errlen);
     if (!dir) return -1;
@@ -262,26 +277,39 @@ int ds_prepare(const char *name, const char *src, const char *out_h5, char *err,
     return rc;
 }
 
-int ds_import_idx(const char *name, const char *dir, const char *out_h5, char *err, size_t errlen) {
-    size_t len = strlen(name);
-    if (len == 0 || len >= sizeof ((ds_dataset *)0)->name)
-        return ds_fail(err, errlen, "dataset name \"%s\": must be 1..63 characters", name);
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
-            return ds_fail(err, errlen, "dataset name \"%s\": only letters, digits, '.', '_' and '-' are allowed", name);
-    char paths[IDX_ROLES][PATH_MAX_LEN], missing[MISSING_MAX];
-    if (find_idx_files(dir, paths, missing))
-        return ds_fail(err, errlen, "%s: IDX files missing in %s: %s (test files may also be named test-*)", name, dir,
-                       missing);
+/* A researcher's own set: name checked, read, class names, stats, store. */
+typedef int (*import_reader)(ds_dataset *, const char *dir, char *err, size_t errlen);
+
+static int import(const char *name, const char *dir, const char *out_h5, import_reader read, char *err,
+                  size_t errlen) {
+    if (ds_check_name(name, err, errlen)) return -1;
     ds_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) return ds_fail(err, errlen, "out of memory");
     snprintf(ds->name, sizeof ds->name, "%s", name);
-    int rc = read_idx_set(ds, paths, 0, err, errlen);
-    if (!rc) {
-        ds_numeric_class_names(ds);
-        rc = finish(ds, out_h5, err, errlen);
-    }
+    int rc = read(ds, dir, err, errlen) || finish(ds, out_h5, err, errlen) ? -1 : 0;
     ds_free(ds);
     free(ds);
     return rc;
+}
+
+static int read_own_idx(ds_dataset *ds, const char *dir, char *err, size_t errlen) {
+    char paths[IDX_ROLES][PATH_MAX_LEN], missing[MISSING_MAX];
+    if (find_idx_files(dir, paths, missing))
+        return ds_fail(err, errlen, "%s: IDX files missing in %s: %s (test files may also be named test-*)", ds->name,
+                       dir, missing);
+    if (read_idx_set(ds, paths, 0, err, errlen)) return -1;
+    ds_numeric_class_names(ds);
+    return 0;
+}
+
+static int read_own_images(ds_dataset *ds, const char *dir, char *err, size_t errlen) {
+    return ds_read_image_folder(ds, dir, NULL, 0, ds->name, err, errlen);
+}
+
+int ds_import_idx(const char *name, const char *dir, const char *out_h5, char *err, size_t errlen) {
+    return import(name, dir, out_h5, read_own_idx, err, errlen);
+}
+
+int ds_import_images(const char *name, const char *dir, const char *out_h5, char *err, size_t errlen) {
+    return import(name, dir, out_h5, read_own_images, err, errlen);
 }

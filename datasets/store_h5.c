@@ -5,9 +5,10 @@
  *   root attributes: format, format_version, name, n_classes, class_names[n_classes], mean[C],
  *   std[C], source_files[S], source_bytes[S], source_crc32[S].
  * The file is sealed and written atomically (datasets/h5io.h): a reader never sees half a file,
- * and a file changed after it was written is refused by its checksum before HDF5 reads it.
- * Loading checks every field, and every declared size against the bytes the file holds before
- * allocating, and names the file and the field when something is wrong. */
+ * and a file changed after it was written is refused by its checksum before HDF5 reads it. No
+ * object timestamps are stored, so the same dataset always gives the same bytes. Loading checks
+ * every field, and every declared size against the bytes the file holds before allocating, and
+ * names the file and the field when something is wrong. */
 #include <errno.h>
 #include <hdf5.h>
 #include <math.h>
@@ -23,7 +24,7 @@
  * file holds at most S * 1032 bytes: declared sizes beyond that are lies, refused before
  * allocating. */
 enum { DS_DEFLATE_MAX_RATIO = 1032 };
-enum { DS_H5_VERSION = 2, DS_H5_DEFLATE = 4, DS_H5_CHUNK_BYTES = 1 << 20, DS_MAX_SIDE = 4096 };
+enum { DS_H5_VERSION = 2, DS_H5_DEFLATE = 4, DS_H5_CHUNK_BYTES = 1 << 20 };
 enum { NAME_LEN = sizeof(((ds_dataset *)0)->name), CLASS_LEN = sizeof(((ds_dataset *)0)->class_names[0]),
        FILE_LEN = sizeof(((ds_source *)0)->file) };
 
@@ -62,7 +63,7 @@ static int put_u8(hid_t group, const char *name, int rank, const hsize_t *dims, 
     hid_t space = H5Screate_simple(rank, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     int ok = space >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, rank, chunk) >= 0 && H5Pset_fletcher32(dcpl) >= 0 &&
-             H5Pset_deflate(dcpl, DS_H5_DEFLATE) >= 0;
+             H5Pset_deflate(dcpl, DS_H5_DEFLATE) >= 0 && H5Pset_obj_track_times(dcpl, 0) >= 0;
     hid_t dset = ok ? H5Dcreate2(group, name, H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT) : -1;
     int rc = dset >= 0 && H5Dwrite(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0 ? 0 : -1;
     hid_t ids[] = {dset, dcpl, space};
@@ -71,7 +72,10 @@ static int put_u8(hid_t group, const char *name, int rank, const hsize_t *dims, 
 }
 
 static int put_split(hid_t file, const char *gname, const ds_dataset *ds, const ds_split *s) {
-    hid_t g = H5Gcreate2(file, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    hid_t g = gcpl >= 0 && H5Pset_obj_track_times(gcpl, 0) >= 0
+                  ? H5Gcreate2(file, gname, H5P_DEFAULT, gcpl, H5P_DEFAULT) : -1;
+    if (gcpl >= 0) H5Pclose(gcpl);
     if (g < 0) return -1;
     hsize_t idims[4] = {s->n, (hsize_t)ds->c, (hsize_t)ds->h, (hsize_t)ds->w}, ldims[1] = {s->n};
     int rc = put_u8(g, "images", 4, idims, s->images) || put_u8(g, "labels", 1, ldims, s->labels) ? -1 : 0;

@@ -25,10 +25,11 @@ nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_
     snprintf(run_id, sizeof run_id, "%s-%s", c.name, hash);
     snprintf(run_dir, sizeof run_dir, "%s/runs/%s", hx_results_root(), run_id);
     cfg_free(&c);
-    if (!fio_exists(cache) && hx_run_dir_finished(run_dir, run_id, hash, NULL, NULL, 0)) {
-        char src[2 * PATH_MAX + 16], *buf;
+    char src[2 * PATH_MAX + 16];
+    snprintf(src, sizeof src, "%s/model.h5", run_dir);
+    if (!fio_exists(cache) && hx_run_dir_finished(run_dir, run_id, hash, NULL, NULL, 0) && fio_exists(src)) {
+        char *buf;
         size_t len;
-        snprintf(src, sizeof src, "%s/model.h5", run_dir);
         if (fio_mkdir_p(dir, err, errlen) != 0 || fio_read_all(src, 1u << 30, &buf, &len, err, errlen) != 0)
             return NULL;
         int rc = fio_write_atomic(cache, buf, len, err, errlen);
@@ -41,12 +42,12 @@ nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_
         char set[64];
         snprintf(set, sizeof set, "run.threads=%d", threads);
         const char *sets[] = {set};
-        /* Not finished (else it would be reused above): an interrupted or damaged folder of the
-         * baseline's run is cleared and trained again. */
+        /* Not finished with its model (else it would be reused above): an interrupted or damaged
+         * folder of the baseline's run, or a record without its model, is cleared and trained again. */
         hx_run_opts o = {.sets = sets, .n_sets = 1, .log = log, .rerun = 1};
         hx_run_result res;
         if (hx_run(path, &o, &res, err, errlen) != 0) return NULL;
-        char src[PATH_MAX + 16], *buf;
+        char *buf;
         size_t len;
         snprintf(src, sizeof src, "%s/model.h5", res.run_dir);
         if (fio_mkdir_p(dir, err, errlen) != 0) return NULL;

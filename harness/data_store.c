@@ -24,7 +24,7 @@ int hx_dataset_open(const char *name, ds_dataset *ds, FILE *log, char *err, size
     if (!fio_exists(path)) {
         if (!is_known(name)) {
             snprintf(err, errlen, "dataset '%s': %s does not exist; prepare it with `harness data %s` "
-                     "(known: mnist, fashion-mnist, cifar10) or `harness data import %s --idx DIR`",
+                     "(known: mnist, fashion-mnist, cifar10) or `harness data import %s --idx DIR | --images DIR`",
                      name, path, name, name);
             return -1;
         }

@@ -135,14 +135,15 @@ static int cmd_data(int argc, char **argv)
 {
     char err[ERR_MAX], out[PATH_MAX];
     if (argc >= 1 && strcmp(argv[0], "import") == 0) {
-        if (argc != 4 || strcmp(argv[2], "--idx") != 0)
-            return usage_error("data import: usage: harness data import NAME --idx DIR");
+        int idx = argc == 4 && strcmp(argv[2], "--idx") == 0, images = argc == 4 && strcmp(argv[2], "--images") == 0;
+        if (!idx && !images)
+            return usage_error("data import: usage: harness data import NAME --idx DIR | --images DIR");
         if (!fio_safe_name(argv[1]))
             return usage_error("data import: NAME becomes data/NAME.h5: use letters, digits, '.', '_' and '-' only, "
                                "not starting with '.' and without '..'");
         hx_dataset_path(argv[1], out, sizeof out);
         if (fio_mkdir_p(hx_data_root(), err, sizeof err) != 0 ||
-            ds_import_idx(argv[1], argv[3], out, err, sizeof err) != 0) {
+            (idx ? ds_import_idx : ds_import_images)(argv[1], argv[3], out, err, sizeof err) != 0) {
             fprintf(stderr, "harness: %s\n", err);
             return 1;
         }
@@ -233,7 +234,8 @@ typedef struct { const char *name, *args, *help; int (*fn)(int, char **); } comm
 static const command commands[] = {
     {"run", "CONFIG.ini [--set section.key=value ...] [--resume | --rerun] [--quiet]", "train / compress as the config says", cmd_run},
     {"eval", "MODEL.h5 --data NAME [--batch N]", "test accuracy of a saved model", cmd_eval},
-    {"data", "NAME [--src DIR] | import NAME --idx DIR", "turn raw dataset files into data/NAME.h5", cmd_data},
+    {"data", "NAME [--src DIR] | import NAME --idx DIR | import NAME --images DIR",
+     "turn raw dataset files into data/NAME.h5: IDX, CIFAR-10 binary, or DIR/{train,test}/<class>/ PNG/JPEG images", cmd_data},
     {"methods", "[NAME]", "list the compression methods, or one with its options", cmd_methods},
     {"archs", "", "list the architectures", cmd_archs},
     {"config", "", "list every config section and key with its range and default", cmd_config},

@@ -41,7 +41,7 @@ int hx_run_dir_finished(const char *dir, const char *run_id, const char *hash, d
                         size_t whylen)
 {
     char path[FIO_PATH_MAX + 32], *text = NULL, e[512], got_id[512] = "", got_hash[64] = "";
-    static const char *const needed[] = {"result.json", "model.h5", "metrics.csv"};
+    static const char *const needed[] = {"result.json", "metrics.csv"};   /* model.h5 may be left out of a record */
     char ignore[8];
     if (!why) { why = ignore; whylen = sizeof ignore; }
     for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {

@@ -10,7 +10,8 @@
  *   an unfinished run (no result)   resume continues it; rerun clears it; otherwise refused
  *   a result.json of another run    refused as damaged; rerun clears it
  * A finished run is one whose result.json names this run id and config hash, next to its
- * model.h5 and metrics.csv. result.json is written last, so a folder without it is unfinished. */
+ * metrics.csv (model.h5 too, unless the folder is a committed record without its model).
+ * result.json is written last, so a folder without it is unfinished. */
 #ifndef HARNESS_RUN_DIR_H
 #define HARNESS_RUN_DIR_H
 #include <stddef.h>

@@ -1,157 +1,276 @@
-/* Filter removal. Channel bookkeeping walks the graph once in topological order: every node's
- * output has a list of surviving channels of the original (NULL = all); a flatten turns the
- * channel list into a feature list (channel-major, h*w features per channel). */
+/* Filter removal into the smaller dense network. Channel bookkeeping walks the graph once in
+ * topological order: every node's output has a list of surviving channels of the original
+ * (NULL = all); a flatten turns it into a feature list (channel-major, h*w features per
+ * channel). The removed channels' constants come from one evaluation-mode pass on a zero
+ * input: a zero filter makes a channel the same for every input, and every node between it
+ * and the next weighted layer acts per channel, so it is one value over the whole map. */
 #include "methods/surgery.h"
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int consumers(const nn_model *m, int node, int *first)
+typedef struct { int n; int *v; } chlist;       /* v == NULL: all n */
+
+static int at_(chlist l, int k) { return l.v ? l.v[k] : k; }
+
+static chlist copy_of(const int *v, int n)
 {
-    int n = 0;
-    for (int j = node + 1; j < m->n_nodes; j++)
-        for (int k = 0; k < m->nodes[j].n_in; k++)
-            if (m->nodes[j].in[k] == node) { if (n++ == 0) *first = j; }
-    return n;
+    chlist l = { n, NULL };
+    if (!v) return l;
+    l.v = malloc((size_t)(n ? n : 1) * sizeof *l.v);
+    assert(l.v);
+    memcpy(l.v, v, (size_t)n * sizeof *l.v);
+    return l;
 }
-
-static int channelwise(nn_kind k)
-{
-    return k == NN_BATCHNORM || k == NN_RELU || k == NN_HARDTANH || k == NN_MAXPOOL ||
-           k == NN_AVGPOOL || k == NN_GAP || k == NN_FLATTEN;
-}
-
-int mt_surgery_consumer(const nn_model *m, int conv, int *chain_end, char *why, size_t whylen)
-{
-    assert(conv >= 0 && conv < m->n_nodes);
-    if (m->nodes[conv].kind != NN_CONV) {
-        snprintf(why, whylen, "%s is a %s, not a conv", m->nodes[conv].name, nn_kind_name(m->nodes[conv].kind));
-        return -1;
-    }
-    int at = conv;
-    for (;;) {
-        int next = -1, n = consumers(m, at, &next);
-        if (n == 0) { snprintf(why, whylen, "%s feeds the network output", m->nodes[conv].name); return -1; }
-        if (n > 1 || m->nodes[next].n_in > 1) {
-            snprintf(why, whylen, "%s's output branches or reaches an add (%s), so its channels are tied "
-                     "to another layer's", m->nodes[conv].name, m->nodes[next].name);
-            return -1;
-        }
-        const nn_node *c = &m->nodes[next];
-        if (nn_is_weighted(c)) {
-            if (c->xt || c->wt) {
-                snprintf(why, whylen, "%s's consumer %s carries a transform", m->nodes[conv].name, c->name);
-                return -1;
-            }
-            *chain_end = at;
-            return next;
-        }
-        if (!channelwise(c->kind)) {
-            snprintf(why, whylen, "%s reaches %s (%s)", m->nodes[conv].name, c->name, nn_kind_name(c->kind));
-            return -1;
-        }
-        at = next;
-    }
-}
-
-/* The node after `node` when it has exactly one consumer, else -1. */
-static int single_next(const nn_model *m, int node)
-{
-    int next = -1;
-    return consumers(m, node, &next) == 1 ? next : -1;
-}
-
-static int is_removed(const mt_channel_plan *p, int node, int ch)
-{
-    for (int k = 0; k < p->n_keep[node]; k++) if (p->keep[node][k] == ch) return 0;
-    return 1;
-}
-
-int mt_surgery_fold(nn_model *m, const mt_channel_plan *p)
-{
-    /* One eval pass on a zero input gives every removed channel's constant at its chain end. */
-    nn_model_reserve(m, 1);
-    float *x = calloc(nn_dims_size(m->in_dims), sizeof *x);
-    assert(x);
-    nn_forward(m, x, 1, 0);
-    free(x);
-    int dropped = 0;
-    for (int i = 0; i < m->n_nodes; i++) {
-        if (!p->keep[i]) continue;
-        nn_node *conv = &m->nodes[i];
-        char why[256];
-        int end = -1, cons = mt_surgery_consumer(m, i, &end, why, sizeof why);
-        assert(cons >= 0);
-        nn_node *e = &m->nodes[end], *c = &m->nodes[cons];
-        size_t hw = (size_t)e->out_dims.h * e->out_dims.w;
-        if (e->kind == NN_FLATTEN) hw = (size_t)m->nodes[e->in[0]].out_dims.h * m->nodes[e->in[0]].out_dims.w;
-        int after = single_next(m, cons);
-        nn_node *cbn = after >= 0 && m->nodes[after].kind == NN_BATCHNORM ? &m->nodes[after] : NULL;
-        for (int ch = 0; ch < conv->out_c; ch++) {
-            if (!is_removed(p, i, ch)) continue;
-            /* the channel's value at the chain end: flatten keeps channel-major order */
-            float v = e->out[(size_t)ch * hw];
-            int exact = c->kind == NN_LINEAR || c->pad == 0;
-            float *target = c->nb ? c->b : cbn ? cbn->run_mean : NULL;
-            if (v != 0.0f && (!exact || !target)) dropped++;
-            if (v != 0.0f && exact && target) {
-                int in_c = c->kind == NN_CONV ? c->in_dims.c : 0;
-                for (int o = 0; o < c->out_c; o++) {
-                    double s = 0;
-                    if (c->kind == NN_CONV) {
-                        const float *w = c->w + ((size_t)o * in_c + ch) * c->k * c->k;
-                        for (int t = 0; t < c->k * c->k; t++) s += w[t];
-                    } else {
-                        size_t in_f = nn_dims_size(c->in_dims);
-                        for (size_t t = 0; t < hw; t++) s += c->w[(size_t)o * in_f + (size_t)ch * hw + t];
-                    }
-                    /* a bias adds the contribution; a following BN's mean subtracts it */
-                    target[o] += (float)(c->nb ? v * s : -v * s);
-                }
-            }
-            /* silence the channel: zero bias, zero every BN affine on the way */
-            if (conv->nb) conv->b[ch] = 0.0f;
-            for (int at = single_next(m, i); at >= 0 && at != cons; at = single_next(m, at)) {
-                nn_node *n = &m->nodes[at];
-                if (n->kind != NN_BATCHNORM) continue;
-                size_t per = n->nw / (size_t)conv->out_c;   /* 1, or h*w after a flatten */
-                for (size_t t = 0; t < per; t++) n->w[ch * per + t] = n->b[ch * per + t] = 0.0f;
-            }
-        }
-    }
-    return dropped;
-}
-
-/* ---- shrinking ----------------------------------------------------------------------- */
-
-typedef struct { int n; int *v; } chlist;       /* v == NULL: all */
 
 static chlist expand(chlist in, size_t hw, size_t total)
 {
     if (!in.v) return (chlist){ (int)total, NULL };
-    chlist out = { (int)((size_t)in.n * hw), malloc((size_t)in.n * hw * sizeof(int)) };
+    chlist out = { (int)((size_t)in.n * hw), malloc((size_t)in.n * hw * sizeof(int) + 1) };
     assert(out.v);
     for (int k = 0; k < in.n; k++)
         for (size_t t = 0; t < hw; t++) out.v[(size_t)k * hw + t] = (int)((size_t)in.v[k] * hw + t);
     return out;
 }
 
-static int at_(chlist l, int k) { return l.v ? l.v[k] : k; }
+static int same(chlist a, chlist b)
+{
+    if (a.n != b.n) return 0;
+    for (int k = 0; k < a.n; k++) if (at_(a, k) != at_(b, k)) return 0;
+    return 1;
+}
 
-static int add_like(nn_builder *b, const nn_node *n, int out_c)
+/* Marks the entries of l among 0..total-1 (1 = kept). */
+static unsigned char *kept_set(chlist l, int total)
+{
+    unsigned char *s = calloc((size_t)total + 1, 1);
+    assert(s);
+    for (int k = 0; k < l.n; k++) s[at_(l, k)] = 1;
+    return s;
+}
+
+static int only_consumer(const nn_model *m, int node)
+{
+    int next = -1, n = 0;
+    for (int j = node + 1; j < m->n_nodes; j++)
+        for (int k = 0; k < m->nodes[j].n_in; k++)
+            if (m->nodes[j].in[k] == node && n++ == 0) next = j;
+    return n == 1 ? next : -1;
+}
+
+/* ---- the plan ---------------------------------------------------------------------------- */
+
+static int check_plan(const nn_model *m, const mt_channel_plan *p, char *err, size_t errlen)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        if (!p->keep[i]) continue;
+        const nn_node *n = &m->nodes[i];
+        if (n->kind != NN_CONV || p->n_keep[i] < 1 || p->n_keep[i] > n->out_c) {
+            snprintf(err, errlen, "%s: can only shrink a conv, to 1..%d channels", n->name, n->out_c);
+            return -1;
+        }
+        for (int k = 0; k < p->n_keep[i]; k++)
+            if (p->keep[i][k] < 0 || p->keep[i][k] >= n->out_c || (k > 0 && p->keep[i][k] <= p->keep[i][k - 1])) {
+                snprintf(err, errlen, "%s: kept channels must be ascending, in 0..%d", n->name, n->out_c - 1);
+                return -1;
+            }
+        size_t per = n->nw / (size_t)n->out_c;
+        for (int c = 0, k = 0; c < n->out_c; c++) {
+            if (k < p->n_keep[i] && p->keep[i][k] == c) { k++; continue; }
+            for (size_t j = 0; j < per; j++)
+                if (n->w[(size_t)c * per + j] != 0.0f && (!n->mask || n->mask[(size_t)c * per + j])) {
+                    snprintf(err, errlen, "%s: filter %d is removed but not zero", n->name, c);
+                    return -1;
+                }
+        }
+    }
+    return 0;
+}
+
+/* Surviving channels of every node's output (out) and, for weighted layers, of their input
+ * (in, as features for a linear layer). 0, or -1 when an addition's operands or the network
+ * output lose channels. */
+static int channel_lists(const nn_model *m, const mt_channel_plan *p, chlist *out, chlist *in,
+                         char *err, size_t errlen)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        const nn_node *o = &m->nodes[i];
+        chlist x = o->in[0] < 0 ? (chlist){ m->in_dims.c, NULL } : out[o->in[0]];
+        size_t hw = (size_t)o->in_dims.h * o->in_dims.w;
+        if (o->kind == NN_LINEAR) in[i] = expand(x, hw, nn_dims_size(o->in_dims));
+        else if (o->kind == NN_CONV) in[i] = copy_of(x.v, x.n);
+        if (o->kind == NN_CONV) out[i] = p->keep[i] ? copy_of(p->keep[i], p->n_keep[i]) : (chlist){ o->out_c, NULL };
+        else if (o->kind == NN_LINEAR) out[i] = (chlist){ o->out_c, NULL };
+        else if (o->kind == NN_FLATTEN) out[i] = expand(x, hw, nn_dims_size(o->out_dims));
+        else out[i] = copy_of(x.v, x.n);
+        if (o->kind == NN_ADD && !same(x, o->in[1] < 0 ? (chlist){ m->in_dims.c, NULL } : out[o->in[1]])) {
+            snprintf(err, errlen, "%s: its operands keep different channels (prune the convs that feed it together)", o->name);
+            return -1;
+        }
+    }
+    if (out[m->n_nodes - 1].v) {
+        snprintf(err, errlen, "%s: the network output would lose channels", m->nodes[m->n_nodes - 1].name);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- folding the removed channels' constants ---------------------------------------------- */
+
+/* What the removed inputs of one weighted layer contribute: per output channel, one value
+ * (edge 0) or one per edgebias class (edge > 0). */
+typedef struct {
+    float *val;                 /* out_c x classes(oh) x classes(ow); NULL: nothing */
+    int edge, nr, nc;
+    int into_node;              /* 1: an edgebias node after the layer; 0: its bias / next BN */
+    int bn;                     /* the batch norm right after the layer, or -1 */
+} fold;
+
+static int classes(int len, int e) { return len < 2 * e + 1 ? len : 2 * e + 1; }
+
+static int class_of(int i, int len, int e)
+{
+    if (len <= 2 * e + 1 || i < e) return i;
+    if (i >= len - e) return 2 * e + 1 - (len - i);
+    return e;
+}
+
+static int class_pixel(int cls, int len, int e)       /* a position in class cls */
+{
+    if (len <= 2 * e + 1 || cls <= e) return cls;
+    return len - (2 * e + 1 - cls);
+}
+
+/* Conv: map[o][y][x] = sum over removed channels r of v_r * (taps of w[o][r] inside the
+ * input at (y, x)); then the narrowest edgebias band that holds it exactly. */
+static int conv_fold(const nn_node *c, const float *x, const unsigned char *kept, fold *f,
+                     char *err, size_t errlen)
+{
+    const int C = c->in_dims.c, H = c->in_dims.h, W = c->in_dims.w, k = c->k, s = c->stride;
+    const int oh = c->out_dims.h, ow = c->out_dims.w, O = c->out_c;
+    int *rem = malloc((size_t)C * sizeof *rem), nr = 0;
+    float *v = malloc((size_t)C * sizeof *v);
+    assert(rem && v);
+    for (int r = 0; r < C; r++) {
+        if (kept[r]) continue;
+        const float *xr = x + (size_t)r * H * W;
+        for (int q = 1; q < H * W; q++)
+            if (xr[q] != xr[0]) {
+                snprintf(err, errlen, "%s: removed input channel %d is not constant", c->name, r);
+                free(rem); free(v);
+                return -1;
+            }
+        if (xr[0] != 0.0f) { rem[nr] = r; v[nr++] = xr[0]; }
+    }
+    if (nr == 0) { free(rem); free(v); return 0; }
+    float *map = malloc((size_t)O * oh * ow * sizeof *map);
+    assert(map);
+    for (int o = 0; o < O; o++)
+        for (int y = 0; y < oh; y++)
+            for (int xx = 0; xx < ow; xx++) {
+                double acc = 0;
+                for (int j = 0; j < nr; j++) {
+                    const float *w = c->w + ((size_t)o * C + (size_t)rem[j]) * k * k;
+                    for (int dy = 0; dy < k; dy++) {
+                        int iy = y * s - c->pad + dy;
+                        if (iy < 0 || iy >= H) continue;
+                        for (int dx = 0; dx < k; dx++) {
+                            int ix = xx * s - c->pad + dx;
+                            if (ix >= 0 && ix < W) acc += (double)v[j] * w[dy * k + dx];
+                        }
+                    }
+                }
+                map[((size_t)o * oh + y) * ow + xx] = (float)acc;
+            }
+    /* every pixel of a class sums the same taps in the same order: equal bit for bit */
+    int e = 0, ok = 0;
+    for (; !ok; e++) {
+        ok = 1;
+        for (int o = 0; o < O && ok; o++)
+            for (int y = 0; y < oh && ok; y++)
+                for (int xx = 0; xx < ow && ok; xx++) {
+                    int ry = class_pixel(class_of(y, oh, e), oh, e), rx = class_pixel(class_of(xx, ow, e), ow, e);
+                    ok = map[((size_t)o * oh + y) * ow + xx] == map[((size_t)o * oh + ry) * ow + rx];
+                }
+    }
+    e--;
+    f->edge = e; f->nr = classes(oh, e); f->nc = classes(ow, e);
+    f->val = malloc((size_t)O * f->nr * f->nc * sizeof *f->val);
+    assert(f->val);
+    for (int o = 0; o < O; o++)
+        for (int a = 0; a < f->nr; a++)
+            for (int b = 0; b < f->nc; b++)
+                f->val[((size_t)o * f->nr + a) * f->nc + b] =
+                    map[((size_t)o * oh + class_pixel(a, oh, e)) * ow + class_pixel(b, ow, e)];
+    free(map); free(rem); free(v);
+    return 0;
+}
+
+/* Linear: the removed input features' values through the weights. */
+static void linear_fold(const nn_node *l, const float *x, const unsigned char *kept, fold *f)
+{
+    size_t in_f = nn_dims_size(l->in_dims);
+    int any = 0;
+    for (size_t t = 0; t < in_f && !any; t++) any = !kept[t] && x[t] != 0.0f;
+    if (!any) return;
+    f->edge = 0; f->nr = f->nc = 1;
+    f->val = malloc((size_t)l->out_c * sizeof *f->val);
+    assert(f->val);
+    for (int o = 0; o < l->out_c; o++) {
+        double acc = 0;
+        for (size_t t = 0; t < in_f; t++)
+            if (!kept[t]) acc += (double)l->w[(size_t)o * in_f + t] * x[t];
+        f->val[o] = (float)acc;
+    }
+}
+
+static int find_folds(const nn_model *m, const chlist *in, fold *folds, char *err, size_t errlen)
+{
+    nn_model *z = nn_model_clone(m);
+    float *x = calloc(nn_dims_size(m->in_dims), sizeof *x);
+    if (z) nn_model_set_inspectable(z, 1);      /* the folds read activations as NCHW */
+    if (!z || !x || nn_model_reserve(z, 1) != 0) {
+        nn_model_free(z); free(x);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    nn_forward(z, x, 1, 0);
+    int rc = 0;
+    for (int i = 0; i < m->n_nodes && rc == 0; i++) {
+        const nn_node *n = &m->nodes[i];
+        if (!nn_is_weighted(n) || !in[i].v) continue;
+        const float *xin = n->in[0] < 0 ? x : z->nodes[n->in[0]].out;
+        int total = n->kind == NN_CONV ? n->in_dims.c : (int)nn_dims_size(n->in_dims);
+        unsigned char *kept = kept_set(in[i], total);
+        if (n->kind == NN_CONV) rc = conv_fold(n, xin, kept, &folds[i], err, errlen);
+        else linear_fold(n, xin, kept, &folds[i]);
+        free(kept);
+        int next = only_consumer(m, i);
+        folds[i].bn = next >= 0 && m->nodes[next].kind == NN_BATCHNORM ? next : -1;
+        folds[i].into_node = folds[i].edge > 0 || (!n->has_bias && folds[i].bn < 0);
+    }
+    nn_model_free(z);
+    free(x);
+    return rc;
+}
+
+/* ---- building ---------------------------------------------------------------------------- */
+
+static int add_like(nn_builder *b, const nn_node *n, int out_c, int in0, int in1)
 {
     switch (n->kind) {
-    case NN_CONV: return nn_add_conv(b, n->name, n->in[0], out_c, n->k, n->stride, n->pad, n->has_bias);
-    case NN_LINEAR: return nn_add_linear(b, n->name, n->in[0], n->out_c, n->has_bias);
-    case NN_MAXPOOL: return nn_add_maxpool(b, n->name, n->in[0], n->k, n->stride);
-    case NN_AVGPOOL: return nn_add_avgpool(b, n->name, n->in[0], n->k, n->stride);
-    case NN_GAP: return nn_add_gap(b, n->name, n->in[0]);
-    case NN_BATCHNORM: return nn_add_bn(b, n->name, n->in[0]);
-    case NN_RELU: return nn_add_relu(b, n->name, n->in[0]);
-    case NN_HARDTANH: return nn_add_hardtanh(b, n->name, n->in[0], n->clip);
-    case NN_FLATTEN: return nn_add_flatten(b, n->name, n->in[0]);
-    case NN_ADD: return nn_add_add(b, n->name, n->in[0], n->in[1]);
+    case NN_CONV: return nn_add_conv(b, n->name, in0, out_c, n->k, n->stride, n->pad, n->has_bias);
+    case NN_LINEAR: return nn_add_linear(b, n->name, in0, n->out_c, n->has_bias);
+    case NN_MAXPOOL: return nn_add_maxpool(b, n->name, in0, n->k, n->stride);
+    case NN_AVGPOOL: return nn_add_avgpool(b, n->name, in0, n->k, n->stride);
+    case NN_GAP: return nn_add_gap(b, n->name, in0);
+    case NN_BATCHNORM: return nn_add_bn(b, n->name, in0);
+    case NN_RELU: return nn_add_relu(b, n->name, in0);
+    case NN_HARDTANH: return nn_add_hardtanh(b, n->name, in0, n->clip);
+    case NN_FLATTEN: return nn_add_flatten(b, n->name, in0);
+    case NN_ADD: return nn_add_add(b, n->name, in0, in1);
+    case NN_EDGEBIAS: return nn_add_edgebias(b, n->name, in0, n->pad);
     default: return -1;
     }
 }
@@ -179,29 +298,52 @@ static void copy_weights(const nn_node *o, nn_node *n, chlist in, chlist out)
     }
     case NN_BATCHNORM:
         for (size_t c = 0; c < n->nw; c++) {
-            size_t s = (size_t)at_(in, (int)c);
+            size_t s = (size_t)at_(out, (int)c);
             n->w[c] = o->w[s]; n->b[c] = o->b[s];
             n->run_mean[c] = o->run_mean[s]; n->run_var[c] = o->run_var[s];
         }
         break;
+    case NN_EDGEBIAS: {
+        size_t per = o->nb / (size_t)o->out_dims.c;
+        for (int c = 0; c < n->out_dims.c; c++)
+            memcpy(n->b + (size_t)c * per, o->b + (size_t)at_(out, c) * per, per * sizeof(float));
+        break;
+    }
     default:
         break;
     }
 }
 
-nn_model *mt_surgery_shrink(const nn_model *m, const mt_channel_plan *p, char *err, size_t errlen)
+/* Adds layer o's fold to the smaller network: its own bias, the batch norm after it, or the
+ * edgebias node made for it; out = o's surviving output channels. */
+static void apply_fold(const fold *f, const nn_node *o, nn_node *n, nn_node *next, chlist out)
+{
+    size_t per = (size_t)f->nr * f->nc;
+    for (int a = 0; a < out.n; a++) {
+        const float *v = f->val + (size_t)at_(out, a) * per;
+        if (f->into_node) memcpy(next->b + (size_t)a * per, v, per * sizeof(float));
+        else if (o->has_bias) n->b[a] += v[0];
+        else next->run_mean[a] -= v[0];         /* a shift before BN moves its mean */
+    }
+}
+
+static nn_model *build(const nn_model *m, const fold *folds, const chlist *out, int *self, int *carry,
+                       char *err, size_t errlen)
 {
     nn_builder *b = nn_builder_new(m->arch, m->in_dims, m->n_classes);
     if (!b) { snprintf(err, errlen, "out of memory"); return NULL; }
     for (int i = 0; i < m->n_nodes; i++) {
         const nn_node *n = &m->nodes[i];
-        int out_c = p->keep[i] ? p->n_keep[i] : n->out_c;
-        if (p->keep[i] && (n->kind != NN_CONV || out_c < 1)) {
-            nn_builder_free(b);
-            snprintf(err, errlen, "%s: can only shrink a conv to >= 1 channel", n->name);
-            return NULL;
+        int in0 = n->in[0] < 0 ? -1 : carry[n->in[0]], in1 = n->in[1] < 0 ? -1 : carry[n->in[1]];
+        int idx = add_like(b, n, n->kind == NN_CONV ? out[i].n : n->out_c, in0, in1);
+        self[i] = carry[i] = idx;
+        if (idx >= 0 && folds[i].val && folds[i].into_node) {
+            char name[NN_NAME_MAX + 8];
+            snprintf(name, sizeof name, "%s.fold", n->name);
+            if (strlen(name) >= NN_NAME_MAX) snprintf(name, sizeof name, "fold%d", i);
+            carry[i] = nn_add_edgebias(b, name, idx, folds[i].edge);
         }
-        if (add_like(b, n, out_c) != i) {
+        if (carry[i] < 0) {
             char msg[NN_ERR_MAX] = "";
             nn_model *bad = nn_builder_finish(b, msg, sizeof msg);   /* collects the message */
             nn_model_free(bad);
@@ -209,39 +351,41 @@ nn_model *mt_surgery_shrink(const nn_model *m, const mt_channel_plan *p, char *e
             return NULL;
         }
     }
-    nn_model *s = nn_builder_finish(b, err, errlen);
-    if (!s) return NULL;
-    chlist *ch = calloc((size_t)m->n_nodes, sizeof *ch);
-    assert(ch);
-    for (int i = 0; i < m->n_nodes; i++) {
+    return nn_builder_finish(b, err, errlen);
+}
+
+nn_model *mt_surgery_shrink(const nn_model *m, const mt_channel_plan *p, mt_shrink_info *info,
+                            char *err, size_t errlen)
+{
+    if (info) memset(info, 0, sizeof *info);
+    if (check_plan(m, p, err, errlen) != 0) return NULL;
+    int n = m->n_nodes;
+    chlist *out = calloc((size_t)n, sizeof *out), *in = calloc((size_t)n, sizeof *in);
+    fold *folds = calloc((size_t)n, sizeof *folds);
+    int *self = malloc((size_t)n * sizeof *self), *carry = malloc((size_t)n * sizeof *carry);
+    nn_model *s = NULL;
+    if (!out || !in || !folds || !self || !carry) snprintf(err, errlen, "out of memory");
+    else if (channel_lists(m, p, out, in, err, errlen) == 0 && find_folds(m, in, folds, err, errlen) == 0)
+        s = build(m, folds, out, self, carry, err, errlen);
+    for (int i = 0; s && i < n; i++) {
         const nn_node *o = &m->nodes[i];
-        nn_node *n = &s->nodes[i];
-        chlist in = o->in[0] < 0 ? (chlist){ o->in_dims.c, NULL } : ch[o->in[0]];
-        size_t hw = (size_t)o->in_dims.h * o->in_dims.w;
-        if (o->kind == NN_LINEAR) in = expand(in, hw, nn_dims_size(o->in_dims));
-        chlist out = { o->out_dims.c, NULL };
-        if (o->kind == NN_CONV && p->keep[i]) {
-            out.n = p->n_keep[i];
-            out.v = malloc((size_t)out.n * sizeof(int));
-            assert(out.v);
-            memcpy(out.v, p->keep[i], (size_t)out.n * sizeof(int));
-        } else if (o->kind == NN_FLATTEN) {
-            out = expand(in, hw, nn_dims_size(o->out_dims));
-        } else if (channelwise(o->kind) && in.v) {
-            out.n = in.n;
-            out.v = malloc((size_t)in.n * sizeof(int));
-            assert(out.v);
-            memcpy(out.v, in.v, (size_t)in.n * sizeof(int));
-        } else if (o->kind == NN_ADD) {
-            assert(!ch[o->in[0]].v && (o->in[1] < 0 || !ch[o->in[1]].v) && "an add never sees removed channels");
-        }
-        copy_weights(o, n, in, out);
-        if (nn_is_weighted(o)) n->kernel = o->kernel;
-        if (o->kind == NN_LINEAR) free(in.v);
-        ch[i] = out;
+        chlist x = o->in[0] < 0 ? (chlist){ m->in_dims.c, NULL } : out[o->in[0]];
+        copy_weights(o, &s->nodes[self[i]], nn_is_weighted(o) ? in[i] : x, out[i]);
+        if (nn_is_weighted(o)) s->nodes[self[i]].kernel = o->kernel;
     }
-    for (int i = 0; i < m->n_nodes; i++) free(ch[i].v);
-    free(ch);
-    nn_model_set_threads(s, m->threads);
+    for (int i = 0; s && i < n; i++) {
+        if (!folds[i].val) continue;
+        const nn_node *o = &m->nodes[i];
+        int next = folds[i].into_node ? carry[i] : folds[i].bn >= 0 ? self[folds[i].bn] : self[i];
+        apply_fold(&folds[i], o, &s->nodes[self[i]], &s->nodes[next], out[i]);
+        if (info) { if (folds[i].into_node) info->edge_nodes++; else info->folded++; }
+    }
+    if (s) nn_model_set_threads(s, m->threads);
+    for (int i = 0; i < n; i++) {
+        if (out) free(out[i].v);
+        if (in) free(in[i].v);
+        if (folds) free(folds[i].val);
+    }
+    free(out); free(in); free(folds); free(self); free(carry);
     return s;
 }

@@ -19,6 +19,7 @@ const nn_layer_ops nn_layer_table[] = {
     ROW(NN_HARDTANH,  "hardtanh",  1, nn_hardtanh, NULL,                   NULL),
     ROW(NN_FLATTEN,   "flatten",   1, nn_flatten,  NULL,                   NULL),
     ROW(NN_ADD,       "add",       2, nn_add,      NULL,                   NULL),
+    ROW(NN_EDGEBIAS,  "edgebias",  1, nn_edgebias, NULL,                   NULL),
 };
 /* The array's length comes from its highest row: a kind added to nn_kind without a row fails here. */
 static_assert(sizeof nn_layer_table / sizeof nn_layer_table[0] == NN_KIND_COUNT,
@@ -68,4 +69,15 @@ int nn_layer_same_shape(nn_node *n, char *err, size_t errlen)
     n->out_dims = n->in_dims;
     n->nw = n->nb = 0;
     return 0;
+}
+
+void nn_dx_put(const nn_model *m, int fresh, float *dx, const float *g, size_t len)
+{
+    if (fresh) {
+        #pragma omp parallel for simd num_threads(nn_layer_threads(m)) schedule(static)
+        for (size_t i = 0; i < len; i++) dx[i] = g[i];
+    } else {
+        #pragma omp parallel for simd num_threads(nn_layer_threads(m)) schedule(static)
+        for (size_t i = 0; i < len; i++) dx[i] += g[i];
+    }
 }

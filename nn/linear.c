@@ -58,9 +58,14 @@ void nn_linear_backward(nn_model *m, nn_node *n, const float *x, const float *x1
                         float *dx, float *dx1, int batch)
 {
     (void)x1; (void)dx1;
-    if (n->kernel == NN_KERNEL_ADDER) { nn_adder_linear_backward(m, n, x, dx, batch); return; }
-    nn_blas_serial();
     const int F = (int)nn_dims_size(n->in_dims), O = n->out_c;
+    if (n->kernel == NN_KERNEL_ADDER) {
+        nn_dx_begin(n, 0, dx, (size_t)batch * F);
+        nn_adder_linear_backward(m, n, x, dx, batch);
+        return;
+    }
+    nn_blas_serial();
+    const float beta_dx = n->dx_fresh[0] ? 0.0f : 1.0f;     /* a fresh dx is written */
     const float *dy = n->dout;
     const int T = gemm_threads(m, (double)batch * O * F);
     #pragma omp parallel num_threads(T)
@@ -79,7 +84,7 @@ void nn_linear_backward(nn_model *m, nn_node *n, const float *x, const float *x1
             block(F, t, T, &lo, &hi);  /* dX columns of this thread */
             if (hi > lo)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, hi - lo, O, 1.0f, dy, O,
-                            n->w_eff + lo, F, 1.0f, dx + lo, F);
+                            n->w_eff + lo, F, beta_dx, dx + lo, F);
         }
     }
 }

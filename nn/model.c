@@ -196,6 +196,14 @@ int nn_add_add(nn_builder *b, const char *name, int a, int c)
     return add_node(b, &t, name);
 }
 
+int nn_add_edgebias(nn_builder *b, const char *name, int in, int edge)
+{
+    if (!b->err[0] && edge < 0) return fail(b, "%s: edge bias band %d (need >= 0)", name, edge);
+    nn_node t = node_of(NN_EDGEBIAS, in);
+    t.pad = edge;
+    return add_node(b, &t, name);
+}
+
 /* ------------------------------------------------------------------------------ layout -- */
 
 /* Lays parameters out node by node (w then b), grads alongside, BN running stats in state;
@@ -281,6 +289,26 @@ nn_model *nn_builder_finish(nn_builder *b, char *err, size_t errlen)
 
 static size_t round_floats(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
 
+/* How many nodes read node i's output. */
+static int consumers(const nn_model *m, int i)
+{
+    int c = 0;
+    for (int k = i + 1; k < m->n_nodes; k++)
+        for (int j = 0; j < m->nodes[k].n_in; j++) c += m->nodes[k].in[j] == i;
+    return c;
+}
+
+/* A ReLU may overwrite its input when it is that input's only reader and the producer's
+ * backward never reads its own output (true of every kind but ReLU/hard-tanh, which read
+ * their input, and those are fine too: their input is not the overwritten buffer). Its own
+ * backward then masks with relu(x) > 0, the same set as x > 0. Saves one activation per ReLU. */
+static int relu_in_place(const nn_model *m, int i)
+{
+    const nn_node *n = &m->nodes[i];
+    return n->kind == NN_RELU && n->in[0] >= 0 && consumers(m, n->in[0]) == 1 &&
+           i != m->n_nodes - 1;
+}
+
 int nn_model_reserve(nn_model *m, int batch)
 {
     assert(batch > 0);
@@ -290,7 +318,7 @@ int nn_model_reserve(nn_model *m, int batch)
     for (int i = 0; i < m->n_nodes; i++) {
         const nn_node *n = &m->nodes[i];
         const nn_layer_ops *ops = &nn_layer_table[n->kind];
-        floats += round_floats((size_t)batch * nn_dims_size(n->out_dims));
+        if (!relu_in_place(m, i)) floats += round_floats((size_t)batch * nn_dims_size(n->out_dims));
         if (ops->cache_bytes) floats += round_floats((ops->cache_bytes(n, batch) + 3) / sizeof(float));
         if (ops->ws_floats) { size_t w = ops->ws_floats(n, batch); if (w > ws) ws = w; }
     }
@@ -302,8 +330,8 @@ int nn_model_reserve(nn_model *m, int batch)
     for (int i = 0; i < m->n_nodes; i++) {
         nn_node *n = &m->nodes[i];
         const nn_layer_ops *ops = &nn_layer_table[n->kind];
-        n->out = a;
-        a += round_floats((size_t)batch * nn_dims_size(n->out_dims));
+        if (relu_in_place(m, i)) n->out = m->nodes[n->in[0]].out;
+        else { n->out = a; a += round_floats((size_t)batch * nn_dims_size(n->out_dims)); }
         n->cache = NULL;
         if (ops->cache_bytes) {
             size_t c = ops->cache_bytes(n, batch);
@@ -317,23 +345,49 @@ int nn_model_reserve(nn_model *m, int batch)
     return 0;
 }
 
+/* Gradient buffers by lifetime. The backward pass visits nodes last to first; node i's
+ * gradient is first written by the backward of its highest-numbered reader and last read by
+ * its own, after which its buffer serves an earlier node (best fit by size). For ResNet-20
+ * this keeps a handful of buffers instead of one per node. Returns the floats needed;
+ * off[i] = node i's offset. */
+static size_t plan_grads(const nn_model *m, int batch, int keep, size_t off[NN_MAX_NODES])
+{
+    size_t blk_off[NN_MAX_NODES], blk_len[NN_MAX_NODES], total = 0;
+    int blk_free[NN_MAX_NODES], n_blk = 0, blk_of[NN_MAX_NODES];
+    for (int i = 0; i < m->n_nodes; i++) blk_of[i] = -1;
+    #define TAKE(node) do {                                                                   \
+        size_t need_ = round_floats((size_t)batch * nn_dims_size(m->nodes[node].out_dims));    \
+        int best_ = -1;                                                                       \
+        for (int b_ = 0; b_ < n_blk; b_++)                                                    \
+            if (blk_free[b_] && blk_len[b_] >= need_ && (best_ < 0 || blk_len[b_] < blk_len[best_])) \
+                best_ = b_;                                                                   \
+        if (best_ < 0) { best_ = n_blk++; blk_off[best_] = total; blk_len[best_] = need_; total += need_; } \
+        blk_free[best_] = 0; blk_of[node] = best_; off[node] = blk_off[best_];                \
+    } while (0)
+    TAKE(m->n_nodes - 1);
+    for (int i = m->n_nodes - 1; i >= 0; i--) {
+        const nn_node *n = &m->nodes[i];
+        if (blk_of[i] < 0) TAKE(i);                 /* nobody reads this node's output */
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in[j] >= 0 && blk_of[n->in[j]] < 0) TAKE(n->in[j]);
+        blk_free[blk_of[i]] = !keep;
+    }
+    #undef TAKE
+    return total;
+}
+
 int nn_reserve_grads(nn_model *m, int batch)
 {
     nn_model_priv *p = nn_priv(m);
     if (batch <= p->grad_cap) return 0;
-    size_t floats = round_floats((size_t)batch * nn_dims_size(m->in_dims));
-    for (int i = 0; i < m->n_nodes; i++)
-        floats += round_floats((size_t)batch * nn_dims_size(m->nodes[i].out_dims));
-    float *a = alloc_floats(floats);
+    size_t off[NN_MAX_NODES];
+    size_t in_floats = round_floats((size_t)batch * nn_dims_size(m->in_dims));
+    float *a = alloc_floats(in_floats + plan_grads(m, batch, p->inspectable, off));
     if (!a) return -1;
     free(p->grad_arena);
     p->grad_arena = a;
     p->xin = a;
-    a += round_floats((size_t)batch * nn_dims_size(m->in_dims));
-    for (int i = 0; i < m->n_nodes; i++) {
-        m->nodes[i].dout = a;
-        a += round_floats((size_t)batch * nn_dims_size(m->nodes[i].out_dims));
-    }
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].dout = a + in_floats + off[i];
     p->grad_cap = batch;
     return 0;
 }
@@ -350,6 +404,7 @@ void nn_model_free(nn_model *m)
         free(m->nodes[i].x_q);
     }
     free(m->params); free(m->grads); free(m->state); free(m->decay);
+    if (p->onednn) p->onednn_free(p->onednn);
     free(p->weff_buf); free(p->geff); free(p->arena); free(p->grad_arena); free(p->gq); free(p->gx);
     free(p);
 }
@@ -369,6 +424,8 @@ nn_model *nn_model_clone(const nn_model *src)
     if (!p) return NULL;
     nn_model *m = &p->pub;
     *m = *src;
+    p->conv_gemm_only = nn_priv((nn_model *)src)->conv_gemm_only;
+    p->inspectable = nn_priv((nn_model *)src)->inspectable;
     m->params = m->grads = m->state = NULL; m->decay = NULL;
     m->batch_cap = 0; m->ws = NULL; m->ws_len = 0;
     for (int i = 0; i < m->n_nodes; i++) {

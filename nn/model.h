@@ -16,6 +16,7 @@ static inline size_t nn_dims_size(nn_dims d) { return (size_t)d.c * (size_t)d.h 
 typedef enum {
     NN_INPUT = 0, NN_CONV = 1, NN_LINEAR = 2, NN_MAXPOOL = 3, NN_AVGPOOL = 4, NN_GAP = 5,
     NN_BATCHNORM = 6, NN_RELU = 7, NN_HARDTANH = 8, NN_FLATTEN = 9, NN_ADD = 10,
+    NN_EDGEBIAS = 11,           /* y = x + a per-channel bias that may differ near the border */
     NN_KIND_COUNT
 } nn_kind;
 
@@ -63,7 +64,7 @@ struct nn_node {
 
     /* hyper-parameters (those that apply to the kind) */
     int out_c;                  /* conv: output channels; linear: output features */
-    int k, stride, pad;         /* conv / pooling window */
+    int k, stride, pad;         /* conv / pooling window; edgebias: pad = border band width */
     int has_bias;
     float clip;                 /* hardtanh: clamp to [-clip, clip] */
 
@@ -86,7 +87,16 @@ struct nn_node {
     float *w_eff;               /* effective weights (= w when nothing is attached) */
     float *x_q;                 /* transformed input when xt is attached */
     void *cache;                /* layer-private saved state (bn batch stats, pool argmax) */
+    /* Set by the backward driver for the call it makes: 1 = the gradient buffer of input j
+     * holds nothing yet, so the layer writes it (=) instead of adding (+=). 0 otherwise. */
+    uint8_t dx_fresh[2];
+    /* Memory layout of out and dout (nn/layout.c decides): plain NCHW, or channel-blocked
+     * (N, C/B, H, W, B) with B = nn_layout_block(), which oneDNN's convolutions read and write
+     * without reordering. Only layers that can read it ever see a blocked input. */
+    uint8_t layout;
 };
+
+enum { NN_LAYOUT_PLAIN = 0, NN_LAYOUT_BLOCKED = 1 };
 
 struct nn_model {
     char arch[NN_NAME_MAX];
@@ -123,6 +133,11 @@ int nn_add_relu(nn_builder *, const char *name, int in);
 int nn_add_hardtanh(nn_builder *, const char *name, int in, float clip);
 int nn_add_flatten(nn_builder *, const char *name, int in);
 int nn_add_add(nn_builder *, const char *name, int a, int b);
+/* y = x + b[c, row class, column class]: the `edge` rows nearest the top each have their own
+ * class, as do the `edge` nearest the bottom, and the rows between share one (columns alike),
+ * so b has c x (2 edge + 1)^2 values (fewer on small maps); edge 0 is a per-channel bias. What a
+ * constant input channel contributes through a conv zero-padded by `edge` has this form. */
+int nn_add_edgebias(nn_builder *, const char *name, int in, int edge);
 /* Finishes the model (allocates buffers); the last node is the output. Frees the builder. */
 nn_model *nn_builder_finish(nn_builder *, char *err, size_t errlen);
 void nn_builder_free(nn_builder *);
@@ -133,6 +148,14 @@ void nn_model_init(nn_model *, nn_init scheme, nn_rng *rng);
 /* Grow activation buffers to hold `batch` samples (no-op when large enough). 0 = ok. */
 int  nn_model_reserve(nn_model *, int batch);
 void nn_model_set_threads(nn_model *, int threads);
+/* Convolutions run through oneDNN where it has an implementation (the default), or always
+ * through the engine's own im2col + GEMM path (gemm_only = 1: benchmarks' baseline, tests). */
+void nn_model_set_conv_gemm_only(nn_model *, int gemm_only);
+/* By default activations may live in a channel-blocked layout and gradient buffers are shared
+ * between nodes whose lifetimes do not overlap, so node->out / node->dout are not readable as
+ * NCHW after a pass. on = 1 keeps every activation plain NCHW and gives every node its own
+ * gradient buffer (slower, more memory): for callers that read them (tests, surgery). */
+void nn_model_set_inspectable(nn_model *, int on);
 nn_model *nn_model_clone(const nn_model *);        /* same structure, params, state, masks */
 
 /* --- running -------------------------------------------------------------------------- */

@@ -1,9 +1,10 @@
 /* Parameter initialisation and thread settings. */
-#include "nn/model.h"
+#include "nn/model_priv.h"
 #include <assert.h>
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Variance of the weight distribution = 2 / fan, where fan is fan_in (Kaiming, ReLU gain) or
@@ -64,4 +65,19 @@ void nn_model_set_threads(nn_model *m, int threads)
      * regions; threaded OpenBLAS there would oversubscribe the cores. */
     openblas_set_num_threads(1);
     omp_set_num_threads(threads);
+}
+
+void nn_model_set_conv_gemm_only(nn_model *m, int gemm_only)
+{
+    nn_priv(m)->conv_gemm_only = gemm_only != 0;
+}
+
+void nn_model_set_inspectable(nn_model *m, int on)
+{
+    nn_model_priv *p = nn_priv(m);
+    if (p->inspectable == (on != 0)) return;
+    p->inspectable = on != 0;
+    free(p->grad_arena);            /* re-planned by the next training forward */
+    p->grad_arena = NULL; p->xin = NULL; p->grad_cap = 0;
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].dout = NULL;
 }

@@ -17,6 +17,12 @@ typedef struct nn_model_priv {
     float *xin;                          /* copy of the training batch for the backward pass */
     int xq_cap[NN_MAX_NODES];            /* samples node->x_q can hold */
     float *gq, *gx; size_t gq_len;       /* input-transform backward scratch */
+    struct nn_onednn *onednn;            /* convolution plans, built on first use (not cloned) */
+    void (*onednn_free)(struct nn_onednn *);   /* set with it by nn/conv_onednn.c */
+    int conv_gemm_only;                  /* 1: conv runs im2col + GEMM, never oneDNN */
+    int inspectable;                     /* 1: plain layouts, a dout per node (see model.h) */
+    uint64_t layout_sig;                 /* what the current layouts were decided from */
+    int layout_gen;                      /* bumped whenever layouts change (plans rebuild) */
 } nn_model_priv;
 
 static inline nn_model_priv *nn_priv(nn_model *m) { return (nn_model_priv *)m; }

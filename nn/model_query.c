@@ -8,7 +8,7 @@ static const char *const kind_names[] = {
     [NN_INPUT] = "input",     [NN_CONV] = "conv",         [NN_LINEAR] = "linear",
     [NN_MAXPOOL] = "maxpool", [NN_AVGPOOL] = "avgpool",   [NN_GAP] = "gap",
     [NN_BATCHNORM] = "bn",    [NN_RELU] = "relu",         [NN_HARDTANH] = "hardtanh",
-    [NN_FLATTEN] = "flatten", [NN_ADD] = "add",
+    [NN_FLATTEN] = "flatten", [NN_ADD] = "add",         [NN_EDGEBIAS] = "edgebias",
 };
 _Static_assert(sizeof kind_names / sizeof *kind_names == NN_KIND_COUNT, "one name per kind");
 

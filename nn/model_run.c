@@ -1,7 +1,7 @@
 /* The forward/backward driver: walks the nodes through nn_layer_table and applies the
  * compression attachments (weight transform, mask, input transform, freezing) around them. */
 #include "nn/model_priv.h"
-#include "nn/layer.h"
+#include "nn/layer_kinds.h"
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +59,7 @@ const float *nn_forward(nn_model *m, const float *x, int batch, int train)
     assert(batch > 0 && m->n_nodes > 0);
     if (batch > m->batch_cap && nn_model_reserve(m, batch) != 0) return NULL;
     nn_model_priv *p = nn_priv(m);
+    nn_layouts_update(m);
     if (train && nn_reserve_grads(m, batch) != 0) return NULL;
     if (train && x != p->xin) {   /* keep the batch: backward needs it, the caller may reuse x */
         memcpy(p->xin, x, (size_t)batch * nn_dims_size(m->in_dims) * sizeof(float));
@@ -104,18 +105,25 @@ static void weight_grads(nn_model_priv *p, nn_node *n)
         for (size_t j = 0; j < n->nw; j++) g[j] = n->wfreeze[j] ? 0.0f : g[j];
 }
 
+/* Gradient buffers are shared between nodes whose lifetimes do not overlap (nn/model.c) and
+ * are never cleared: the first layer to write a producer's gradient assigns it (dx_fresh),
+ * later ones add. */
 void nn_backward(nn_model *m, const float *dlogits, int batch)
 {
     nn_model_priv *p = nn_priv(m);
     assert(batch > 0 && batch <= p->grad_cap && "nn_backward must follow nn_forward(train=1)");
     const float *x = p->xin;
     int last = m->n_nodes - 1;
-    for (int i = 0; i < last; i++)      /* layers accumulate into their producers' dout */
-        memset(m->nodes[i].dout, 0, (size_t)batch * nn_dims_size(m->nodes[i].out_dims) * sizeof(float));
+    uint8_t written[NN_MAX_NODES] = { 0 };
     memcpy(m->nodes[last].dout, dlogits, (size_t)batch * (size_t)m->n_classes * sizeof(float));
+    written[last] = 1;
 
     for (int i = last; i >= 0; i--) {
         nn_node *n = &m->nodes[i];
+        if (!written[i])    /* nothing consumed this node's output */
+            memset(n->dout, 0, (size_t)batch * nn_dims_size(n->out_dims) * sizeof(float));
+        for (int j = 0; j < n->n_in; j++)
+            n->dx_fresh[j] = n->in[j] >= 0 && !written[n->in[j]] && !(j == 1 && n->in[1] == n->in[0]);
         const float *x0 = output_of(m, n->in[0], x);
         const float *x1 = n->n_in == 2 ? output_of(m, n->in[1], x) : NULL;
         float *dx0 = dout_of(m, n->in[0]);
@@ -124,25 +132,31 @@ void nn_backward(nn_model *m, const float *dlogits, int batch)
         if (!xt) {
             nn_layer_table[n->kind].backward(m, n, x0, x1, dx0, dx1, batch);
             if (nn_is_weighted(n)) weight_grads(p, n);
-            continue;
+        } else {
+            /* Input transform: the layer saw x_q, so its dx is d(x_q); map it back, then write
+             * or add it into the producer's gradient. */
+            size_t per = nn_dims_size(n->in_dims), len = (size_t)batch * per;
+            const int fresh = n->dx_fresh[0];
+            float *gq = NULL;
+            if (dx0) {
+                assert(p->gq_len >= len && "nn_backward must follow nn_forward(train=1)");
+                gq = p->gq;
+            }
+            n->dx_fresh[0] = 1;
+            nn_layer_table[n->kind].backward(m, n, n->x_q, x1, gq, dx1, batch);
+            weight_grads(p, n);
+            if (dx0) {
+                const float *gx = gq;
+                if (n->xt->backward) {
+                    n->xt->backward(n->xt_ctx, n, x0, n->x_q, gq, p->gx, per, batch);
+                    gx = p->gx;
+                }
+                nn_dx_put(m, fresh, dx0, gx, len);
+            }
         }
-        /* Input transform: the layer saw x_q, so its dx is d(x_q); map it back and add. */
-        size_t per = nn_dims_size(n->in_dims), len = (size_t)batch * per;
-        float *gq = NULL;
-        if (dx0) {
-            assert(p->gq_len >= len && "nn_backward must follow nn_forward(train=1)");
-            gq = p->gq;
-            memset(gq, 0, len * sizeof(float));
-        }
-        nn_layer_table[n->kind].backward(m, n, n->x_q, x1, gq, dx1, batch);
-        weight_grads(p, n);
-        if (!dx0) continue;
-        const float *gx = gq;
-        if (n->xt->backward) {
-            n->xt->backward(n->xt_ctx, n, x0, n->x_q, gq, p->gx, per, batch);
-            gx = p->gx;
-        }
-        for (size_t j = 0; j < len; j++) dx0[j] += gx[j];
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in[j] >= 0) written[n->in[j]] = 1;
+        n->dx_fresh[0] = n->dx_fresh[1] = 0;    /* direct callers (tests) get the += contract */
     }
 }
 

@@ -83,6 +83,7 @@ void nn_maxpool_backward(nn_model *m, nn_node *n, const float *x, const float *x
 {
     (void)x; (void)x1; (void)dx1;
     if (!dx) return;
+    nn_dx_begin(n, 0, dx, (size_t)batch * nn_dims_size(n->in_dims));
     const int HW = n->in_dims.h * n->in_dims.w, OHW = n->out_dims.h * n->out_dims.w;
     const int planes = batch * n->in_dims.c;
     const int32_t *arg = n->cache;
@@ -124,6 +125,7 @@ void nn_avgpool_backward(nn_model *m, nn_node *n, const float *x, const float *x
 {
     (void)x; (void)x1; (void)dx1;
     if (!dx) return;
+    nn_dx_begin(n, 0, dx, (size_t)batch * nn_dims_size(n->in_dims));
     const int H = n->in_dims.h, W = n->in_dims.w, OH = n->out_dims.h, OW = n->out_dims.w;
     const int k = n->k, s = n->stride, pad = n->pad, planes = batch * n->in_dims.c;
     const float inv = 1.0f / (float)(k * k);
@@ -153,9 +155,43 @@ int nn_gap_infer(nn_node *n, char *err, size_t errlen)
     return 0;
 }
 
+/* Global average pooling over a channel-blocked input (nn/layout.c): sample i's channel
+ * c = cb*B + l sits at ((i*CB + cb)*HW + q)*B + l. */
+static void gap_blocked_forward(nn_model *m, nn_node *n, const float *x, int batch)
+{
+    const int HW = n->in_dims.h * n->in_dims.w, C = n->in_dims.c, B = nn_layout_block(), CB = C / B;
+    const float inv = 1.0f / (float)HW;
+    #pragma omp parallel for collapse(2) num_threads(nn_layer_threads(m)) schedule(static)
+    for (int i = 0; i < batch; i++)
+        for (int cb = 0; cb < CB; cb++) {
+            float acc[16] = { 0 };
+            const float *xp = x + ((size_t)i * CB + cb) * HW * B;
+            for (int q = 0; q < HW; q++)
+                for (int l = 0; l < B; l++) acc[l] += xp[(size_t)q * B + l];
+            for (int l = 0; l < B; l++) n->out[(size_t)i * C + cb * B + l] = acc[l] * inv;
+        }
+}
+
+static void gap_blocked_backward(nn_model *m, nn_node *n, float *dx, int batch)
+{
+    const int HW = n->in_dims.h * n->in_dims.w, C = n->in_dims.c, B = nn_layout_block(), CB = C / B;
+    const float inv = 1.0f / (float)HW;
+    const int fresh = n->dx_fresh[0];
+    #pragma omp parallel for collapse(2) num_threads(nn_layer_threads(m)) schedule(static)
+    for (int i = 0; i < batch; i++)
+        for (int cb = 0; cb < CB; cb++) {
+            const float *g = n->dout + (size_t)i * C + cb * B;
+            float *dp = dx + ((size_t)i * CB + cb) * HW * B;
+            for (int q = 0; q < HW; q++)
+                for (int l = 0; l < B; l++)
+                    dp[(size_t)q * B + l] = (fresh ? 0.0f : dp[(size_t)q * B + l]) + g[l] * inv;
+        }
+}
+
 void nn_gap_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int batch, int train)
 {
     (void)x1; (void)train;
+    if (nn_input_layout(m, n, 0) == NN_LAYOUT_BLOCKED) { gap_blocked_forward(m, n, x, batch); return; }
     const int HW = n->in_dims.h * n->in_dims.w, planes = batch * n->in_dims.c;
     const float inv = 1.0f / (float)HW;
     #pragma omp parallel for num_threads(nn_layer_threads(m)) schedule(static)
@@ -172,12 +208,14 @@ void nn_gap_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
 {
     (void)x; (void)x1; (void)dx1;
     if (!dx) return;
+    if (nn_input_layout(m, n, 0) == NN_LAYOUT_BLOCKED) { gap_blocked_backward(m, n, dx, batch); return; }
     const int HW = n->in_dims.h * n->in_dims.w, planes = batch * n->in_dims.c;
     const float inv = 1.0f / (float)HW;
     #pragma omp parallel for num_threads(nn_layer_threads(m)) schedule(static)
     for (int pl = 0; pl < planes; pl++) {
         float *dp = dx + (size_t)pl * HW;
         const float g = n->dout[pl] * inv;
-        for (int q = 0; q < HW; q++) dp[q] += g;
+        if (n->dx_fresh[0]) for (int q = 0; q < HW; q++) dp[q] = g;
+        else for (int q = 0; q < HW; q++) dp[q] += g;
     }
 }

@@ -13,10 +13,9 @@ void nn_input_forward(nn_model *m, nn_node *n, const float *x, const float *x1, 
 void nn_input_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
                        float *dx, float *dx1, int batch)
 {
-    (void)m; (void)x; (void)x1; (void)dx1;
+    (void)x; (void)x1; (void)dx1;
     if (!dx) return;
-    const size_t len = (size_t)batch * nn_dims_size(n->out_dims);
-    for (size_t i = 0; i < len; i++) dx[i] += n->dout[i];
+    nn_dx_put(m, n->dx_fresh[0], dx, n->dout, (size_t)batch * nn_dims_size(n->out_dims));
 }
 
 int nn_flatten_infer(nn_node *n, char *err, size_t errlen)
@@ -45,16 +44,18 @@ int nn_add_infer(nn_node *n, char *err, size_t errlen)
 
 void nn_add_forward(nn_model *m, nn_node *n, const float *x0, const float *x1, int batch, int train)
 {
-    (void)m; (void)train;
+    (void)train;
     const size_t len = (size_t)batch * nn_dims_size(n->out_dims);
-    for (size_t i = 0; i < len; i++) n->out[i] = x0[i] + x1[i];
+    float *y = n->out;
+    #pragma omp parallel for simd num_threads(nn_layer_threads(m)) schedule(static)
+    for (size_t i = 0; i < len; i++) y[i] = x0[i] + x1[i];
 }
 
 void nn_add_backward(nn_model *m, nn_node *n, const float *x0, const float *x1,
                      float *dx0, float *dx1, int batch)
 {
-    (void)m; (void)x0; (void)x1;
+    (void)x0; (void)x1;
     const size_t len = (size_t)batch * nn_dims_size(n->out_dims);
-    if (dx0) for (size_t i = 0; i < len; i++) dx0[i] += n->dout[i];
-    if (dx1) for (size_t i = 0; i < len; i++) dx1[i] += n->dout[i];
+    if (dx0) nn_dx_put(m, n->dx_fresh[0], dx0, n->dout, len);
+    if (dx1) nn_dx_put(m, n->dx_fresh[1], dx1, n->dout, len);   /* after dx0: they may alias */
 }

@@ -6,8 +6,8 @@
 #   --fuzz   also clang and its runtime libraries (libFuzzer, sanitizers): the fuzz smoke test.
 # Safe to run again: installs only what is missing.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libpng-dev zlib1g-dev
-      gnuplot-nox libgtest-dev googletest)
+pkgs=(build-essential cmake pkg-config libopenblas-dev libdnnl-dev libhdf5-dev libpng-dev libjpeg62-turbo-dev
+      zlib1g-dev gnuplot-nox libgtest-dev googletest)
 need_npm=0
 for a in "$@"; do
   case "$a" in

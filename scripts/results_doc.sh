@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates docs/RESULTS.md from the finished runs in ${HARNESS_RESULTS:-results}/runs:
-# the Table-4-style report (harness table), Lottery Ticket's rounds and Deep Compression's
-# per-layer storage, and each run's wall time. Nothing in it is typed by hand.
+# Regenerates docs/RESULTS.md from the finished runs in ${HARNESS_RESULTS:-results}/runs (their
+# small records are committed): the Table-4-style report (harness table), Lottery Ticket's
+# rounds and Deep Compression's per-layer storage, each run's budget and wall time, and the
+# archived tables of earlier sessions whose run folders were not kept (docs/results-archive/).
+# Nothing in it is typed by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${HARNESS_RESULTS:-results}/runs"
@@ -33,14 +35,23 @@ csv_table() {
   echo
   echo "### Wall time of each run"
   echo
-  echo "| run | config | threads | wall s | train img/s | peak MiB |"
-  echo "| --- | --- | --- | --- | --- | --- |"
+  echo "| run | config | epochs | threads | wall s | train img/s | peak MiB |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
   for j in "$runs"/*/result.json; do
     python3 - "$j" <<'PY' 2>/dev/null || true
 import json, sys
 d = json.load(open(sys.argv[1]))
-print(f"| {d['run_id']} | {d['config']} | {d['threads']} | {d['wall_s']:.0f} | {d['images_per_s']:.0f} | {d['peak_rss_mib']:.0f} |")
+import configparser, os
+c = configparser.ConfigParser(inline_comment_prefixes=(";",))
+c.read(os.path.join(os.path.dirname(sys.argv[1]), "config.ini"))
+ep = c.get("train", "epochs", fallback="?")
+print(f"| {d['run_id']} | {d['config']} | {ep} | {d['threads']} | {d['wall_s']:.0f} | {d['images_per_s']:.0f} | {d['peak_rss_mib']:.0f} |")
 PY
+  done
+  for a in docs/results-archive/*.md; do
+    [ -f "$a" ] || continue
+    echo
+    sed -e 's/^## /#### /' -e 's/^# /### Archived: /' "$a"
   done
 } > "$tmp"
 mv "$tmp" "$out"

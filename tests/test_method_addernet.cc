@@ -29,6 +29,7 @@ struct AdderRun {
         m = method_find("addernet");
         if (!m) { err = "addernet not registered"; return -1; }
         model = adfx_model(bn_after_c2, 11);
+        nn_model_set_inspectable(model, 1);   // the checks read activations and douts after backward
         nn_rng_seed(&rng, 5, 1);
         adfx_run(&run, model, &rng);
         char e[512] = "";

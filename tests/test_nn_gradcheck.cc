@@ -204,6 +204,37 @@ TEST(Gradcheck, FlattenAndAdd)
     gradcheck(&a.L);
 }
 
+// Edge bias: rows/columns within `pad` of the border get their own bias, the rest share one.
+TEST(Gradcheck, EdgeBias)
+{
+    struct { int c, h, w, pad; size_t nb; } cases[] = {
+        { 2, 5, 6, 1, 2 * 3 * 3 }, { 2, 4, 3, 2, 2 * 4 * 3 }, { 3, 4, 4, 0, 3 }, { 1, 9, 7, 2, 25 },
+    };
+    for (const auto &c : cases) {
+        nn_node t = make(NN_EDGEBIAS);
+        t.pad = c.pad;
+        Layer l(t, { c.c, c.h, c.w }, 2);
+        ASSERT_EQ(l.L.n->nb, c.nb);
+        EXPECT_EQ(l.L.n->nw, 0u);
+        gradcheck(&l.L);
+    }
+    // which bias each pixel gets: 5 rows x 4 columns, band 1 -> 3 x 3 classes
+    nn_node t = make(NN_EDGEBIAS);
+    t.pad = 1;
+    Layer l(t, { 2, 5, 4 }, 1);
+    for (int c = 0; c < 2; c++)
+        for (int r = 0; r < 3; r++)
+            for (int q = 0; q < 3; q++) l.L.n->b[(c * 3 + r) * 3 + q] = 100.0f * c + 10.0f * r + q;
+    std::fill(l.L.x0, l.L.x0 + l.L.in_len, 0.5f);
+    lf_forward(&l.L, 0);
+    const int row_class[5] = { 0, 1, 1, 1, 2 }, col_class[4] = { 0, 1, 1, 2 };
+    for (int c = 0; c < 2; c++)
+        for (int y = 0; y < 5; y++)
+            for (int x = 0; x < 4; x++)
+                EXPECT_EQ(l.L.n->out[(c * 5 + y) * 4 + x], 0.5f + 100.0f * c + 10.0f * row_class[y] + col_class[x])
+                    << c << " " << y << " " << x;
+}
+
 // --- AdderNet ------------------------------------------------------------------------------
 
 float clamp1(float v) { return std::min(1.0f, std::max(-1.0f, v)); }

@@ -77,20 +77,24 @@ const ConvCase kConvCases[] = {
     { 2, 5, 7, 3, 4, 1, 1, 1 },   { 3, 8, 8, 8, 3, 1, 1, 0 },
     { 4, 9, 9, 40, 3, 1, 1, 1 },  /* stride 1 with many filters: ordinary (not wide) columns */
     { 3, 10, 9, 40, 3, 1, 0, 1 }, /* ... and without padding (the unchecked copy path) */
+    { 16, 8, 8, 16, 3, 1, 1, 0 }, /* oneDNN: Winograd weight gradients, direct otherwise */
+    { 32, 7, 6, 32, 3, 1, 1, 1 }, /* oneDNN: Winograd in every pass (on AVX-512), odd tiles */
 };
 
-void conv_cases(nn_kernel kern)
+// gemm_only: the engine's own im2col + GEMM path instead of oneDNN's primitives.
+void conv_cases(nn_kernel kern, int gemm_only)
 {
     for (const ConvCase &c : kConvCases)
         for (int batch : { 1, 7 })
             for (int threads : { 1, 2 }) {
                 SCOPED_TRACE(testing::Message() << "c" << c.c << " " << c.h << "x" << c.w << " o" << c.o
                              << " k" << c.k << " s" << c.s << " p" << c.p << " batch " << batch
-                             << " threads " << threads);
+                             << " threads " << threads << " gemm_only " << gemm_only);
                 lf_layer L;
                 char err[256] = "";
                 nn_node t = weighted(NN_CONV, c.o, c.k, c.s, c.p, c.bias, kern);
                 ASSERT_EQ(lf_init(&L, &t, { c.c, c.h, c.w }, batch, threads, 11, err, sizeof err), 0) << err;
+                nn_model_set_conv_gemm_only(L.m, gemm_only);
                 nn_ref_conv shape = { batch, c.c, c.h, c.w, c.o, c.k, c.s, c.p, kern };
                 EXPECT_EQ(L.n->out_dims.h, nn_ref_conv_out(c.h, c.k, c.s, c.p));
                 EXPECT_EQ(L.n->out_dims.w, nn_ref_conv_out(c.w, c.k, c.s, c.p));
@@ -99,8 +103,9 @@ void conv_cases(nn_kernel kern)
             }
 }
 
-TEST(Kernels, ConvMacMatchesReference) { conv_cases(NN_KERNEL_MAC); }
-TEST(Kernels, ConvAdderMatchesReference) { conv_cases(NN_KERNEL_ADDER); }
+TEST(Kernels, ConvMacMatchesReference) { conv_cases(NN_KERNEL_MAC, 0); }
+TEST(Kernels, ConvMacGemmPathMatchesReference) { conv_cases(NN_KERNEL_MAC, 1); }
+TEST(Kernels, ConvAdderMatchesReference) { conv_cases(NN_KERNEL_ADDER, 0); }
 
 TEST(Kernels, LinearMatchesReference)
 {

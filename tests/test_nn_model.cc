@@ -137,6 +137,8 @@ TEST(Builder, RejectsBadGraphs)
     EXPECT_NE(e.find("c: conv with 0 channels"), std::string::npos) << e;
     e = build_error([](nn_builder *) {});
     EXPECT_NE(e.find("no layers"), std::string::npos) << e;
+    e = build_error([](nn_builder *b) { nn_add_edgebias(b, "eb", -1, -1); });
+    EXPECT_NE(e.find("eb: edge bias band -1"), std::string::npos) << e;
     e = build_error([](nn_builder *b) { nn_add_flatten(b, "a-name-that-is-far-too-long-to-keep", -1); });
     EXPECT_NE(e.find("longer than"), std::string::npos) << e;
 }
@@ -452,4 +454,54 @@ TEST(Model, MacsAndCounts)
     EXPECT_EQ(nn_count_nonzero(m.get()), nn_count_weights(m.get()) - 1);
     EXPECT_STREQ(nn_kind_name(NN_BATCHNORM), "bn");
     EXPECT_STREQ(nn_kind_name(NN_ADD), "add");
+    EXPECT_STREQ(nn_kind_name(NN_EDGEBIAS), "edgebias");
+}
+
+// Channel-blocked activations (nn/layout.c) compute what plain NCHW ones do: logits, running
+// statistics and every parameter gradient of a ResNet agree with the inspectable (plain) model,
+// and the blocked model really is blocked inside.
+TEST(Model, BlockedLayoutsMatchPlainOnAResNet)
+{
+    char err[256] = "";
+    nn_model *a = nn_model_create("resnet20", { 3, 16, 16 }, 10, err, sizeof err);
+    ASSERT_NE(a, nullptr) << err;
+    nn_rng r;
+    nn_rng_seed(&r, 7, 1);
+    nn_model_init(a, NN_INIT_KAIMING_NORMAL, &r);
+    nn_model *b = nn_model_clone(a);
+    ASSERT_NE(b, nullptr);
+    nn_model_set_inspectable(b, 1);
+    nn_model_set_threads(a, 2);
+    nn_model_set_threads(b, 2);
+    const int batch = 6;
+    std::vector<float> x((size_t)batch * 3 * 16 * 16);
+    for (float &v : x) v = 2.0f * nn_rng_uniform(&r) - 1.0f;
+    std::vector<uint8_t> y(batch);
+    for (int i = 0; i < batch; i++) y[i] = (uint8_t)(i % 10);
+    std::vector<float> la, lb, da(batch * 10), db(batch * 10);
+    for (nn_model *m : { a, b }) {
+        ASSERT_EQ(nn_model_reserve(m, batch), 0);
+        nn_zero_grad(m);
+        const float *logits = nn_forward(m, x.data(), batch, 1);
+        ASSERT_NE(logits, nullptr);
+        std::vector<float> &l = m == a ? la : lb, &d = m == a ? da : db;
+        l.assign(logits, logits + batch * 10);
+        int correct;
+        nn_softmax_xent(logits, y.data(), batch, 10, d.data(), &correct);
+        nn_backward(m, d.data(), batch);
+    }
+    int blocked = 0;
+    for (int i = 0; i < a->n_nodes; i++) {
+        blocked += a->nodes[i].layout == NN_LAYOUT_BLOCKED;
+        EXPECT_EQ(b->nodes[i].layout, NN_LAYOUT_PLAIN) << b->nodes[i].name;
+    }
+    EXPECT_GT(blocked, a->n_nodes / 2) << "expected most of a ResNet's activations blocked";
+    for (int i = 0; i < batch * 10; i++) EXPECT_NEAR(la[i], lb[i], 1e-4f * (1.0f + std::fabs(lb[i]))) << i;
+    double scale = 0;
+    for (size_t j = 0; j < b->n_params; j++) scale = std::max(scale, (double)std::fabs(b->grads[j]));
+    for (size_t j = 0; j < a->n_params; j++)
+        ASSERT_NEAR(a->grads[j], b->grads[j], 1e-4 * scale) << "parameter " << j;
+    for (size_t j = 0; j < a->n_state; j++) ASSERT_NEAR(a->state[j], b->state[j], 1e-4) << "state " << j;
+    nn_model_free(a);
+    nn_model_free(b);
 }

@@ -109,7 +109,7 @@ TEST_F(RunDir, UnfinishedRunNeedsResumeOrRerun)
     EXPECT_TRUE(exists(dir + "/model.h5")) << "a folder this run did not create is never removed";
 }
 
-TEST_F(RunDir, ResultOfAnotherRunOrMissingModelIsDamaged)
+TEST_F(RunDir, ResultOfAnotherRunOrMissingMetricsIsDamaged)
 {
     finished("t-0123456789abcdef", "ffffffffffffffff");
     hx_run_dir d;
@@ -117,9 +117,13 @@ TEST_F(RunDir, ResultOfAnotherRunOrMissingModelIsDamaged)
     EXPECT_NE(std::string::npos, std::string(err).find("does not hold one consistent run: result.json is of run "
                                                        "'t-0123456789abcdef' (config hash ffffffffffffffff)")) << err;
     finished();
-    ASSERT_EQ(0, remove((dir + "/model.h5").c_str()));
+    ASSERT_EQ(0, remove((dir + "/metrics.csv").c_str()));
     EXPECT_EQ(-1, take(RD_START, &d));
-    EXPECT_NE(std::string::npos, std::string(err).find("model.h5 is missing")) << err;
+    EXPECT_NE(std::string::npos, std::string(err).find("metrics.csv is missing")) << err;
+    put("metrics.csv", "h\n");
+    ASSERT_EQ(0, remove((dir + "/model.h5").c_str()));   // a committed record without its model: finished
+    EXPECT_EQ(-1, take(RD_START, &d));
+    EXPECT_NE(std::string::npos, std::string(err).find("already holds the finished run")) << err;
     put("result.json", "{not json");
     put("model.h5", "m");
     EXPECT_EQ(-1, take(RD_RESUME, &d));

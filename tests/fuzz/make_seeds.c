@@ -8,6 +8,7 @@
 #include "datasets/dataset.h"
 #include "harness/checkpoint.h"
 #include "nn/optim.h"
+#include "support/image_fixtures.h"
 
 static void put(const char *dir, const char *target, const char *name, const void *data, size_t n)
 {
@@ -50,6 +51,20 @@ static void cifar_seeds(const char *dir)
     }
     put(dir, "cifar", "one-record.bin", two, REC);
     put(dir, "cifar", "two-records.bin", two, sizeof two);
+}
+
+static void image_seeds(const char *dir)
+{
+    uint8_t px[4 * 4 * 3];
+    char path[4096];
+    imfx_picture(px, 3, 4, 4, 1);
+    snprintf(path, sizeof path, "%s/image/rgb-4x4.jpg", dir);
+    if (imfx_write_jpeg(path, 3, 4, 4, px, 90) != 0) { perror(path); exit(1); }
+    snprintf(path, sizeof path, "%s/image/rgb-4x4.png", dir);
+    if (imfx_write_png8(path, 3, 4, 4, px) != 0) { perror(path); exit(1); }
+    imfx_picture(px, 1, 4, 4, 2);
+    snprintf(path, sizeof path, "%s/image/gray-4x4.png", dir);
+    if (imfx_write_png8(path, 1, 4, 4, px) != 0) { perror(path); exit(1); }
 }
 
 static void config_seeds(const char *dir)
@@ -107,6 +122,7 @@ int main(int argc, char **argv)
     if (argc != 2) { fprintf(stderr, "usage: make_seeds DIR (writes DIR/<target>/...)\n"); return 2; }
     idx_seeds(argv[1]);
     cifar_seeds(argv[1]);
+    image_seeds(argv[1]);
     config_seeds(argv[1]);
     store_seeds(argv[1]);
     checkpoint_seeds(argv[1]);

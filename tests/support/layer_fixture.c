@@ -1,4 +1,5 @@
 #include "layer_fixture.h"
+#include "nn/model_priv.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ int lf_init(lf_layer *L, const nn_node *t, nn_dims in, int batch, int threads, u
             char *err, size_t errlen)
 {
     memset(L, 0, sizeof *L);
-    L->m = calloc(1, sizeof *L->m);
+    L->m = calloc(1, sizeof(nn_model_priv));    /* the layers may use the private part */
     L->n = &L->m->nodes[0];
     *L->n = *t;
     nn_node *n = L->n;
@@ -68,6 +69,7 @@ void lf_free(lf_layer *L)
     free(L->x0); free(L->x1); free(L->dx0); free(L->dx1);
     free(n->out); free(n->dout); free(n->w); free(n->gw); free(n->b); free(n->gb);
     free(n->run_mean); free(n->run_var); free(n->cache); free(L->m->ws);
+    if (nn_priv(L->m)->onednn) nn_priv(L->m)->onednn_free(nn_priv(L->m)->onednn);
     free(L->m);
     memset(L, 0, sizeof *L);
 }

@@ -11,7 +11,8 @@ extern "C" {
 
 typedef struct mf_fixture mf_fixture;
 /* Called after each hook with its name ("setup", "round_begin", "epoch_end", "round_end",
- * "finish") so tests can look at the model between steps. */
+ * "finish"), and with "epoch_trained" after an epoch's batches, before epoch_end, so tests can
+ * look at the model between steps. */
 typedef void (*mf_observer)(mf_fixture *, const char *event, void *user);
 
 struct mf_fixture {
@@ -34,8 +35,10 @@ struct mf_fixture {
 };
 
 /* Models: "mlp" (1x8x8: fc24-fc16-fc4), "lenet" (1x14x14: conv6k3-pool-conv8k3-pool-fc16-fc4,
- * biased, no BN), "resblock" (3x8x8: conv4-bn-relu, one basic block of 4 channels, gap, fc).
- * Initialised with Kaiming normal from seed. NULL with a message on failure. */
+ * biased, no BN), "resblock" (3x8x8: conv4-bn-relu, one basic block of 4 channels, gap, fc), or
+ * any architecture of nn/arch.c (3x32x32 input for resnet*, vgg*, conv*, else 1x28x28; 10
+ * classes; the data's labels stay below 4). Initialised with Kaiming normal from seed. NULL
+ * with a message on failure. */
 nn_model *mf_build(const char *kind, uint64_t seed, char *err, size_t errlen);
 
 /* Builds the model and data, parses kv ("key", "value", ..., NULL) over the method's defaults
