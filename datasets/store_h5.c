@@ -302,9 +302,12 @@ static int get_all(h5_in *in, ds_dataset *ds) {
     if (!rc && strcmp(fmt, DS_H5_FORMAT) != 0)
         rc = ds_fail(in->err, in->errlen, "%s: attribute format is \"%s\", expected \"%s\"", in->path, fmt, DS_H5_FORMAT);
     rc = rc || get_attr(in, "format_version", H5T_INTEGER, H5T_NATIVE_INT, 1, 1, &version);
-    if (!rc && version != DS_H5_VERSION)
-        rc = ds_fail(in->err, in->errlen, "%s: format_version %d, this build reads %d (prepare the dataset again)",
-                     in->path, version, DS_H5_VERSION);
+    if (!rc && version != DS_H5_VERSION) {
+        ds_fail(in->err, in->errlen, "%s: format_version %d, this build reads %d (prepare the dataset again)",
+                in->path, version, DS_H5_VERSION);
+        h5_close_all(types, 4);
+        return DS_LOAD_OLD_FORMAT;
+    }
     rc = rc || get_attr(in, "name", H5T_STRING, name_t, 1, 1, ds->name);
     rc = rc || get_attr(in, "n_classes", H5T_INTEGER, H5T_NATIVE_INT, 1, 1, &ds->n_classes);
     if (!rc && (ds->n_classes < 2 || ds->n_classes > DS_MAX_CLASSES))
@@ -357,7 +360,8 @@ int ds_load_h5(const char *path, ds_dataset *ds, char *err, size_t errlen) {
         snprintf(err + n, errlen > n ? errlen - n : 0, "; prepare the dataset again (harness data NAME, or data "
                  "import) to rewrite it in this harness's format");
     }
-    int rc = s == H5IO_OK ? get_all(&in, ds) : -1;
+    int rc = s == H5IO_OK ? get_all(&in, ds) : s == H5IO_UNSEALED ? DS_LOAD_OLD_FORMAT : -1;
+    if (rc > 0) rc = -1;
     if (in.file >= 0) H5Fclose(in.file);
     H5Eclear2(H5E_DEFAULT);
     h5io_unhush(q);
