@@ -11,12 +11,16 @@
 #include <unistd.h>
 #include "datasets/h5io.h"
 
+static char fuzz_input_path[256];
+static void fuzz_input_remove(void) { unlink(fuzz_input_path); }
+
 static const char *fuzz_input_file(const uint8_t *data, size_t size, const char *seal_kind)
 {
-    static char path[256];
+    char *path = fuzz_input_path;
     if (!path[0]) {
         const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-        snprintf(path, sizeof path, "%s/harness-fuzz-%ld.in", dir, (long)getpid());
+        snprintf(path, sizeof fuzz_input_path, "%s/harness-fuzz-%ld.in", dir, (long)getpid());
+        atexit(fuzz_input_remove);
     }
     uint8_t *copy = NULL;
     const char *reseal = getenv("HX_FUZZ_RESEAL");
