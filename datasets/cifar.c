@@ -16,7 +16,8 @@ int ds_read_cifar_bin(const char *path, ds_split *s, char *err, size_t errlen) {
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
-        return ds_fail(err, errlen, "%s: not a regular file", path);
+        return ds_fail(err, errlen, "%s: %s", path, S_ISDIR(st.st_mode) ? "a directory, not a CIFAR-10 .bin file"
+                                                                         : "not a regular file");
     }
     uint64_t size = (uint64_t)st.st_size;
     if (size == 0 || size % CIFAR_RECORD != 0) {

@@ -93,6 +93,9 @@ const char *ds_known_name(int i);
 /* --- HDF5 store --- */
 int ds_save_h5(const ds_dataset *, const char *path, char *err, size_t errlen);     /* atomic */
 int ds_load_h5(const char *path, ds_dataset *, char *err, size_t errlen);           /* validates */
+/* ds_load_h5's result for a store this harness did not write in its current format (no seal,
+ * or another format_version): prepare it again. */
+enum { DS_LOAD_OLD_FORMAT = -2 };
 void ds_compute_stats(ds_dataset *);   /* per-channel mean/std from train */
 
 /* --- loading batches --- */

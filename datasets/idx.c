@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 #include "datasets/ds_internal.h"
 
 enum { IDX_TYPE_U8 = 0x08, IDX_MAX_SIDE = 4096 };
-enum { IDX_FIRST_CHUNK = 64 << 20 };   /* grow towards the header's size: a lying header costs little */
+/* Plain files: the header's size is checked against the file's before allocating. Gzip: the
+ * buffer grows towards the header's size as data arrives, so a lying header costs little. */
+enum { IDX_FIRST_CHUNK = 1 << 20 };
 
 typedef struct idx_file {
     gzFile gz;
@@ -84,6 +87,18 @@ static int idx_header(idx_file *f, int ndim, const char *kind, uint32_t magic_wa
 /* Reads exactly `expect` bytes after the header; a shorter or longer file is an error. */
 static int idx_body(idx_file *f, uint64_t expect, const char *shape, uint8_t **out) {
     if (expect > SIZE_MAX) return ds_fail(f->err, f->errlen, "%s: header says %s: too large", f->path, shape);
+    struct stat st;
+    z_off_t header = gztell(f->gz);
+    if (gzdirect(f->gz) && stat(f->path, &st) == 0 && header >= 0 && (uint64_t)st.st_size - (uint64_t)header != expect) {
+        uint64_t have = (uint64_t)st.st_size - (uint64_t)header;
+        if (have < expect)
+            return ds_fail(f->err, f->errlen, "%s: truncated: header says %s = %llu bytes, file has %llu after the header",
+                           f->path, shape, (unsigned long long)expect, (unsigned long long)have);
+        return ds_fail(f->err, f->errlen,
+                       "%s: over-long: header says %s = %llu bytes, file has %llu after the header (%llu extra)",
+                       f->path, shape, (unsigned long long)expect, (unsigned long long)have,
+                       (unsigned long long)(have - expect));
+    }
     size_t cap = expect < IDX_FIRST_CHUNK ? (size_t)expect : IDX_FIRST_CHUNK, have = 0;
     uint8_t *buf = malloc(cap);
     if (!buf) return ds_fail(f->err, f->errlen, "%s: out of memory for %s", f->path, shape);
@@ -124,6 +139,9 @@ static int idx_open(idx_file *f, const char *path, char *err, size_t errlen) {
     f->path = path;
     f->err = err;
     f->errlen = errlen;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return ds_fail(err, errlen, "%s: a directory, not an IDX file", path);
     errno = 0;
     f->gz = gzopen(path, "rb");
     if (!f->gz) return ds_fail(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "zlib error");

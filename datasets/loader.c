@@ -12,6 +12,7 @@ static const uint64_t DS_SPLIT_STREAM = 0x76616c696461ull;    /* "valida" */
 int ds_loader_init(ds_loader *L, const ds_dataset *ds, const ds_split *split, uint32_t first, uint32_t n,
                    int batch, int shuffle, int augment, uint64_t seed) {
     assert(L && ds && split);
+    assert(ds->c >= 1 && ds->c <= DS_MAX_CHANNELS && "ds_loader_next normalises through one table per channel");
     memset(L, 0, sizeof *L);
     if (batch < 1 || n == 0 || first > split->n || n > split->n - first) return -1;
     L->order = malloc((size_t)n * sizeof *L->order);

@@ -4,9 +4,11 @@
  *   /test/images, /test/labels likewise
  *   root attributes: format, format_version, name, n_classes, class_names[n_classes], mean[C],
  *   std[C], source_files[S], source_bytes[S], source_crc32[S].
- * Saving writes path.tmp and renames it over path, so a reader never sees half a file. No object
- * timestamps are stored, so the same dataset always gives the same bytes. Loading
- * checks every field and names the file and the field when something is wrong. */
+ * The file is sealed and written atomically (datasets/h5io.h): a reader never sees half a file,
+ * and a file changed after it was written is refused by its checksum before HDF5 reads it. No
+ * object timestamps are stored, so the same dataset always gives the same bytes. Loading checks
+ * every field, and every declared size against the bytes the file holds before allocating, and
+ * names the file and the field when something is wrong. */
 #include <errno.h>
 #include <hdf5.h>
 #include <math.h>
@@ -15,35 +17,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "datasets/ds_internal.h"
+#include "datasets/h5io.h"
 
 #define DS_H5_FORMAT "harness-dataset"
-enum { DS_H5_VERSION = 1, DS_H5_DEFLATE = 4, DS_H5_CHUNK_BYTES = 1 << 20 };
+/* Deflate cannot shrink data more than 1032:1, so a chunked dataset occupying S bytes in the
+ * file holds at most S * 1032 bytes: declared sizes beyond that are lies, refused before
+ * allocating. */
+enum { DS_DEFLATE_MAX_RATIO = 1032 };
+enum { DS_H5_VERSION = 2, DS_H5_DEFLATE = 4, DS_H5_CHUNK_BYTES = 1 << 20 };
 enum { NAME_LEN = sizeof(((ds_dataset *)0)->name), CLASS_LEN = sizeof(((ds_dataset *)0)->class_names[0]),
        FILE_LEN = sizeof(((ds_source *)0)->file) };
-
-/* HDF5 prints its error stack to stderr by default; we turn that into our messages instead. */
-typedef struct h5_quiet { H5E_auto2_t func; void *data; } h5_quiet;
-static h5_quiet h5_silence(void) {
-    h5_quiet q;
-    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-static void h5_restore(h5_quiet q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
-
-/* The innermost (most specific) HDF5 error description, for "why" in our messages. It must be
- * fetched right after the failing call: the next HDF5 call clears the stack. */
-static herr_t h5_walk(unsigned n, const H5E_error2_t *e, void *out) {
-    (void)n;
-    if (e->desc && e->desc[0]) snprintf(out, 160, "%s", e->desc);
-    return 0;
-}
-static const char *h5_reason(char buf[160]) {
-    buf[0] = 0;
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, h5_walk, buf);
-    H5Eclear2(H5E_DEFAULT);
-    return buf[0] ? buf : "unknown HDF5 error";
-}
 
 static void h5_close_all(hid_t *ids, int n) {
     for (int i = 0; i < n; i++)
@@ -155,24 +138,19 @@ int ds_save_h5(const ds_dataset *ds, const char *path, char *err, size_t errlen)
         return ds_fail(err, errlen, "%s: dataset %s is incomplete (c=%d, n_classes=%d, train=%u, test=%u)",
                        path, ds->name, ds->c, ds->n_classes, ds->train.n, ds->test.n);
     if (make_parent(path, err, errlen)) return -1;
-    char tmp[4096], why[160];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return ds_fail(err, errlen, "%s: path too long", path);
-    h5_quiet q = h5_silence();
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) {
-        ds_fail(err, errlen, "%s: cannot create: %s", tmp, h5_reason(why));
-        h5_restore(q);
-        return -1;
+    char why[H5IO_REASON_MAX];
+    h5io_quiet q = h5io_hush();
+    h5io_writer w;
+    int rc = h5io_create(&w, path, err, errlen);
+    if (!rc && (put_attrs(w.file, ds) || put_split(w.file, "train", ds, &ds->train) ||
+                put_split(w.file, "test", ds, &ds->test))) {
+        rc = ds_fail(err, errlen, "%s: writing failed: %s", path, h5io_reason(why));
+        h5io_discard(&w);
+    } else if (!rc) {
+        rc = h5io_commit(&w, DS_H5_FORMAT, path, err, errlen);
     }
-    int rc = put_attrs(file, ds) || put_split(file, "train", ds, &ds->train) || put_split(file, "test", ds, &ds->test);
-    if (rc) ds_fail(err, errlen, "%s: writing failed (disk full?): %s", tmp, h5_reason(why));
-    if (H5Fclose(file) < 0 && !rc) rc = ds_fail(err, errlen, "%s: closing failed: %s", tmp, h5_reason(why));
-    h5_restore(q);
-    if (!rc && rename(tmp, path) != 0) {
-        rc = ds_fail(err, errlen, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-    }
-    if (rc) remove(tmp);
-    return rc;
+    h5io_unhush(q);
+    return rc ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ loading */
@@ -186,7 +164,7 @@ typedef struct h5_in {
 
 /* Reads attribute `name` of count elements into buf as mem type; class is the expected type class. */
 static int get_attr(h5_in *in, const char *name, H5T_class_t cls, hid_t mem, hssize_t count, int scalar, void *buf) {
-    char why[160];
+    char why[H5IO_REASON_MAX];
     if (H5Aexists(in->file, name) <= 0)
         return ds_fail(in->err, in->errlen, "%s: attribute %s is missing", in->path, name);
     hid_t attr = H5Aopen(in->file, name, H5P_DEFAULT);
@@ -194,7 +172,7 @@ static int get_attr(h5_in *in, const char *name, H5T_class_t cls, hid_t mem, hss
     hid_t space = attr >= 0 ? H5Aget_space(attr) : -1;
     int rc = 0;
     if (type < 0 || space < 0) {
-        rc = ds_fail(in->err, in->errlen, "%s: attribute %s unreadable: %s", in->path, name, h5_reason(why));
+        rc = ds_fail(in->err, in->errlen, "%s: attribute %s unreadable: %s", in->path, name, h5io_reason(why));
     } else if (H5Tget_class(type) != cls || (cls == H5T_STRING && H5Tis_variable_str(type) > 0)) {
         rc = ds_fail(in->err, in->errlen, "%s: attribute %s has the wrong type (expected %s)", in->path, name,
                      cls == H5T_STRING ? "fixed-length string" : cls == H5T_FLOAT ? "float" : "integer");
@@ -206,16 +184,23 @@ static int get_attr(h5_in *in, const char *name, H5T_class_t cls, hid_t mem, hss
         rc = ds_fail(in->err, in->errlen, "%s: attribute %s: strings of %zu bytes, at most %zu allowed", in->path,
                      name, H5Tget_size(type), H5Tget_size(mem));
     } else if (count > 0 && H5Aread(attr, mem, buf) < 0) {
-        rc = ds_fail(in->err, in->errlen, "%s: attribute %s unreadable: %s", in->path, name, h5_reason(why));
+        rc = ds_fail(in->err, in->errlen, "%s: attribute %s unreadable: %s", in->path, name, h5io_reason(why));
     }
     hid_t ids[] = {space, type, attr};
     h5_close_all(ids, 3);
     return rc;
 }
 
-/* Reads /split/field as uint8 with the expected rank; dims gets its shape. */
-static int get_u8(h5_in *in, const char *where, int rank, hsize_t *dims, uint8_t **out) {
-    char why[160];
+/* Largest value allowed for dimension i of an images (rank 4) or labels (rank 1) dataset. */
+static uint64_t dim_cap(int rank, int i) {
+    static const uint64_t image_caps[4] = {UINT32_MAX, DS_MAX_CHANNELS, DS_MAX_SIDE, DS_MAX_SIDE};
+    return rank == 4 ? image_caps[i] : UINT32_MAX;
+}
+
+/* Opens where, checks it holds uint8 of the given rank, sane dimensions and enough bytes in the
+ * file for them; dims gets its shape, *total its size in bytes. The open dataset, or -1. */
+static hid_t open_u8(h5_in *in, const char *where, int rank, hsize_t *dims, uint64_t *total) {
+    char why[H5IO_REASON_MAX];
     if (H5Lexists(in->file, where, H5P_DEFAULT) <= 0)
         return ds_fail(in->err, in->errlen, "%s: %s is missing", in->path, where);
     hid_t dset = H5Dopen2(in->file, where, H5P_DEFAULT);
@@ -223,7 +208,7 @@ static int get_u8(h5_in *in, const char *where, int rank, hsize_t *dims, uint8_t
     hid_t space = dset >= 0 ? H5Dget_space(dset) : -1;
     int rc = 0;
     if (type < 0 || space < 0) {
-        rc = ds_fail(in->err, in->errlen, "%s: %s unreadable: %s", in->path, where, h5_reason(why));
+        rc = ds_fail(in->err, in->errlen, "%s: %s unreadable: %s", in->path, where, h5io_reason(why));
     } else if (H5Tget_class(type) != H5T_INTEGER || H5Tget_size(type) != 1 || H5Tget_sign(type) != H5T_SGN_NONE) {
         rc = ds_fail(in->err, in->errlen, "%s: %s must hold uint8 values", in->path, where);
     } else if (H5Sget_simple_extent_ndims(space) != rank) {
@@ -231,56 +216,79 @@ static int get_u8(h5_in *in, const char *where, int rank, hsize_t *dims, uint8_t
                      H5Sget_simple_extent_ndims(space), rank);
     } else {
         H5Sget_simple_extent_dims(space, dims, NULL);
-        uint64_t total = 1;
-        for (int i = 0; i < rank; i++) {
-            if (dims[i] == 0 || dims[i] > (i == 0 ? UINT32_MAX : DS_MAX_SIDE)) {
-                rc = ds_fail(in->err, in->errlen, "%s: %s: dimension %d is %llu", in->path, where, i,
-                             (unsigned long long)dims[i]);
-                break;
-            }
-            total *= dims[i];
+        *total = 1;
+        for (int i = 0; i < rank && !rc; i++) {
+            if (dims[i] == 0 || dims[i] > dim_cap(rank, i))
+                rc = ds_fail(in->err, in->errlen, "%s: %s: dimension %d is %llu, allowed 1..%llu", in->path, where,
+                             i, (unsigned long long)dims[i], (unsigned long long)dim_cap(rank, i));
+            *total *= dims[i];   /* at most 2^32 * 4 * 4096 * 4096: no overflow */
         }
-        uint8_t *buf = rc || total > SIZE_MAX ? NULL : malloc((size_t)total);
-        if (!rc && !buf)
-            rc = ds_fail(in->err, in->errlen, "%s: %s: out of memory for %llu bytes", in->path, where,
-                         (unsigned long long)total);
-        if (!rc && H5Dread(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-            rc = ds_fail(in->err, in->errlen, "%s: %s cannot be read (file corrupted or truncated?): %s", in->path,
-                         where, h5_reason(why));
-        }
-        if (rc) free(buf);
-        else *out = buf;
+        uint64_t stored = H5Dget_storage_size(dset);
+        if (!rc && (*total > SIZE_MAX || *total / DS_DEFLATE_MAX_RATIO > stored))
+            rc = ds_fail(in->err, in->errlen, "%s: %s declares %llu bytes but holds %llu bytes of data in the file "
+                         "(at most %llu once decompressed)", in->path, where, (unsigned long long)*total,
+                         (unsigned long long)stored, (unsigned long long)stored * DS_DEFLATE_MAX_RATIO);
     }
-    hid_t ids[] = {space, type, dset};
-    h5_close_all(ids, 3);
+    hid_t ids[] = {space, type};
+    h5_close_all(ids, 2);
+    if (rc && dset >= 0) H5Dclose(dset);
+    return rc ? -1 : dset;
+}
+
+/* Reads the whole of dset (total bytes, checked by open_u8) and closes it. */
+static int read_u8(h5_in *in, hid_t dset, const char *where, uint64_t total, uint8_t **out) {
+    char why[H5IO_REASON_MAX];
+    uint8_t *buf = malloc((size_t)total);
+    int rc = 0;
+    if (!buf)
+        rc = ds_fail(in->err, in->errlen, "%s: %s: out of memory for %llu bytes", in->path, where,
+                     (unsigned long long)total);
+    else if (H5Dread(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        rc = ds_fail(in->err, in->errlen, "%s: %s cannot be read (file corrupted or truncated?): %s", in->path,
+                     where, h5io_reason(why));
+    H5Dclose(dset);
+    if (rc) free(buf);
+    else *out = buf;
     return rc;
 }
 
+/* Checks the shapes of /<gname>/images and labels against each other and the training images,
+ * then reads them. */
 static int get_split(h5_in *in, ds_dataset *ds, const char *gname, ds_split *s) {
-    char where[32];
+    char where[32], lwhere[32];
     hsize_t idims[4], ldims[1];
+    uint64_t ibytes, lbytes;
     snprintf(where, sizeof where, "/%s/images", gname);
-    if (get_u8(in, where, 4, idims, &s->images)) return -1;
-    if (idims[1] > DS_MAX_CHANNELS)
-        return ds_fail(in->err, in->errlen, "%s: %s has %llu channels, at most %d allowed", in->path, where,
-                       (unsigned long long)idims[1], DS_MAX_CHANNELS);
+    snprintf(lwhere, sizeof lwhere, "/%s/labels", gname);
+    hid_t images = open_u8(in, where, 4, idims, &ibytes);
+    if (images < 0) return -1;
+    int rc = 0;
+    if (ds->c != 0 && (idims[1] != (hsize_t)ds->c || idims[2] != (hsize_t)ds->h || idims[3] != (hsize_t)ds->w))
+        rc = ds_fail(in->err, in->errlen, "%s: %s are %llux%llux%llu, the training images are %dx%dx%d", in->path,
+                     where, (unsigned long long)idims[1], (unsigned long long)idims[2],
+                     (unsigned long long)idims[3], ds->c, ds->h, ds->w);
+    hid_t labels = rc ? -1 : open_u8(in, lwhere, 1, ldims, &lbytes);
+    if (labels < 0) rc = -1;
+    if (!rc && ldims[0] != idims[0])
+        rc = ds_fail(in->err, in->errlen, "%s: %s has %llu labels for %llu images", in->path, lwhere,
+                     (unsigned long long)ldims[0], (unsigned long long)idims[0]);
+    if (rc) {
+        H5Dclose(images);
+        if (labels >= 0) H5Dclose(labels);
+        return -1;
+    }
     if (ds->c == 0) {
         ds->c = (int)idims[1];
         ds->h = (int)idims[2];
         ds->w = (int)idims[3];
-    } else if (idims[1] != (hsize_t)ds->c || idims[2] != (hsize_t)ds->h || idims[3] != (hsize_t)ds->w) {
-        return ds_fail(in->err, in->errlen, "%s: %s are %llux%llux%llu, the training images are %dx%dx%d", in->path,
-                       where, (unsigned long long)idims[1], (unsigned long long)idims[2],
-                       (unsigned long long)idims[3], ds->c, ds->h, ds->w);
     }
+    rc = read_u8(in, images, where, ibytes, &s->images);
+    if (rc) H5Dclose(labels);
+    else rc = read_u8(in, labels, lwhere, lbytes, &s->labels);
+    if (rc) return -1;
     s->n = (uint32_t)idims[0];
-    snprintf(where, sizeof where, "/%s/labels", gname);
-    if (get_u8(in, where, 1, ldims, &s->labels)) return -1;
-    if (ldims[0] != idims[0])
-        return ds_fail(in->err, in->errlen, "%s: %s has %llu labels for %u images", in->path, where,
-                       (unsigned long long)ldims[0], s->n);
     char what[4200];
-    snprintf(what, sizeof what, "%s: %s", in->path, where);
+    snprintf(what, sizeof what, "%s: %s", in->path, lwhere);
     return ds_check_labels(s, ds->n_classes, what, in->err, in->errlen);
 }
 
@@ -294,9 +302,12 @@ static int get_all(h5_in *in, ds_dataset *ds) {
     if (!rc && strcmp(fmt, DS_H5_FORMAT) != 0)
         rc = ds_fail(in->err, in->errlen, "%s: attribute format is \"%s\", expected \"%s\"", in->path, fmt, DS_H5_FORMAT);
     rc = rc || get_attr(in, "format_version", H5T_INTEGER, H5T_NATIVE_INT, 1, 1, &version);
-    if (!rc && version != DS_H5_VERSION)
-        rc = ds_fail(in->err, in->errlen, "%s: format_version %d, this build reads %d (prepare the dataset again)",
-                     in->path, version, DS_H5_VERSION);
+    if (!rc && version != DS_H5_VERSION) {
+        ds_fail(in->err, in->errlen, "%s: format_version %d, this build reads %d (prepare the dataset again)",
+                in->path, version, DS_H5_VERSION);
+        h5_close_all(types, 4);
+        return DS_LOAD_OLD_FORMAT;
+    }
     rc = rc || get_attr(in, "name", H5T_STRING, name_t, 1, 1, ds->name);
     rc = rc || get_attr(in, "n_classes", H5T_INTEGER, H5T_NATIVE_INT, 1, 1, &ds->n_classes);
     if (!rc && (ds->n_classes < 2 || ds->n_classes > DS_MAX_CLASSES))
@@ -338,22 +349,22 @@ static int get_all(h5_in *in, ds_dataset *ds) {
 
 int ds_load_h5(const char *path, ds_dataset *ds, char *err, size_t errlen) {
     memset(ds, 0, sizeof *ds);
-    char why[160];
-    if (!ds_file_exists(path)) return ds_fail(err, errlen, "%s: no such file (prepare the dataset first)", path);
-    h5_quiet q = h5_silence();
-    int rc = 0;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-    h5_in in = {.file = H5Fopen(path, H5F_ACC_RDONLY, fapl), .path = path, .err = err, .errlen = errlen};
-    if (in.file < 0) rc = ds_fail(err, errlen, "%s: not a readable HDF5 file (corrupted or truncated?): %s", path,
-                                  h5_reason(why));
-    H5Pclose(fapl);
-    if (in.file >= 0) {
-        rc = get_all(&in, ds);
-        H5Fclose(in.file);
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT)
+        return ds_fail(err, errlen, "%s: no such file (prepare the dataset first)", path);
+    h5io_quiet q = h5io_hush();
+    h5_in in = {.file = -1, .path = path, .err = err, .errlen = errlen};
+    h5io_status s = h5io_open(path, DS_H5_FORMAT, &in.file, err, errlen);
+    if (s == H5IO_UNSEALED) {
+        size_t n = strlen(err);
+        snprintf(err + n, errlen > n ? errlen - n : 0, "; prepare the dataset again (harness data NAME, or data "
+                 "import) to rewrite it in this harness's format");
     }
+    int rc = s == H5IO_OK ? get_all(&in, ds) : s == H5IO_UNSEALED ? DS_LOAD_OLD_FORMAT : -1;
+    if (rc > 0) rc = -1;
+    if (in.file >= 0) H5Fclose(in.file);
     H5Eclear2(H5E_DEFAULT);
-    h5_restore(q);
+    h5io_unhush(q);
     if (rc) ds_free(ds);
     return rc;
 }

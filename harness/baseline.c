@@ -5,6 +5,7 @@
 #include "harness/checkpoint.h"
 #include "harness/fileio.h"
 #include "harness/run.h"
+#include "harness/run_dir.h"
 
 nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_t errlen)
 {
@@ -16,17 +17,19 @@ nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_
         cfg_free(&c);
         return NULL;
     }
-    char hash[17], dir[PATH_MAX], cache[2 * PATH_MAX], done[2 * PATH_MAX];
+    char hash[17], dir[PATH_MAX], cache[2 * PATH_MAX], run_id[OPT_STR_MAX + 32], run_dir[2 * PATH_MAX];
     cfg_hash(&c, hash);
     snprintf(dir, sizeof dir, "%s/baselines", hx_results_root());
     snprintf(cache, sizeof cache, "%s/%s-%s-%s.h5", dir, c.arch, c.dataset, hash);
     /* A finished run of the same config (same hash: same run folder) is the baseline already. */
-    snprintf(done, sizeof done, "%s/runs/%s-%s/result.json", hx_results_root(), c.name, hash);
+    snprintf(run_id, sizeof run_id, "%s-%s", c.name, hash);
+    snprintf(run_dir, sizeof run_dir, "%s/runs/%s", hx_results_root(), run_id);
     cfg_free(&c);
-    if (!fio_exists(cache) && fio_exists(done)) {
-        char src[2 * PATH_MAX], *buf;
+    char src[2 * PATH_MAX + 16];
+    snprintf(src, sizeof src, "%s/model.h5", run_dir);
+    if (!fio_exists(cache) && hx_run_dir_finished(run_dir, run_id, hash, NULL, NULL, 0) && fio_exists(src)) {
+        char *buf;
         size_t len;
-        snprintf(src, sizeof src, "%.*s/model.h5", (int)(strlen(done) - strlen("/result.json")), done);
         if (fio_mkdir_p(dir, err, errlen) != 0 || fio_read_all(src, 1u << 30, &buf, &len, err, errlen) != 0)
             return NULL;
         int rc = fio_write_atomic(cache, buf, len, err, errlen);
@@ -39,10 +42,12 @@ nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_
         char set[64];
         snprintf(set, sizeof set, "run.threads=%d", threads);
         const char *sets[] = {set};
-        hx_run_opts o = {.sets = sets, .n_sets = 1, .log = log};
+        /* Not finished with its model (else it would be reused above): an interrupted or damaged
+         * folder of the baseline's run, or a record without its model, is cleared and trained again. */
+        hx_run_opts o = {.sets = sets, .n_sets = 1, .log = log, .rerun = 1};
         hx_run_result res;
         if (hx_run(path, &o, &res, err, errlen) != 0) return NULL;
-        char src[PATH_MAX + 16], *buf;
+        char *buf;
         size_t len;
         snprintf(src, sizeof src, "%s/model.h5", res.run_dir);
         if (fio_mkdir_p(dir, err, errlen) != 0) return NULL;

@@ -11,7 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "harness/fileio.h"
+#include "datasets/dataset.h"
+#include "datasets/h5io.h"
 
 #define CKPT_FORMAT "harness-checkpoint"
 enum { CHUNK_MAX = 1 << 20 };   /* elements per chunk: checksummed units of about 4 MB */
@@ -35,29 +36,15 @@ static int ck_fail(ck *c, const char *fmt, ...)
     return -1;
 }
 
-/* HDF5 prints its error stack by default; we report our own messages instead. */
-typedef struct { H5E_auto2_t fn; void *data; } h5_quiet;
-static h5_quiet h5_hush(void)
-{
-    h5_quiet q;
-    H5Eget_auto2(H5E_DEFAULT, &q.fn, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-static void h5_unhush(h5_quiet q) { H5Eset_auto2(H5E_DEFAULT, q.fn, q.data); }
+/* A stored integer and the values it may take. */
+typedef struct { const char *what; long long v, lo, hi; } ck_range;
 
-static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *out)
+static int check_ranges(ck *c, const ck_range *r, int n)
 {
-    if (n == 0 && e->desc) snprintf(out, 160, "%s", e->desc);
-    return 0;
-}
-
-/* The most specific description on HDF5's error stack, or "unknown error". */
-static const char *h5_reason(char buf[160])
-{
-    snprintf(buf, 160, "unknown error");
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, buf);
-    return buf;
+    for (int i = 0; i < n && !c->bad; i++)
+        if (r[i].v < r[i].lo || r[i].v > r[i].hi)
+            return ck_fail(c, "%s: %lld is out of range (allowed %lld..%lld)", r[i].what, r[i].v, r[i].lo, r[i].hi);
+    return c->bad ? -1 : 0;
 }
 
 /* ---- writing ---------------------------------------------------------------------------- */
@@ -245,20 +232,17 @@ int ckpt_save(const char *path, const nn_model *m, const nn_optim *opt, const ck
 {
     static const ckpt_meta zero;
     ck c = {path, err, errlen, 0};
-    char tmp[FIO_PATH_MAX];
-    if (fio_tmp_path(path, tmp, sizeof tmp, err, errlen) != 0) return -1;
-    h5_quiet q = h5_hush();
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) {
-        char why[160];
-        ck_fail(&c, "cannot create '%s' (%s)", tmp, h5_reason(why));
+    h5io_quiet q = h5io_hush();
+    h5io_writer w;
+    if (h5io_create(&w, path, err, errlen) != 0) {
+        c.bad = 1;
     } else {
-        put_model(&c, file, m, opt, meta ? meta : &zero);
-        if (H5Fclose(file) < 0) ck_fail(&c, "cannot finish writing '%s'", tmp);
+        put_model(&c, w.file, m, opt, meta ? meta : &zero);
+        if (c.bad) h5io_discard(&w);
+        else if (h5io_commit(&w, CKPT_FORMAT, path, err, errlen) != 0) c.bad = 1;
     }
-    h5_unhush(q);
-    if (c.bad) { fio_discard(tmp); return -1; }
-    return fio_commit(tmp, path, err, errlen);
+    h5io_unhush(q);
+    return c.bad ? -1 : 0;
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
@@ -346,17 +330,17 @@ static int get_data(ck *c, hid_t loc, const char *where, const char *name, hid_t
     hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
     hid_t ft = ds < 0 ? -1 : H5Dget_type(ds), space = ds < 0 ? -1 : H5Dget_space(ds);
     hssize_t got = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-    char why[160];
+    char why[H5IO_REASON_MAX];
     int rc = 0;
     if (ds < 0 || ft < 0 || space < 0)
-        rc = ck_fail(c, "%s%s: dataset cannot be opened (%s)", where, name, h5_reason(why));
+        rc = ck_fail(c, "%s%s: dataset cannot be opened (%s)", where, name, h5io_reason(why));
     else if (H5Tget_class(ft) != cls)
         rc = ck_fail(c, "%s%s: dataset has the wrong type (expected %s)", where, name,
                      cls == H5T_FLOAT ? "float" : "integer");
     else if (got != (hssize_t)n)
         rc = ck_fail(c, "%s%s: dataset has %lld values, expected %zu", where, name, (long long)got, n);
     else if (n && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        rc = ck_fail(c, "%s%s: data is damaged (%s)", where, name, h5_reason(why));
+        rc = ck_fail(c, "%s%s: data is damaged (%s)", where, name, h5io_reason(why));
     if (space >= 0) H5Sclose(space);
     if (ft >= 0) H5Tclose(ft);
     if (ds >= 0) H5Dclose(ds);
@@ -459,11 +443,18 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
     if (!c->bad && (kind < 0 || kind >= NN_OPTIM_COUNT)) ck_fail(c, "optim/kind: %lld is not a known optimizer", kind);
     get_i64(c, g, "optim/", "step", &step);
     get_i64(c, g, "optim/", "nesterov", &nesterov);
+    const ck_range counts[] = {{"optim/step", step, 0, CKPT_MAX_STEP}, {"optim/nesterov", nesterov, 0, 1}};
+    check_ranges(c, counts, 2);
     get_attr(c, g, "optim/", "momentum", H5T_NATIVE_DOUBLE, 0, &momentum);
     get_attr(c, g, "optim/", "beta1", H5T_NATIVE_DOUBLE, 0, &beta1);
     get_attr(c, g, "optim/", "beta2", H5T_NATIVE_DOUBLE, 0, &beta2);
     get_attr(c, g, "optim/", "eps", H5T_NATIVE_DOUBLE, 0, &eps);
     get_attr(c, g, "optim/", "weight_decay", H5T_NATIVE_DOUBLE, 0, &wd);
+    const struct { const char *name; double v; } hyper[] = {
+        {"momentum", momentum}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", wd},
+    };
+    for (size_t i = 0; i < sizeof hyper / sizeof hyper[0] && !c->bad; i++)
+        if (!isfinite(hyper[i].v)) ck_fail(c, "optim/%s: %g is not finite", hyper[i].name, hyper[i].v);
     nn_optim o;
     memset(&o, 0, sizeof o);
     if (!c->bad && nn_optim_init(&o, (nn_optim_kind)kind, m) != 0) ck_fail(c, "optim: out of memory");
@@ -485,24 +476,22 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
     *dst = o;
 }
 
-/* Opens path read-only with messages for the usual ways a file is not a checkpoint. */
+/* Opens path read-only after checking its seal (datasets/h5io.h). */
 static hid_t open_file(ck *c)
 {
-    struct stat st;
-    if (stat(c->path, &st) != 0) { ck_fail(c, "cannot open: %s", strerror(errno)); return -1; }
-    if (S_ISDIR(st.st_mode)) { ck_fail(c, "cannot open: %s", strerror(EISDIR)); return -1; }
-    if (H5Fis_hdf5(c->path) <= 0) { ck_fail(c, "not an HDF5 file"); return -1; }
-    hid_t f = H5Fopen(c->path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) {
-        char why[160];
-        h5_reason(why);
-        if (strstr(why, "truncated")) ck_fail(c, "truncated file (HDF5: %s)", why);
-        else ck_fail(c, "damaged HDF5 file (%s)", why);
+    hid_t f;
+    h5io_status s = h5io_open(c->path, CKPT_FORMAT, &f, c->err, c->errlen);
+    if (s == H5IO_OK) return f;
+    c->bad = 1;
+    if (s == H5IO_UNSEALED && c->err) {
+        size_t n = strlen(c->err);
+        snprintf(c->err + n, c->errlen > n ? c->errlen - n : 0, "; checkpoints are read from format version %d "
+                 "on (train again to write one)", CKPT_VERSION);
     }
-    return f;
+    return -1;
 }
 
-static nn_model *load(ck *c, hid_t file, nn_optim *opt, ckpt_meta *meta)
+static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *opt, ckpt_meta *meta)
 {
     char format[32] = "";
     if (H5Aexists(file, "format") <= 0) { ck_fail(c, "format: missing attribute (not a harness checkpoint)"); return NULL; }
@@ -518,9 +507,22 @@ static nn_model *load(ck *c, hid_t file, nn_optim *opt, ckpt_meta *meta)
     get_i64(c, file, "", "n_classes", &n_classes);
     get_i64(c, file, "", "n_params", &n_params);
     get_i64(c, file, "", "n_state", &n_state);
-    if (c->bad) return NULL;
-    if (n_classes < 1 || n_classes > 1 << 20 || dims[0] < 1 || dims[1] < 1 || dims[2] < 1) {
-        ck_fail(c, "in_dims/n_classes: %dx%dx%d with %lld classes is not a valid shape", dims[0], dims[1], dims[2], n_classes);
+    hsize_t file_bytes = 0;
+    if (!c->bad && H5Fget_filesize(file, &file_bytes) < 0) ck_fail(c, "cannot tell the file's size");
+    /* Everything the model's size follows from, checked before nn_model_create allocates it;
+     * params and state are stored as raw float32, so the file's size bounds their counts. */
+    const ck_range shape[] = {
+        {"in_dims[0] (channels)", dims[0], 1, DS_MAX_CHANNELS}, {"in_dims[1] (height)", dims[1], 1, CKPT_MAX_SIDE},
+        {"in_dims[2] (width)", dims[2], 1, CKPT_MAX_SIDE}, {"n_classes", n_classes, 2, DS_MAX_CLASSES},
+        {"n_params", n_params, 1, (long long)(file_bytes / sizeof(float))},
+        {"n_state", n_state, 0, (long long)(file_bytes / sizeof(float))},
+    };
+    if (c->bad || check_ranges(c, shape, (int)(sizeof shape / sizeof shape[0])) != 0) return NULL;
+    if (expect && (dims[0] != expect->in_dims.c || dims[1] != expect->in_dims.h || dims[2] != expect->in_dims.w ||
+                   n_classes != expect->n_classes)) {
+        ck_fail(c, "in_dims: a model of %dx%dx%d inputs and %lld classes, the data has %dx%dx%d and %d", dims[0],
+                dims[1], dims[2], n_classes, expect->in_dims.c, expect->in_dims.h, expect->in_dims.w,
+                expect->n_classes);
         return NULL;
     }
     char why[NN_ERR_MAX];
@@ -548,6 +550,13 @@ static nn_model *load(ck *c, hid_t file, nn_optim *opt, ckpt_meta *meta)
         get_attr(c, file, "", "seed", H5T_NATIVE_UINT64, 0, &mt.seed);
         get_attr(c, file, "", "rng", H5T_NATIVE_UINT64, 2, rng);
         get_attr(c, file, "", "best_acc", H5T_NATIVE_DOUBLE, 0, &mt.best_acc);
+        const ck_range pos[] = {
+            {"epoch", epoch, 0, CKPT_MAX_EPOCHS - 1}, {"round", round, 0, CKPT_MAX_ROUNDS - 1},
+            {"step", step, 0, CKPT_MAX_STEP},
+        };
+        check_ranges(c, pos, (int)(sizeof pos / sizeof pos[0]));
+        if (!c->bad && !(mt.best_acc >= -1 && mt.best_acc <= 100))
+            ck_fail(c, "best_acc: %g is not an accuracy in percent", mt.best_acc);
         get_attr_str(c, file, "config_hash", mt.config_hash, sizeof mt.config_hash);
         mt.json = get_str_data(c, file, "state_json");
         snprintf(mt.arch, sizeof mt.arch, "%s", arch);
@@ -571,15 +580,21 @@ static nn_model *load(ck *c, hid_t file, nn_optim *opt, ckpt_meta *meta)
 
 nn_model *ckpt_load(const char *path, nn_optim *opt, ckpt_meta *meta, char *err, size_t errlen)
 {
+    return ckpt_load_expect(path, NULL, opt, meta, err, errlen);
+}
+
+nn_model *ckpt_load_expect(const char *path, const ckpt_expect *expect, nn_optim *opt, ckpt_meta *meta,
+                           char *err, size_t errlen)
+{
     ck c = {path, err, errlen, 0};
-    h5_quiet q = h5_hush();
+    h5io_quiet q = h5io_hush();
     nn_model *m = NULL;
     hid_t file = open_file(&c);
     if (file >= 0) {
-        m = load(&c, file, opt, meta);
+        m = load(&c, file, expect, opt, meta);
         H5Fclose(file);
     }
-    h5_unhush(q);
+    h5io_unhush(q);
     return m;
 }
 

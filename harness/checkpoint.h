@@ -13,7 +13,11 @@
  *   /layers/<node>/weight, bias (conv weights shaped out x in x k x k), running_mean,
  *                  running_var; attributes kind, kernel, frozen. A copy for other tools; only
  *                  kernel and frozen are read back.
- * Every dataset carries a Fletcher-32 checksum, so damaged data is refused on load. */
+ * Every dataset carries a Fletcher-32 checksum, and the whole file is sealed (datasets/h5io.h:
+ * newest HDF5 format, CRC-32 of the file checked before HDF5 reads it), so a damaged, cut or
+ * foreign file is refused on load with the reason. Every stored count and position is range-
+ * checked before anything is allocated from it. A failed save (a full disk) leaves the previous
+ * file as it was. */
 #ifndef HARNESS_CHECKPOINT_H
 #define HARNESS_CHECKPOINT_H
 #include <stddef.h>
@@ -22,7 +26,11 @@
 #include "nn/optim.h"
 #include "nn/rng.h"
 
-enum { CKPT_HASH_LEN = 64, CKPT_VERSION = 1 };
+enum { CKPT_HASH_LEN = 64, CKPT_VERSION = 2 };
+/* What a checkpoint may hold: the largest input side the datasets allow, [train] epochs' range,
+ * rounds no method comes near, steps below 2^53. */
+enum { CKPT_MAX_SIDE = 4096, CKPT_MAX_EPOCHS = 100000, CKPT_MAX_ROUNDS = 10000 };
+#define CKPT_MAX_STEP (1LL << 53)
 
 typedef struct ckpt_meta {
     /* Filled by ckpt_load from the file; ckpt_save writes the model's own values instead. */
@@ -54,5 +62,11 @@ int ckpt_save(const char *path, const nn_model *m, const nn_optim *opt, const ck
  * "<file>: <field>: <problem>" in err: a missing, truncated or damaged file, a size mismatch,
  * a non-finite parameter, an unknown arch. */
 nn_model *ckpt_load(const char *path, nn_optim *opt, ckpt_meta *meta, char *err, size_t errlen);
+
+/* What the caller knows the model must take (the dataset it will see): checked against the
+ * file before the model is built, so a file declaring other dimensions allocates nothing. */
+typedef struct ckpt_expect { nn_dims in_dims; int n_classes; } ckpt_expect;
+nn_model *ckpt_load_expect(const char *path, const ckpt_expect *expect, nn_optim *opt, ckpt_meta *meta,
+                           char *err, size_t errlen);
 
 #endif

@@ -1,13 +1,16 @@
-/* INI configuration: inih reads the file, the tables below decide what is allowed. */
+/* INI configuration: harness/ini_strict.c reads the file (every byte accounted for), the tables
+ * below decide what is allowed. */
 #include "harness/config.h"
 #include <errno.h>
-#include <ini.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include "harness/fileio.h"
+#include "harness/ini_strict.h"
 
 #define F(field) offsetof(hx_config, field)
 
@@ -66,46 +69,21 @@ static const cfg_section *find_section(const char *name)
     return NULL;
 }
 
-/* [method] keys other than name wait until the whole file is read: name may come last. */
-typedef struct { char key[64]; char value[OPT_STR_MAX]; char where[PATH_MAX + 32]; } pending_kv;
+/* [method] keys other than name wait until the whole file is read: name may come last. key and
+ * value point into the file's text (or a --set copy), so nothing is cut short. */
+typedef struct { const char *key, *value; char where[PATH_MAX + 32]; } pending_kv;
 
 typedef struct {
     hx_config *cfg;
-    const char *text;            /* file contents, to find line numbers */
     char *err; size_t errlen;
-    int failed;
     pending_kv method_kv[128]; int n_method_kv;
-    unsigned char seen[N_SECTIONS][64];
+    int seen[N_SECTIONS][64];        /* line (or -1 for --set) each key was given at; 0 = not given */
+    int method_name_line;
+    char *sets[CFG_MAX_SETS]; int n_sets;   /* copies of the --set texts the pending keys point into */
 } load_ctx;
 
-/* inih does not report the line of a key to the handler, so find it: the first line in the
- * right section whose key matches. */
-static int line_of(const char *text, const char *section, const char *key)
-{
-    char cur[64] = "";
-    int line = 1;
-    for (const char *p = text; *p; line++) {
-        const char *e = strchr(p, '\n');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        const char *s = p;
-        while (s < p + len && (*s == ' ' || *s == '\t')) s++;
-        if (*s == '[') {
-            const char *close = memchr(s, ']', (size_t)(p + len - s));
-            size_t n = close ? (size_t)(close - s - 1) : 0;
-            if (n < sizeof cur) { memcpy(cur, s + 1, n); cur[n] = 0; }
-        } else if (strcmp(cur, section) == 0) {
-            size_t kl = strlen(key);
-            if (strncmp(s, key, kl) == 0) {
-                const char *t = s + kl;
-                while (*t == ' ' || *t == '\t') t++;
-                if (*t == '=' || *t == ':') return line;
-            }
-        }
-        if (!e) break;
-        p = e + 1;
-    }
-    return 0;
-}
+/* Keys whose values become parts of paths (results/runs/<name>-<hash>, data/<dataset>.h5). */
+static const struct { const char *section, *key; } name_keys[] = {{"run", "name"}, {"data", "dataset"}};
 
 static void allowed_keys(const cfg_section *s, char *out, size_t n)
 {
@@ -115,7 +93,7 @@ static void allowed_keys(const cfg_section *s, char *out, size_t n)
         used += (size_t)snprintf(out + used, n - used, "%s%s", i ? ", " : "", s->keys[i].key);
 }
 
-static int set_key(load_ctx *c, const char *where, const char *section, const char *key, const char *value)
+static int set_key(load_ctx *c, const char *where, int line, const char *section, const char *key, const char *value)
 {
     const cfg_section *s = find_section(section);
     if (!s) {
@@ -129,8 +107,8 @@ static int set_key(load_ctx *c, const char *where, const char *section, const ch
             return -1;
         }
         pending_kv *kv = &c->method_kv[c->n_method_kv++];
-        snprintf(kv->key, sizeof kv->key, "%s", key);
-        snprintf(kv->value, sizeof kv->value, "%s", value);
+        kv->key = key;
+        kv->value = value;
         snprintf(kv->where, sizeof kv->where, "%s", where);
         return 0;
     }
@@ -146,52 +124,65 @@ static int set_key(load_ctx *c, const char *where, const char *section, const ch
         snprintf(c->err, c->errlen, "%s: [%s] %s", where, section, msg);
         return -1;
     }
-    c->seen[s - sections][o - s->keys] = 1;
+    for (size_t i = 0; i < sizeof name_keys / sizeof name_keys[0]; i++)
+        if (!strcmp(section, name_keys[i].section) && !strcmp(key, name_keys[i].key) && !fio_safe_name(value)) {
+            snprintf(c->err, c->errlen, "%s: [%s] %s = %s: use letters, digits, '.', '_' and '-' only, not "
+                     "starting with '.' and without '..' (it names a folder or file)", where, section, key, value);
+            return -1;
+        }
+    c->seen[s - sections][o - s->keys] = line;
+    if (!strcmp(section, "method")) c->method_name_line = line;
     return 0;
 }
 
-static int on_key(void *user, const char *section, const char *key, const char *value)
+static int on_key(void *user, int line, const char *section, const char *key, const char *value, char *err,
+                  size_t errlen)
 {
     load_ctx *c = user;
-    if (c->failed) return 0;
+    (void)err; (void)errlen;   /* set_key writes c->err, which is err */
     char where[PATH_MAX + 32];
-    snprintf(where, sizeof where, "%s:%d", c->cfg->path, line_of(c->text, section, key));
-    if (set_key(c, where, section, key, value) != 0) { c->failed = 1; return 0; }
-    return 1;
+    snprintf(where, sizeof where, "%s:%d", c->cfg->path, line);
+    return set_key(c, where, line, section, key, value);
 }
 
-static char *read_text(const char *path, char *err, size_t errlen)
+static char *read_text(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, errlen, "%s: cannot open config: %s", path, strerror(errno)); return NULL; }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (n < 0 || n > (1 << 20)) { fclose(f); snprintf(err, errlen, "%s: not a config file (size)", path); return NULL; }
-    char *t = malloc((size_t)n + 1);
-    if (!t || fread(t, 1, (size_t)n, f) != (size_t)n) {
-        free(t); fclose(f);
-        snprintf(err, errlen, "%s: read error", path);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: a directory, not a config file (give the .ini file, e.g. configs/xnor.ini)", path);
         return NULL;
     }
-    t[n] = 0;
-    fclose(f);
+    char *t = NULL;
+    if (fio_read_all(path, CFG_FILE_MAX, &t, len, err, errlen) != 0) return NULL;
     return t;
 }
 
+/* --set section.key=value; the same key twice on the command line is an error. */
 static int apply_set(load_ctx *c, const char *set)
 {
-    char buf[OPT_STR_MAX + 128];
-    snprintf(buf, sizeof buf, "%s", set);
+    char where[64 + OPT_STR_MAX];
+    snprintf(where, sizeof where, "--set %s", set);
+    char *buf = strdup(set);
+    if (!buf) { snprintf(c->err, c->errlen, "%s: out of memory", where); return -1; }
+    c->sets[c->n_sets++] = buf;
     char *dot = strchr(buf, '.'), *eq = strchr(buf, '=');
     if (!dot || !eq || dot > eq) {
         snprintf(c->err, c->errlen, "--set %s: expected section.key=value", set);
         return -1;
     }
     *dot = 0; *eq = 0;
-    char where[64 + OPT_STR_MAX];
-    snprintf(where, sizeof where, "--set %s", set);
-    return set_key(c, where, buf, dot + 1, eq + 1);
+    for (int i = 0; i + 1 < c->n_sets; i++) {
+        const char *o = c->sets[i];
+        if (!strcmp(o, buf) && !strcmp(o + strlen(o) + 1, dot + 1)) {
+            snprintf(c->err, c->errlen, "%s: %s.%s is given twice on the command line", where, buf, dot + 1);
+            return -1;
+        }
+    }
+    /* A --set replaces the file's value: forget the file's [method] key of that name. */
+    if (!strcmp(buf, "method"))
+        for (int i = 0; i < c->n_method_kv; i++)
+            if (!strcmp(c->method_kv[i].key, dot + 1)) c->method_kv[i] = c->method_kv[--c->n_method_kv];
+    return set_key(c, where, -1, buf, dot + 1, eq + 1);
 }
 
 static int parse_method(load_ctx *c)
@@ -212,7 +203,7 @@ static int parse_method(load_ctx *c)
         for (int i = 0; i < method_count() && used < sizeof names; i++)
             used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", method_at(i)->name);
         snprintf(c->err, c->errlen, "%s:%d: [method] name = %s: unknown method; allowed: %s", cfg->path,
-                 line_of(c->text, "method", "name"), cfg->method_name, names);
+                 c->method_name_line, cfg->method_name, names);
         return -1;
     }
     const method *m = cfg->method;
@@ -264,27 +255,25 @@ int cfg_load(const char *path, const char *const *sets, int n_sets, hx_config *c
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
     for (int s = 0; s < N_SECTIONS; s++) opt_defaults(sections[s].keys, sections[s].n, cfg);
-    char *text = read_text(path, err, errlen);
+    if (n_sets > CFG_MAX_SETS) { snprintf(err, errlen, "more than %d --set", CFG_MAX_SETS); return -1; }
+    size_t len = 0;
+    char *text = read_text(path, &len, err, errlen);
     if (!text) return -1;
     load_ctx *c = calloc(1, sizeof *c);
-    c->cfg = cfg; c->text = text; c->err = err; c->errlen = errlen;
-    int rc = ini_parse_string(text, on_key, c);
-    if (rc > 0 && !c->failed) {
-        snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value", path, rc);
-        c->failed = 1;
-    }
-    for (int i = 0; i < n_sets && !c->failed; i++)
-        if (apply_set(c, sets[i]) != 0) c->failed = 1;
-    for (int s = 0; s < N_SECTIONS && !c->failed; s++)
+    c->cfg = cfg; c->err = err; c->errlen = errlen;
+    int failed = ini_strict_parse(text, len, path, on_key, c, err, errlen) != 0;
+    for (int i = 0; i < n_sets && !failed; i++)
+        if (apply_set(c, sets[i]) != 0) failed = 1;
+    for (int s = 0; s < N_SECTIONS && !failed; s++)
         for (int k = 0; k < sections[s].n; k++)
             if (!sections[s].keys[k].def && !c->seen[s][k]) {
                 snprintf(err, errlen, "%s: missing required key [%s] %s (%s)", path, sections[s].name,
                          sections[s].keys[k].key, sections[s].keys[k].help);
-                c->failed = 1;
+                failed = 1;
                 break;
             }
-    if (!c->failed && parse_method(c) != 0) c->failed = 1;
-    int failed = c->failed;
+    if (!failed && parse_method(c) != 0) failed = 1;
+    for (int i = 0; i < c->n_sets; i++) free(c->sets[i]);
     free(c);
     free(text);
     if (failed) { cfg_free(cfg); return -1; }

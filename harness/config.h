@@ -1,14 +1,15 @@
-/* Experiment configuration: INI files read with inih, every key declared in a table (the same
+/* Experiment configuration: INI files read strictly (harness/ini_strict.h: NUL bytes, over-long
+ * lines, repeated sections or keys are errors), every key declared in a table (the same
  * opt_spec rows methods use), so unknown sections/keys, wrong types, out-of-range values and
  * missing required keys stop the run before any work, naming the file, line, key and what is
- * allowed. */
+ * allowed. [run] name and [data] dataset become paths: letters, digits, '.', '_', '-' only. */
 #ifndef HARNESS_CONFIG_H
 #define HARNESS_CONFIG_H
 #include <limits.h>
 #include "methods/method.h"
 #include "methods/option.h"
 
-enum { CFG_ERR_MAX = 1024, CFG_MAX_SETS = 64 };
+enum { CFG_ERR_MAX = 1024, CFG_MAX_SETS = 64, CFG_FILE_MAX = 1 << 20 };
 
 typedef enum { CFG_OPT_SGD = 0, CFG_OPT_ADAM = 1 } cfg_optimizer;
 

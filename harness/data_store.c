@@ -32,7 +32,16 @@ int hx_dataset_open(const char *name, ds_dataset *ds, FILE *log, char *err, size
         if (log) fprintf(log, "preparing %s -> %s\n", name, path);
         if (ds_prepare(name, NULL, path, err, errlen) != 0) return -1;
     }
-    return ds_load_h5(path, ds, err, errlen);
+    int rc = ds_load_h5(path, ds, err, errlen);
+    if (rc != DS_LOAD_OLD_FORMAT || !is_known(name)) return rc < 0 ? -1 : rc;
+    /* A known dataset's store in an older format is prepared again from its raw files. */
+    if (log) fprintf(log, "preparing %s again -> %s (the store there is in an older format)\n", name, path);
+    char why[DS_ERR_MAX];
+    if (ds_prepare(name, NULL, path, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s is in an older format, and preparing %s again failed: %s", path, name, why);
+        return -1;
+    }
+    return ds_load_h5(path, ds, err, errlen) != 0 ? -1 : 0;
 }
 
 double hx_evaluate(nn_model *m, const ds_dataset *ds, const ds_split *split, uint32_t n, int batch, double *loss)

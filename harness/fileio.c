@@ -1,6 +1,7 @@
 /* Atomic file writing, mkdir -p and bounded whole-file reads (see fileio.h). */
 #include "harness/fileio.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -163,6 +164,14 @@ int fio_read_all(const char *path, size_t max_bytes, char **out, size_t *len, ch
     *out = buf;
     if (len) *len = n;
     return 0;
+}
+
+int fio_safe_name(const char *s)
+{
+    if (!*s || *s == '.' || strstr(s, "..")) return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-') return 0;
+    return 1;
 }
 
 int fio_exists(const char *path)

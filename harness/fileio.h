@@ -18,6 +18,9 @@ int fio_mkdir_p(const char *dir, char *err, size_t errlen);
 /* Read the whole file into a malloc'd, NUL-terminated buffer (*len excludes the NUL; len may
  * be NULL). Files larger than max_bytes are refused. */
 int fio_read_all(const char *path, size_t max_bytes, char **out, size_t *len, char *err, size_t errlen);
+/* 1 when name may be one component of a path the harness makes (a run or dataset name):
+ * letters, digits, '.', '_', '-' only, not starting with '.', no "..", not empty. */
+int fio_safe_name(const char *name);
 /* 1 if path exists (any type), 0 otherwise. */
 int fio_exists(const char *path);
 

@@ -42,10 +42,32 @@ static void indent(json_w *w, int level)
     for (int i = 0; i < level; i++) put(w, "  ", 2);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (1..4), or 0 (a stray byte, an over-long or
+ * surrogate form, a code point past U+10FFFF). */
+static int utf8_len(const unsigned char *p)
+{
+    int n = p[0] < 0x80 ? 1 : (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3 : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    if (n == 2 && p[0] < 0xC2) return 0;
+    if (n == 3 && ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0))) return 0;
+    if (n == 4 && ((p[0] == 0xF0 && p[1] < 0x90) || p[0] > 0xF4 || (p[0] == 0xF4 && p[1] >= 0x90))) return 0;
+    return n;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped, and bytes that are not
+ * UTF-8 (a file name in another encoding) written as U+FFFD, so the document stays valid. */
 static void put_escaped(json_w *w, const char *s)
 {
     put(w, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x80) {
+            int n = utf8_len(p);
+            if (n) put(w, (const char *)p, (size_t)n);
+            else puts_(w, "\\ufffd");
+            p += n ? n - 1 : 0;
+            continue;
+        }
         static const char *const named[0x20] = {
             ['\b'] = "\\b", ['\f'] = "\\f", ['\n'] = "\\n", ['\r'] = "\\r", ['\t'] = "\\t",
         };

@@ -17,9 +17,48 @@ enum { ERR_MAX = 4096 };
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "harness: %s (harness help lists the commands)\n", msg);
+    fprintf(stderr, "harness: %s; see harness help\n", msg);
     return 2;
 }
+
+/* Edit distance (insertions, deletions, substitutions, adjacent swaps) of two short words. */
+static int distance(const char *a, const char *b)
+{
+    enum { W = 64 };
+    size_t n = strlen(a), m = strlen(b);
+    if (n >= W || m >= W) return W;
+    int d[W][W];
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m];
+}
+
+/* "<what> <got> (did you mean <nearest>?)" when a known word is within two edits. */
+static int unknown(const char *what, const char *got, const char *const *known, size_t n)
+{
+    const char *near = NULL;
+    int best = 3;
+    for (size_t i = 0; i < n; i++) {
+        int d = distance(got, known[i]);
+        if (d < best) { best = d; near = known[i]; }
+    }
+    char msg[512];
+    if (near) snprintf(msg, sizeof msg, "%s %s (did you mean %s?)", what, got, near);
+    else snprintf(msg, sizeof msg, "%s %s", what, got);
+    return usage_error(msg);
+}
+
+static const char *const run_options[] = {"--set", "--resume", "--rerun", "--quiet"};
+static const char *const eval_options[] = {"--data", "--batch"};
 
 static int cmd_run(int argc, char **argv)
 {
@@ -34,8 +73,10 @@ static int cmd_run(int argc, char **argv)
             if (o.n_sets == CFG_MAX_SETS) return usage_error("too many --set");
             sets[o.n_sets++] = argv[i] + 6;
         } else if (strcmp(argv[i], "--resume") == 0) o.resume = 1;
+        else if (strcmp(argv[i], "--rerun") == 0) o.rerun = 1;
         else if (strcmp(argv[i], "--quiet") == 0) o.quiet = 1;
-        else if (argv[i][0] == '-') return usage_error("run: unknown option");
+        else if (argv[i][0] == '-')
+            return unknown("run: unknown option", argv[i], run_options, sizeof run_options / sizeof *run_options);
         else if (!config) config = argv[i];
         else return usage_error("run takes one config file");
     }
@@ -53,28 +94,30 @@ static int cmd_eval(int argc, char **argv)
     const char *model = NULL, *data = NULL;
     int batch = 1000;
     for (int i = 0; i < argc; i++) {
+        char *end = NULL;
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) data = argv[++i];
-        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
+            long b = strtol(argv[++i], &end, 10);
+            if (*end || b < 1 || b > 65536) return usage_error("eval: --batch takes a whole number from 1 to 65536");
+            batch = (int)b;
+        } else if (argv[i][0] == '-')
+            return unknown("eval: unknown option", argv[i], eval_options, sizeof eval_options / sizeof *eval_options);
         else if (!model) model = argv[i];
         else return usage_error("eval: unexpected argument");
     }
     if (!model || !data || batch < 1) return usage_error("eval: usage: harness eval MODEL.h5 --data NAME");
     char err[ERR_MAX];
-    ckpt_meta meta;
-    memset(&meta, 0, sizeof meta);
-    nn_model *m = ckpt_load(model, NULL, &meta, err, sizeof err);
-    ckpt_meta_free(&meta);
-    if (!m) { fprintf(stderr, "harness: %s\n", err); return 1; }
     ds_dataset ds;
     if (hx_dataset_open(data, &ds, stderr, err, sizeof err) != 0) {
         fprintf(stderr, "harness: %s\n", err);
-        nn_model_free(m);
         return 1;
     }
+    /* The dataset's shape is checked against the file before the model is built from it. */
+    ckpt_expect want = {{ds.c, ds.h, ds.w}, ds.n_classes};
+    nn_model *m = ckpt_load_expect(model, &want, NULL, NULL, err, sizeof err);
     int rc = 0;
-    if (ds.c != m->in_dims.c || ds.h != m->in_dims.h || ds.w != m->in_dims.w || ds.n_classes != m->n_classes) {
-        fprintf(stderr, "harness: %s expects %dx%dx%d inputs and %d classes; dataset %s has %dx%dx%d and %d\n",
-                model, m->in_dims.c, m->in_dims.h, m->in_dims.w, m->n_classes, data, ds.c, ds.h, ds.w, ds.n_classes);
+    if (!m) {
+        fprintf(stderr, "harness: %s\n", err);
         rc = 1;
     } else {
         nn_model_set_threads(m, 2);
@@ -95,6 +138,9 @@ static int cmd_data(int argc, char **argv)
         int idx = argc == 4 && strcmp(argv[2], "--idx") == 0, images = argc == 4 && strcmp(argv[2], "--images") == 0;
         if (!idx && !images)
             return usage_error("data import: usage: harness data import NAME --idx DIR | --images DIR");
+        if (!fio_safe_name(argv[1]))
+            return usage_error("data import: NAME becomes data/NAME.h5: use letters, digits, '.', '_' and '-' only, "
+                               "not starting with '.' and without '..'");
         hx_dataset_path(argv[1], out, sizeof out);
         if (fio_mkdir_p(hx_data_root(), err, sizeof err) != 0 ||
             (idx ? ds_import_idx : ds_import_images)(argv[1], argv[3], out, err, sizeof err) != 0) {
@@ -186,7 +232,7 @@ static int cmd_help(int argc, char **argv);
 
 typedef struct { const char *name, *args, *help; int (*fn)(int, char **); } command;
 static const command commands[] = {
-    {"run", "CONFIG.ini [--set section.key=value ...] [--resume] [--quiet]", "train / compress as the config says", cmd_run},
+    {"run", "CONFIG.ini [--set section.key=value ...] [--resume | --rerun] [--quiet]", "train / compress as the config says", cmd_run},
     {"eval", "MODEL.h5 --data NAME [--batch N]", "test accuracy of a saved model", cmd_eval},
     {"data", "NAME [--src DIR] | import NAME --idx DIR | import NAME --images DIR",
      "turn raw dataset files into data/NAME.h5: IDX, CIFAR-10 binary, or DIR/{train,test}/<class>/ PNG/JPEG images", cmd_data},
@@ -214,5 +260,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(0, NULL);
-    return usage_error("unknown command");
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;
+    return unknown("unknown command", argv[1], names, sizeof names / sizeof names[0]);
 }

@@ -1,11 +1,11 @@
 /* Finished runs read back and grouped over seeds (see report_runs.h). */
 #include "harness/report_runs.h"
 #include <dirent.h>
-#include <ini.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "harness/fileio.h"
+#include "harness/ini_strict.h"
 #include "harness/json.h"
 
 enum { RESULT_MAX_BYTES = 4 << 20 };
@@ -127,10 +127,22 @@ static int get_str(reader *r, const char *key, char *out, size_t n)
     return st == JSON_OK ? 0 : key_error(r, key, st, "a string");
 }
 
-static int ini_mode(void *user, const char *section, const char *name, const char *value)
+static int ini_mode(void *user, int line, const char *section, const char *name, const char *value, char *err,
+                    size_t errlen)
 {
+    (void)line; (void)err; (void)errlen;
     if (strcmp(section, "method") == 0 && strcmp(name, "mode") == 0) snprintf(user, RR_NAME_MAX, "%s", value);
-    return 1;
+    return 0;
+}
+
+/* [method] mode of the run's resolved config.ini, when it has one (an unreadable file: none). */
+static void read_mode(const char *path, char *mode)
+{
+    char *text, ignored[256];
+    size_t len;
+    if (fio_read_all(path, 1u << 20, &text, &len, ignored, sizeof ignored) != 0) return;
+    ini_strict_parse(text, len, path, ini_mode, mode, ignored, sizeof ignored);
+    free(text);
 }
 
 static int read_layers(reader *r, rr_run *run)
@@ -191,7 +203,7 @@ int rr_read_run(const char *run_dir, rr_run *run, char *err, size_t errlen)
         run->rounds = json_get_num(text, "rounds", &v) == JSON_OK ? (int)v : 1;
         run->images_per_s = json_get_num(text, "images_per_s", &v) == JSON_OK ? v : 0;
         snprintf(path, sizeof path, "%s/config.ini", run_dir);
-        if (fio_exists(path)) ini_parse(path, ini_mode, run->mode);
+        if (fio_exists(path)) read_mode(path, run->mode);
         if (run->mode[0]) snprintf(run->key, sizeof run->key, "%s:%s", run->method, run->mode);
         else snprintf(run->key, sizeof run->key, "%s", run->method);
     }

@@ -12,9 +12,11 @@
 #include "datasets/dataset.h"
 #include "harness/checkpoint.h"
 #include "harness/data_store.h"
+#include "harness/diverge.h"
 #include "harness/fileio.h"
 #include "harness/json.h"
 #include "harness/metrics.h"
+#include "harness/run_dir.h"
 #include "methods/method.h"
 #include "nn/loss.h"
 #include "nn/optim.h"
@@ -36,6 +38,7 @@ typedef struct runner {
     hx_config cfg;
     char hash[17];
     char run_id[OPT_STR_MAX + 32], run_dir[PATH_MAX], ckpt_path[PATH_MAX + 16];
+    hx_run_dir dir;            /* the run folder, locked while the run writes it */
     FILE *log;
     int quiet;
     ds_dataset ds;
@@ -51,6 +54,8 @@ typedef struct runner {
     double train_seconds; long train_images;
     double best_acc; int best_epoch, best_round;
     long stop_after;           /* HARNESS_STOP_AFTER_EPOCHS: simulate an interruption (tests) */
+    hx_diverge div;            /* the divergence rule's state for this round */
+    int saved_round, saved_epoch;   /* position of model.h5 on disk (-1: none from this run) */
 } runner;
 
 static double now_s(void)
@@ -147,14 +152,15 @@ static int load_pretrained(runner *r, char *err, size_t errlen)
     return 0;
 }
 
-static int setup(runner *r, int resume, char *err, size_t errlen)
+static int setup(runner *r, rd_mode mode, char *err, size_t errlen)
 {
     hx_config *c = &r->cfg;
+    int resume = mode == RD_RESUME;
     cfg_hash(c, r->hash);
     snprintf(r->run_id, sizeof r->run_id, "%s-%s", c->name, r->hash);
     snprintf(r->run_dir, sizeof r->run_dir, "%s/runs/%s", hx_results_root(), r->run_id);
     snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/model.h5", r->run_dir);
-    if (fio_mkdir_p(r->run_dir, err, errlen) != 0) return -1;
+    if (hx_run_dir_take(&r->dir, r->run_dir, r->run_id, r->hash, mode, err, errlen) != 0) return -1;
 
     if (hx_dataset_open(c->dataset, &r->ds, r->log, err, errlen) != 0) return -1;
     r->train = r->ds.train;
@@ -210,6 +216,7 @@ static int setup(runner *r, int resume, char *err, size_t errlen)
             return -1;
         }
     }
+    if (hx_run_dir_begin(&r->dir, err, errlen) != 0) return -1;
     char *resolved = cfg_resolved(c);
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/config.ini", r->run_dir);
@@ -219,6 +226,21 @@ static int setup(runner *r, int resume, char *err, size_t errlen)
 }
 
 /* --- training ------------------------------------------------------------------------- */
+/* "training diverged at ...: <why>; lower [train] lr (now X); <where the last good model is>". */
+static int diverged(const runner *r, int round, int epoch, long batch, const char *why, char *err, size_t errlen)
+{
+    char at[64] = "", saved[PATH_MAX + 96];
+    if (batch > 0) snprintf(at, sizeof at, " batch %ld", batch);
+    if (r->saved_round >= 0)
+        snprintf(saved, sizeof saved, "the last checkpoint is %s (round %d epoch %d)", r->ckpt_path,
+                 r->saved_round + 1, r->saved_epoch + 1);
+    else
+        snprintf(saved, sizeof saved, "no checkpoint was written before it diverged");
+    snprintf(err, errlen, "%s: training diverged at round %d epoch %d%s: %s; lower [train] lr (now %g); %s",
+             r->cfg.path, round + 1, epoch + 1, at, why, r->cfg.lr, saved);
+    return -1;
+}
+
 static void progress(runner *r, int round, int epoch, long batch, long n_batches, double loss, double acc,
                      double ips, double eta_s)
 {
@@ -247,12 +269,10 @@ static int train_epoch(runner *r, int round, int epoch, double *train_loss, doub
         const float *logits = nn_forward(m, r->x, got, 1);
         int ok = 0;
         float loss = nn_softmax_xent(logits, r->y, got, m->n_classes, r->dlogits, &ok);
-        if (!isfinite(loss)) {
+        char why[256];
+        if (hx_diverge_step(&r->div, loss, why, sizeof why)) {
             ds_loader_free(&ld);
-            snprintf(err, errlen, "%s: training diverged at round %d epoch %d batch %ld: loss is %f; "
-                     "lower [train] lr (now %g) — the last good checkpoint is %s", c->path, round + 1,
-                     epoch + 1, b + 1, (double)loss, c->lr, r->ckpt_path);
-            return -1;
+            return diverged(r, round, epoch, b + 1, why, err, errlen);
         }
         nn_zero_grad(m);
         nn_backward(m, r->dlogits, got);
@@ -282,6 +302,8 @@ static int train_epoch(runner *r, int round, int epoch, double *train_loss, doub
     *train_acc = seen ? 100.0 * correct / seen : 0;
     *ips = seen / (dt > 0 ? dt : 1e-9);
     if (!r->quiet && isatty(fileno(r->log))) fprintf(r->log, "\r%120s\r", "");
+    char why[256];
+    if (hx_diverge_epoch(&r->div, *train_loss, why, sizeof why)) return diverged(r, round, epoch, 0, why, err, errlen);
     return 0;
 }
 
@@ -303,7 +325,10 @@ static int save_checkpoint(runner *r, int round, int epoch, char *err, size_t er
     snprintf(state, sizeof state, "{\"best_epoch\": %d, \"best_round\": %d, \"train_seconds\": %.17g, \"train_images\": %ld}",
              r->best_epoch, r->best_round, r->train_seconds, r->train_images);
     meta.json = state;
-    return ckpt_save(r->ckpt_path, r->model, &r->optim, &meta, err, errlen);
+    if (ckpt_save(r->ckpt_path, r->model, &r->optim, &meta, err, errlen) != 0) return -1;
+    r->saved_round = round;
+    r->saved_epoch = epoch;
+    return 0;
 }
 
 /* Restores an interrupted run: model, optimizer, position. Returns the epoch to start at. */
@@ -323,8 +348,16 @@ static int resume_from(runner *r, int *start_round, int *start_epoch, char *err,
     nn_optim *opt = &r->optim;
     nn_optim_free(opt);
     memset(opt, 0, sizeof *opt);
-    nn_model *m = ckpt_load(r->ckpt_path, opt, &meta, err, errlen);
+    ckpt_expect want = {{r->ds.c, r->ds.h, r->ds.w}, r->ds.n_classes};
+    nn_model *m = ckpt_load_expect(r->ckpt_path, &want, opt, &meta, err, errlen);
     if (!m) return -1;
+    if (meta.round >= r->mt.n_rounds || meta.epoch >= r->cfg.epochs) {
+        snprintf(err, errlen, "--resume: %s is at round %d epoch %d, but this config runs %d round(s) of %d epochs",
+                 r->ckpt_path, meta.round + 1, meta.epoch + 1, r->mt.n_rounds, r->cfg.epochs);
+        nn_model_free(m);
+        ckpt_meta_free(&meta);
+        return -1;
+    }
     if (strcmp(meta.config_hash, r->hash) != 0) {
         nn_model_free(m);
         ckpt_meta_free(&meta);
@@ -352,6 +385,8 @@ static int resume_from(runner *r, int *start_round, int *start_epoch, char *err,
     }
     *start_round = meta.round;
     *start_epoch = meta.epoch + 1;
+    r->saved_round = meta.round;
+    r->saved_epoch = meta.epoch;
     if (*start_epoch >= r->cfg.epochs) { (*start_round)++; *start_epoch = 0; }
     fprintf(r->log, "resuming %s after round %d epoch %d\n", r->run_id, meta.round + 1, meta.epoch + 1);
     ckpt_meta_free(&meta);
@@ -448,6 +483,7 @@ static int train_all(runner *r, int start_round, int start_epoch, char *err, siz
             HOOK(r, round_begin);
             if (mt->reset_optimizer) nn_optim_reset(&r->optim);
         }
+        hx_diverge_round(&r->div, r->model->n_classes);
         /* A cosine decays over the round the method planned, not over [train] epochs. */
         r->sched.epochs = mt->round_epochs > 0 ? mt->round_epochs : c->epochs;
         double round_best = -1, min_val = INFINITY, last_test = 0;
@@ -495,6 +531,7 @@ static int train_all(runner *r, int start_round, int start_epoch, char *err, siz
 
 static void runner_free(runner *r)
 {
+    hx_run_dir_release(&r->dir, 0);
     if (r->cfg.method && r->cfg.method->free_state && r->mstate) r->cfg.method->free_state(r->mstate);
     nn_optim_free(&r->optim);
     nn_model_free(r->model);
@@ -511,6 +548,8 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
     hx_run_opts def = {0};
     if (!o) o = &def;
     runner *r = calloc(1, sizeof *r);
+    r->dir.lock_fd = -1;
+    r->saved_round = r->saved_epoch = -1;
     r->log = o->log ? o->log : stdout;
     r->quiet = o->quiet;
     r->best_acc = -1;
@@ -518,7 +557,14 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
     r->stop_after = stop && *stop ? atol(stop) : -1;
     double t0 = now_s();
     if (cfg_load(config_path, o->sets, o->n_sets, &r->cfg, err, errlen) != 0) { free(r); return -1; }
-    int rc = setup(r, o->resume, err, errlen);
+    if (o->resume && o->rerun) {
+        snprintf(err, errlen, "--resume continues a run, --rerun starts it again: give one of them");
+        cfg_free(&r->cfg);
+        free(r);
+        return -1;
+    }
+    int rc = setup(r, o->rerun ? RD_RERUN : o->resume ? RD_RESUME : RD_START, err, errlen);
+    if (rc != 0) hx_run_dir_release(&r->dir, 1);
     int start_round = 0, start_epoch = 0;
     if (rc == 0 && o->resume) rc = resume_from(r, &start_round, &start_epoch, err, errlen);
     if (rc == 0) {

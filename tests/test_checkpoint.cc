@@ -20,6 +20,7 @@ extern "C" {
 #include "nn/model.h"
 #include "nn/optim.h"
 #include "nn/rng.h"
+#include "support/h5_fixture.h"
 }
 
 namespace {
@@ -281,16 +282,19 @@ TEST_F(Ckpt, RefusesMissingForeignAndTruncatedFiles)
 {
     EXPECT_EQ(load_error(p("none.h5")), p("none.h5") + ": cannot open: " + strerror(ENOENT));
     std::ofstream(p("text.h5")) << "hello, not hdf5\n";
-    EXPECT_EQ(load_error(p("text.h5")), p("text.h5") + ": not an HDF5 file");
+    EXPECT_EQ(load_error(p("text.h5")), p("text.h5") + ": not a harness-checkpoint file (no seal, no HDF5 signature)");
     std::string f = save("t.h5", false);
     struct stat st;
     ASSERT_EQ(stat(f.c_str(), &st), 0);
     ASSERT_EQ(truncate(f.c_str(), st.st_size / 2), 0);
-    EXPECT_NE(load_error(f).find(": truncated file"), std::string::npos) << err;
-    // A valid HDF5 file that is not a checkpoint.
+    EXPECT_NE(load_error(f).find(": truncated: the file has " + std::to_string(st.st_size / 2) + " bytes, it was "
+                                 "written with " + std::to_string(st.st_size)), std::string::npos) << err;
+    // A valid HDF5 file that the harness did not write.
     hid_t h = H5Fcreate(p("other.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     H5Fclose(h);
-    EXPECT_EQ(load_error(p("other.h5")), p("other.h5") + ": format: missing attribute (not a harness checkpoint)");
+    EXPECT_NE(load_error(p("other.h5")).find(": an HDF5 file without the harness seal"), std::string::npos) << err;
+    // A directory.
+    EXPECT_EQ(load_error(dir), dir + ": cannot open: " + strerror(EISDIR));
 }
 
 TEST_F(Ckpt, DetectsDamagedData)
@@ -308,6 +312,10 @@ TEST_F(Ckpt, DetectsDamagedData)
     it[13] ^= 0x40;
     std::ofstream(f, std::ios::binary | std::ios::trunc).write(bytes.data(), (std::streamsize)bytes.size());
     std::string e = load_error(f);
+    EXPECT_NE(e.find(": damaged: checksum mismatch"), std::string::npos) << e;
+    // Behind the seal, the dataset's own Fletcher-32 checksum catches it too.
+    ASSERT_EQ(h5fx_reseal(f.c_str(), "harness-checkpoint"), 0);
+    e = load_error(f);
     EXPECT_NE(e.find(": params: data is damaged"), std::string::npos) << e;
 }
 
@@ -356,7 +364,14 @@ protected:
     std::string finish()
     {
         H5Fclose(h);
+        EXPECT_EQ(h5fx_reseal(f.c_str(), "harness-checkpoint"), 0);
         return load_error(f);
+    }
+    void set_i64(const char *name, long long v)
+    {
+        hid_t a = H5Aopen(h, name, H5P_DEFAULT);
+        H5Awrite(a, H5T_NATIVE_LLONG, &v);
+        H5Aclose(a);
     }
 };
 
@@ -438,7 +453,142 @@ TEST_F(CkptEdit, NoOptimizerState)
 {
     open_for_edit();
     H5Fclose(h);
+    ASSERT_EQ(h5fx_reseal(f.c_str(), "harness-checkpoint"), 0);
     EXPECT_EQ(load_error(f, true), f + ": optim: no optimizer state saved");
+}
+
+// Stored positions and sizes are range-checked: an epoch of INT_MAX made --resume train for
+// ever, negative ones added work, and huge input dims were allocated before any check.
+TEST_F(CkptEdit, PositionsOutOfRange)
+{
+    const struct { const char *attr; long long v; const char *msg; } cases[] = {
+        {"epoch", 2147483647LL, ": epoch: 2147483647 is out of range (allowed 0..99999)"},
+        {"epoch", -1, ": epoch: -1 is out of range (allowed 0..99999)"},
+        {"round", -5, ": round: -5 is out of range (allowed 0..9999)"},
+        {"step", -1, ": step: -1 is out of range"},
+        {"n_classes", 1000000, ": n_classes: 1000000 is out of range (allowed 2..256)"},
+        {"n_params", 1LL << 40, ": n_params: 1099511627776 is out of range (allowed 1.."},
+    };
+    for (const auto &c : cases) {
+        open_for_edit();
+        set_i64(c.attr, c.v);
+        std::string e = finish();
+        EXPECT_NE(e.find(c.msg), std::string::npos) << c.attr << ": " << e;
+    }
+}
+
+void set_dims(hid_t h, int c, int hh, int w)
+{
+    int dims[3] = {c, hh, w};
+    hid_t a = H5Aopen(h, "in_dims", H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_INT, dims);
+    H5Aclose(a);
+}
+
+TEST_F(CkptEdit, InputDimsCheckedBeforeTheModelIsBuilt)
+{
+    open_for_edit();
+    set_dims(h, 1, 5000, 28);
+    EXPECT_NE(finish().find(": in_dims[1] (height): 5000 is out of range (allowed 1..4096)"), std::string::npos) << err;
+    open_for_edit();
+    set_dims(h, 9, 28, 28);
+    EXPECT_NE(finish().find(": in_dims[0] (channels): 9 is out of range (allowed 1..4)"), std::string::npos) << err;
+    // Within the caps but not what the caller's dataset holds: refused before nn_model_create
+    // (lenet5-bn at 2000x2000 would be gigabytes).
+    open_for_edit();
+    set_dims(h, 1, 2000, 2000);
+    H5Fclose(h);
+    ASSERT_EQ(h5fx_reseal(f.c_str(), "harness-checkpoint"), 0);
+    ckpt_expect want = {{1, 28, 28}, 10};
+    nn_model *g = ckpt_load_expect(f.c_str(), &want, nullptr, nullptr, err, sizeof err);
+    EXPECT_EQ(g, nullptr);
+    EXPECT_EQ(std::string(err), f + ": in_dims: a model of 1x2000x2000 inputs and 10 classes, the data has 1x28x28 and 10");
+    want.n_classes = 7;
+    EXPECT_EQ(ckpt_load_expect(save("ok.h5").c_str(), &want, nullptr, nullptr, err, sizeof err), nullptr);
+    want.n_classes = 10;
+    g = ckpt_load_expect(p("ok.h5").c_str(), &want, nullptr, nullptr, err, sizeof err);
+    EXPECT_NE(g, nullptr) << err;
+    nn_model_free(g);
+}
+
+TEST_F(CkptEdit, BestAccuracyAndOptimizerHyperParameters)
+{
+    open_for_edit();
+    double v = NAN;
+    hid_t a = H5Aopen(h, "best_acc", H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+    H5Aclose(a);
+    EXPECT_NE(finish().find(": best_acc: nan is not an accuracy in percent"), std::string::npos) << err;
+    std::string g = save("o.h5");
+    h = H5Fopen(g.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t og = H5Gopen2(h, "optim", H5P_DEFAULT);   // (H5Aopen_by_name cannot write dense attributes in 1.10)
+    long long step = -3;
+    a = H5Aopen(og, "step", H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_LLONG, &step);
+    H5Aclose(a);
+    H5Gclose(og);
+    H5Fclose(h);
+    ASSERT_EQ(h5fx_reseal(g.c_str(), "harness-checkpoint"), 0);
+    EXPECT_EQ(load_error(g, true), g + ": optim/step: -3 is out of range (allowed 0..9007199254740992)");
+    h = H5Fopen(g.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    og = H5Gopen2(h, "optim", H5P_DEFAULT);
+    step = 3;
+    a = H5Aopen(og, "step", H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_LLONG, &step);
+    H5Aclose(a);
+    v = INFINITY;
+    a = H5Aopen(og, "beta2", H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+    H5Aclose(a);
+    H5Gclose(og);
+    H5Fclose(h);
+    ASSERT_EQ(h5fx_reseal(g.c_str(), "harness-checkpoint"), 0);
+    EXPECT_EQ(load_error(g, true), g + ": optim/beta2: inf is not finite");
+}
+
+// A write that fails (here: the file-size limit, as on a full disk) is named, leaves no
+// temporary file and no open HDF5 file behind (a failed close used to crash HDF5's exit
+// handler: exit 139), and the previous checkpoint stays readable.
+// A full disk itself: the temporary file is /dev/full (through a symlink at its name), whose
+// writes fail with ENOSPC. The message names the file and the reason; the previous file stays.
+TEST_F(Ckpt, FullDiskIsNamed)
+{
+    std::string f = save("full.h5");
+    std::string tmp = f + ".tmp." + std::to_string(getpid());
+    ASSERT_EQ(symlink("/dev/full", tmp.c_str()), 0);
+    node("fc1")->w[0] = 77.0f;
+    EXPECT_EQ(ckpt_save(f.c_str(), m, &opt, &meta, err, sizeof err), -1);
+    EXPECT_EQ(std::string(err), f + ": cannot write: No space left on device; the previous file (if any) is unchanged");
+    EXPECT_EQ(ls(), std::vector<std::string>{"full.h5"});   // the temporary (here: the link) is gone
+    nn_model *g = ckpt_load(f.c_str(), nullptr, nullptr, err, sizeof err);
+    ASSERT_NE(g, nullptr) << err;
+    EXPECT_NE(node("fc1", g)->w[0], 77.0f);
+    nn_model_free(g);
+}
+
+struct SaveArgs { const nn_model *m; const nn_optim *opt; const ckpt_meta *meta; std::string path; };
+
+TEST_F(Ckpt, WriteFailureIsNamedAndKeepsThePreviousFile)
+{
+    std::string f = save("w.h5");
+    struct stat st;
+    ASSERT_EQ(stat(f.c_str(), &st), 0);
+    node("fc1")->w[0] = 123.0f;   // the next save differs
+    SaveArgs args{m, &opt, &meta, f};
+    int rc = h5fx_run_with_file_limit(st.st_size / 2, [](void *a) -> int {
+        SaveArgs *s = (SaveArgs *)a;
+        char e[1024] = "";
+        if (ckpt_save(s->path.c_str(), s->m, s->opt, s->meta, e, sizeof e) != -1) return 2;
+        std::string want = s->path + ": cannot write: " + strerror(EFBIG) + "; the previous file (if any) is unchanged";
+        if (want != e) { fprintf(stderr, "message: %s\n", e); return 3; }
+        return 0;
+    }, &args);
+    EXPECT_EQ(rc, 0) << "child exit status (139 = crashed)";
+    EXPECT_EQ(ls(), std::vector<std::string>{"w.h5"});
+    nn_model *g = ckpt_load(f.c_str(), nullptr, nullptr, err, sizeof err);
+    ASSERT_NE(g, nullptr) << err;
+    EXPECT_NE(node("fc1", g)->w[0], 123.0f);
+    nn_model_free(g);
 }
 
 }  // namespace

@@ -138,4 +138,14 @@ TEST_F(Cifar, MissingFilesSayWhatAndWhere) {
     EXPECT_NE(access(path("c.h5").c_str(), F_OK), 0);  // nothing written on failure
 }
 
+TEST_F(Cifar, DirectoryIsNamed) {
+    std::string d = path("data_batch_1.bin");
+    ASSERT_EQ(mkdir(d.c_str(), 0777), 0);
+    ds_split s{};
+    char err[DS_ERR_MAX] = "";
+    EXPECT_NE(ds_read_cifar_bin(d.c_str(), &s, err, sizeof err), 0);
+    EXPECT_EQ(std::string(err), d + ": a directory, not a CIFAR-10 .bin file");
+    ds_split_free(&s);
+}
+
 }  // namespace

@@ -14,6 +14,7 @@ extern "C" {
 #include "datasets/dataset.h"
 #include "support/ds_fixtures.h"
 #include "support/ds_tempdir_test.h"
+#include "support/h5_fixture.h"
 }
 
 namespace {
@@ -94,6 +95,7 @@ class Store : public DsTempDirTest {
         f(file);
         H5Fclose(file);
         H5Eset_auto2(H5E_DEFAULT, old, data);
+        ASSERT_EQ(h5fx_reseal(file_.c_str(), "harness-dataset"), 0);
     }
     ds_dataset ds_;
     std::string file_;
@@ -135,16 +137,17 @@ TEST_F(Store, SaveReplacesAtomically) {
     ds_.train.labels[0] = 6;
     char err[DS_ERR_MAX] = "";
     ASSERT_EQ(ds_save_h5(&ds_, file_.c_str(), err, sizeof err), 0) << err;
-    EXPECT_NE(access((file_ + ".tmp").c_str(), F_OK), 0);
+    std::string tmp = file_ + ".tmp." + std::to_string(getpid());
+    EXPECT_NE(access(tmp.c_str(), F_OK), 0);
     ds_dataset back;
     ASSERT_EQ(ds_load_h5(file_.c_str(), &back, err, sizeof err), 0) << err;
     EXPECT_EQ(back.train.labels[0], 6);
     ds_free(&back);
     // A failed save (folder in the way of the temp file) leaves the old file intact.
-    ASSERT_EQ(mkdir((file_ + ".tmp").c_str(), 0777), 0);
+    ASSERT_EQ(mkdir(tmp.c_str(), 0777), 0);
     EXPECT_NE(ds_save_h5(&ds_, file_.c_str(), err, sizeof err), 0);
-    EXPECT_HAS(err, file_ + ".tmp");
-    rmdir((file_ + ".tmp").c_str());
+    EXPECT_HAS(err, tmp);
+    rmdir(tmp.c_str());
     ASSERT_EQ(ds_load_h5(file_.c_str(), &back, err, sizeof err), 0) << err;
     ds_free(&back);
 }
@@ -160,9 +163,88 @@ TEST_F(Store, MissingGarbageAndTruncatedFiles) {
     size_t n = fread(raw.data(), 1, raw.size(), f);
     fclose(f);
     ASSERT_EQ(dsfx_write_file(file_.c_str(), raw.data(), n / 2), 0);
-    EXPECT_HAS(load_error(), "corrupted or truncated");
+    EXPECT_HAS(load_error(), ": truncated: the file has " + std::to_string(n / 2) + " bytes, it was written with " +
+                                 std::to_string(n));
     ASSERT_EQ(dsfx_write_file(file_.c_str(), "this is not HDF5\n", 17), 0);
-    EXPECT_HAS(load_error(), "not a readable HDF5 file");
+    EXPECT_HAS(load_error(), ": not a harness-dataset file (no seal, no HDF5 signature)");
+    // A directory where the store should be.
+    ASSERT_EQ(remove(file_.c_str()), 0);
+    ASSERT_EQ(mkdir(file_.c_str(), 0777), 0);
+    EXPECT_HAS(load_error(), ": cannot open: Is a directory");
+}
+
+// Stores the harness did not write (older format without the seal, another program's HDF5) are
+// refused with a name for what they are and what to do.
+TEST_F(Store, UnsealedFilesAreRefused) {
+    hid_t h = H5Fcreate(file_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(h, 0);
+    H5Fclose(h);
+    std::string e = load_error();
+    EXPECT_HAS(e, ": an HDF5 file without the harness seal (written by another program or an older harness)");
+    EXPECT_HAS(e, "prepare the dataset again");
+}
+
+// Any changed byte is caught by the seal's checksum before HDF5 parses the file.
+TEST_F(Store, AnyChangedByteIsAChecksumError) {
+    std::vector<uint8_t> raw(1 << 20);
+    FILE *f = fopen(file_.c_str(), "rb");
+    ASSERT_NE(f, nullptr);
+    size_t n = fread(raw.data(), 1, raw.size(), f);
+    fclose(f);
+    for (size_t at : {size_t(0), size_t(70), size_t(512), size_t(520), size_t(600), n / 2, n - 1}) {
+        std::vector<uint8_t> bad(raw.begin(), raw.begin() + n);
+        bad[at] ^= 0x01;
+        ASSERT_EQ(dsfx_write_file(file_.c_str(), bad.data(), n), 0);
+        std::string e = load_error();
+        EXPECT_TRUE(e.find("damaged") != std::string::npos || e.find("not a harness-dataset file") != std::string::npos)
+            << "byte " << at << ": " << e;
+    }
+}
+
+// A write that fails (file-size limit, as on a full disk) names the file and the reason, and
+// leaves the previous store as it was.
+TEST_F(Store, WriteFailureIsNamedAndKeepsThePreviousFile) {
+    struct stat st;
+    ASSERT_EQ(stat(file_.c_str(), &st), 0);
+    struct Args { ds_dataset *ds; std::string path; } args{&ds_, file_};
+    ds_.train.labels[0] = 5;
+    int rc = h5fx_run_with_file_limit(st.st_size / 2, [](void *a) -> int {
+        Args *x = (Args *)a;
+        char err[DS_ERR_MAX] = "";
+        if (ds_save_h5(x->ds, x->path.c_str(), err, sizeof err) == 0) return 2;
+        return std::string(err).find(x->path + ": cannot write: File too large") == 0 ? 0 : 3;
+    }, &args);
+    EXPECT_EQ(rc, 0) << "child exit status (139 = crashed)";
+    ds_dataset back;
+    char err[DS_ERR_MAX] = "";
+    ASSERT_EQ(ds_load_h5(file_.c_str(), &back, err, sizeof err), 0) << err;
+    EXPECT_EQ(back.train.labels[0], 0);
+    ds_free(&back);
+    EXPECT_NE(access((file_ + ".tmp." + std::to_string(getpid())).c_str(), F_OK), 0);
+}
+
+// Declared sizes are checked against the bytes the file holds before anything is allocated
+// (a crafted 18 KB store used to ask for 19.3 GB).
+TEST_F(Store, DeclaredSizesBeyondTheFileAreRefusedBeforeAllocating) {
+    edit([](hid_t file) {
+        ASSERT_GE(H5Ldelete(file, "/test/images", H5P_DEFAULT), 0);
+        hsize_t dims[4] = {4000000, 3, 40, 40}, chunk[4] = {1, 3, 40, 40};
+        hid_t s = H5Screate_simple(4, dims, nullptr);
+        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_chunk(dcpl, 4, chunk);
+        H5Pset_deflate(dcpl, 4);
+        hid_t d = H5Dcreate2(file, "/test/images", H5T_STD_U8LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        std::vector<uint8_t> one(3 * 40 * 40, 7);
+        hsize_t start[4] = {0, 0, 0, 0}, count[4] = {1, 3, 40, 40};
+        hid_t ms = H5Screate_simple(4, count, nullptr);
+        H5Sselect_hyperslab(s, H5S_SELECT_SET, start, nullptr, count, nullptr);
+        H5Dwrite(d, H5T_NATIVE_UINT8, ms, s, H5P_DEFAULT, one.data());   // one chunk of 4 million
+        H5Sclose(ms);
+        H5Dclose(d);
+        H5Pclose(dcpl);
+        H5Sclose(s);
+    });
+    EXPECT_HAS(load_error(), "/test/images declares 19200000000 bytes but holds");
 }
 
 TEST_F(Store, CorruptedChunkCaughtByChecksum) {
@@ -185,6 +267,9 @@ TEST_F(Store, CorruptedChunkCaughtByChecksum) {
     fseek(f, (long)(addr + size / 2), SEEK_SET);
     fputc(c ^ 0x5a, f);
     fclose(f);
+    EXPECT_HAS(load_error(), ": damaged: checksum mismatch (the file changed after it was written)");
+    // Behind the seal, the chunk's own Fletcher-32 checksum catches it too.
+    ASSERT_EQ(h5fx_reseal(file_.c_str(), "harness-dataset"), 0);
     std::string msg = load_error();
     EXPECT_HAS(msg, "/train/images cannot be read");
 }

@@ -1,6 +1,11 @@
 // IDX reader: plain and gzip round trips, and each kind of broken file gives a message that
 // names the file and the problem.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -164,6 +169,52 @@ TEST_F(Idx, LabelsTruncatedAndOverLong) {
         EXPECT_HAS(msg, "train-labels-idx1-ubyte: ");
         EXPECT_HAS(msg, bytes < 10 ? "truncated: header says 10 = 10 bytes, file has 7" : "over-long");
     }
+}
+
+// A plain file's header is checked against the file's size before anything is allocated: a
+// 16-byte file claiming 2^32-1 images of 4096x4096 used to get a 64 MB buffer first.
+TEST_F(Idx, HeaderCheckedAgainstTheFileBeforeAllocating) {
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "address-space limits do not mix with ASan";
+#else
+    std::string p = path("liar-idx3-ubyte");
+    uint32_t dims[3] = {0xffffffffu, 4096, 4096};
+    ASSERT_EQ(dsfx_write_idx(p.c_str(), 0x803, 3, dims, nullptr, 0, 0), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {   // with at most 48 MB more address space than now, as if memory were short
+        struct rlimit lim;
+        getrlimit(RLIMIT_AS, &lim);
+        FILE *m = fopen("/proc/self/statm", "r");
+        unsigned long pages = 0;
+        if (!m || fscanf(m, "%lu", &pages) != 1) _exit(3);
+        fclose(m);
+        lim.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (48u << 20);
+        setrlimit(RLIMIT_AS, &lim);
+        uint8_t *im = nullptr;
+        uint32_t n;
+        int h, w;
+        char err[DS_ERR_MAX] = "";
+        int rc = ds_read_idx_images(p.c_str(), &im, &n, &h, &w, err, sizeof err);
+        _exit(rc != 0 && strstr(err, "truncated: header says 4294967295x4096x4096 = 72057594021150720 bytes, "
+                                     "file has 0 after the header") ? 0 : 1);
+    }
+    int st = 0;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st;
+#endif
+}
+
+// A directory given as an images or labels file is named as such (it used to read as "corrupt gzip data").
+TEST_F(Idx, DirectoryIsNamed) {
+    std::string d = path("train-labels-idx1-ubyte");
+    ASSERT_EQ(mkdir(d.c_str(), 0777), 0);
+    uint8_t *out = nullptr;
+    uint32_t n = 0;
+    char err[DS_ERR_MAX] = "";
+    EXPECT_NE(ds_read_idx_labels(d.c_str(), &out, &n, err, sizeof err), 0);
+    EXPECT_EQ(std::string(err), d + ": a directory, not an IDX file");
+    EXPECT_EQ(image_error(d), d + ": a directory, not an IDX file");
 }
 
 }  // namespace

@@ -191,6 +191,18 @@ TEST(JsonWriter, Layout)
     json_free(&w);
 }
 
+// Bytes that are not UTF-8 (a config path in another encoding) used to go into result.json raw,
+// making it invalid JSON; they are written as U+FFFD, well-formed UTF-8 as it is.
+TEST(JsonWriter, NonUtf8BytesBecomeReplacementCharacters)
+{
+    json_w w;
+    json_init(&w);
+    json_str(&w, nullptr, "caf\xc3\xa9 \xff\xfe \xc0\xaf \xed\xa0\x80 \xf0\x9f\x98\x80 \xe2\x82");
+    EXPECT_STREQ(json_text(&w), "\"caf\xc3\xa9 \\ufffd\\ufffd \\ufffd\\ufffd \\ufffd\\ufffd\\ufffd \xf0\x9f\x98\x80 "
+                                "\\ufffd\\ufffd\"\n");
+    json_free(&w);
+}
+
 TEST(JsonWriter, NumbersRoundTripShortest)
 {
     const double vals[] = {0.1, 1.0 / 3.0, -2.5e-300, 1e300, 123456789012345678.0, 0.0, -1.0,

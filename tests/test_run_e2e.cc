@@ -1,14 +1,20 @@
 // End-to-end: `harness run` on a small synthetic dataset must learn, write its run folder, give
 // byte-identical metrics for the same seed, and resume an interrupted run to the same result.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+#include <algorithm>
 extern "C" {
 #include "harness/json.h"
+#include "harness/checkpoint.h"
 #include "harness/run.h"
+#include "harness/run_dir.h"
 }
 #include "support/synth_data.h"
 
@@ -42,28 +48,63 @@ protected:
         (void)system(cmd.c_str());
         unsetenv("HARNESS_STOP_AFTER_EPOCHS");
     }
+    // The base config with extra's "[section]\nkey = value" lines replacing or adding keys (a
+    // config gives each section and key once).
     std::string config(const std::string &extra = "")
     {
+        std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> secs = {
+            {"run", {{"name", "e2e"}, {"seed", "11"}, {"threads", "1"}}},
+            {"data", {{"dataset", "synth"}, {"val_size", "200"}}},
+            {"model", {{"arch", "lenet5"}}},
+            {"train", {{"epochs", "3"}, {"batch", "32"}, {"lr", "0.005"}, {"schedule", "cosine"},
+                       {"weight_decay", "5e-4"}}},
+        };
+        std::istringstream in(extra);
+        std::string line, sec;
+        while (std::getline(in, line)) {
+            if (line.empty()) continue;
+            if (line[0] == '[') { sec = line.substr(1, line.find(']') - 1); continue; }
+            std::string k = line.substr(0, line.find(" = ")), v = line.substr(line.find(" = ") + 3);
+            auto s = std::find_if(secs.begin(), secs.end(), [&](auto &x) { return x.first == sec; });
+            if (s == secs.end()) { secs.push_back({sec, {}}); s = secs.end() - 1; }
+            auto kv = std::find_if(s->second.begin(), s->second.end(), [&](auto &x) { return x.first == k; });
+            if (kv == s->second.end()) s->second.push_back({k, v});
+            else kv->second = v;
+        }
         std::string p = root + "/run.ini";
         std::ofstream f(p);
-        f << "[run]\nname = e2e\nseed = 11\nthreads = 1\n[data]\ndataset = synth\nval_size = 200\n"
-             "[model]\narch = lenet5\n[train]\nepochs = 3\nbatch = 32\nlr = 0.005\nschedule = cosine\n"
-             "weight_decay = 5e-4\n" << extra;
+        for (auto &s : secs) {
+            f << "[" << s.first << "]\n";
+            for (auto &kv : s.second) f << kv.first << " = " << kv.second << "\n";
+        }
         return p;
     }
-    hx_run_result run(const std::string &cfg, int resume = 0, int expect_rc = 0)
+    std::string last_err;
+    hx_run_result run(const std::string &cfg, int resume = 0, int expect_rc = 0, int rerun = 0)
     {
         hx_run_result res{};
         char err[4096] = "";
         FILE *log = fopen("/dev/null", "w");
         hx_run_opts o{};
         o.resume = resume;
+        o.rerun = rerun;
         o.quiet = 1;
         o.log = log;
         int rc = hx_run(cfg.c_str(), &o, &res, err, sizeof err);
         fclose(log);
         EXPECT_EQ(expect_rc, rc) << err;
+        last_err = err;
         return res;
+    }
+    std::string run_dir() { return root + "/results/runs/e2e-" + hash(); }
+    std::string hash()
+    {
+        std::string d = root + "/results/runs";
+        std::string cmd = "ls " + d + " > " + root + "/ls.txt";
+        if (system(cmd.c_str()) != 0) return "";
+        std::string name = slurp(root + "/ls.txt");
+        name = name.substr(0, name.find('\n'));
+        return name.substr(name.rfind('-') + 1);
     }
 };
 
@@ -127,7 +168,29 @@ TEST_F(RunE2E, DivergenceStopsWithAClearMessage)
     std::string cfg = config("[train]\nlr = 90\nmomentum = 0.99\nschedule = const\n");
     EXPECT_NE(0, hx_run(cfg.c_str(), &o, &res, err, sizeof err));
     fclose(log);
-    EXPECT_NE(std::string::npos, std::string(err).find("diverged")) << err;
+    std::string e = err;
+    EXPECT_NE(std::string::npos, e.find(": training diverged at round 1 epoch 1 batch ")) << e;
+    EXPECT_NE(std::string::npos, e.find("lower [train] lr (now 90); no checkpoint was written before it diverged")) << e;
+}
+
+// Adam at lr 100 used to end at a loss of 5.6e10 and 24 % accuracy without a word: its loss
+// stays far above where it started, which stops the run, naming the epoch, the value and the
+// last checkpoint only when there is one.
+TEST_F(RunE2E, LossFarAboveItsStartStopsTheRun)
+{
+    std::string cfg = config("[train]\noptimizer = adam\nlr = 100\nschedule = const\nepochs = 5\n");
+    run(cfg, 0, -1);
+    EXPECT_NE(std::string::npos, last_err.find(": training diverged at round 1 epoch ")) << last_err;
+    EXPECT_NE(std::string::npos, last_err.find("10x its start")) << last_err;
+    EXPECT_NE(std::string::npos, last_err.find("lower [train] lr (now 100)")) << last_err;
+    size_t at = last_err.find("the last checkpoint is ");
+    if (at != std::string::npos) {
+        std::string path = last_err.substr(at + 23, last_err.find(" (round") - at - 23);
+        struct stat st;
+        EXPECT_EQ(0, stat(path.c_str(), &st)) << "the message names a checkpoint that does not exist: " << path;
+    }
+    struct stat st;
+    EXPECT_NE(0, stat((run_dir() + "/result.json").c_str(), &st));
 }
 
 TEST_F(RunE2E, MissingDatasetNamesTheFileAndTheCommand)
@@ -139,6 +202,75 @@ TEST_F(RunE2E, MissingDatasetNamesTheFileAndTheCommand)
     std::string cfg = config("[data]\ndataset = nosuchset\n");
     EXPECT_NE(0, hx_run(cfg.c_str(), &o, &res, err, sizeof err));
     EXPECT_NE(std::string::npos, std::string(err).find("nosuchset.h5 does not exist")) << err;
+    // A failed set-up leaves no empty run folder behind.
+    std::string cmd = "test -z \"$(ls -A " + root + "/results/runs)\"";
+    EXPECT_EQ(0, system(cmd.c_str())) << "run folders left: " << root << "/results/runs";
+}
+
+// The case: a finished run re-run and interrupted after one epoch used to leave the old
+// result.json (98 %) next to a one-row metrics.csv and a new model.h5. Now the finished run is
+// refused; --rerun clears the folder first, so an interruption leaves an unfinished run only.
+TEST_F(RunE2E, FinishedRunIsRefusedAndRerunNeverMixesTwoRuns)
+{
+    std::string cfg = config();
+    hx_run_result first = run(cfg);
+    std::string dir = first.run_dir, result = slurp(dir + "/result.json"), metrics = slurp(dir + "/metrics.csv");
+    run(cfg, 0, -1);
+    EXPECT_NE(std::string::npos, last_err.find("already holds the finished run")) << last_err;
+    EXPECT_EQ(result, slurp(dir + "/result.json"));
+    setenv("HARNESS_STOP_AFTER_EPOCHS", "1", 1);
+    run(cfg, 0, -1, 1);                                 // --rerun, interrupted after epoch 1
+    unsetenv("HARNESS_STOP_AFTER_EPOCHS");
+    struct stat st;
+    EXPECT_NE(0, stat((dir + "/result.json").c_str(), &st)) << "a stale result.json survived";
+    std::string m = slurp(dir + "/metrics.csv");
+    EXPECT_EQ(2, std::count(m.begin(), m.end(), '\n'));
+    run(cfg, 0, -1);
+    EXPECT_NE(std::string::npos, last_err.find("holds an unfinished run")) << last_err;
+    hx_run_result resumed = run(cfg, 1);
+    EXPECT_DOUBLE_EQ(first.final_acc, resumed.final_acc);
+    EXPECT_EQ(metrics, slurp(dir + "/metrics.csv"));
+    run(cfg, 1, -1, 1);
+    EXPECT_NE(std::string::npos, last_err.find("give one of them")) << last_err;
+}
+
+TEST_F(RunE2E, ConcurrentRunOfTheSameIdIsRefused)
+{
+    std::string cfg = config();
+    hx_run_result first = run(cfg);
+    std::string dir = first.run_dir;
+    hx_run_dir held;
+    char err[1024];
+    ASSERT_EQ(0, hx_run_dir_take(&held, dir.c_str(), "x", "y", RD_RERUN, err, sizeof err)) << err;
+    run(cfg, 0, -1, 1);
+    EXPECT_NE(std::string::npos, last_err.find("is being written by another harness run (pid")) << last_err;
+    hx_run_dir_release(&held, 0);
+    EXPECT_FALSE(slurp(dir + "/result.json").empty()) << "the refused run touched the folder";
+}
+
+// --resume refuses a checkpoint whose position the config cannot reach (an epoch of INT_MAX
+// used to overflow and train for ever).
+TEST_F(RunE2E, ResumeRefusesACheckpointBeyondTheConfig)
+{
+    std::string cfg = config();
+    setenv("HARNESS_STOP_AFTER_EPOCHS", "1", 1);
+    hx_run_result r = run(cfg, 0, -1);
+    unsetenv("HARNESS_STOP_AFTER_EPOCHS");
+    std::string ck = run_dir() + "/model.h5";
+    nn_optim opt{};
+    ckpt_meta meta{};
+    char err[1024];
+    nn_model *m = ckpt_load(ck.c_str(), &opt, &meta, err, sizeof err);
+    ASSERT_NE(nullptr, m) << err;
+    meta.epoch = 7;
+    ASSERT_EQ(0, ckpt_save(ck.c_str(), m, &opt, &meta, err, sizeof err)) << err;
+    run(cfg, 1, -1);
+    EXPECT_NE(std::string::npos, last_err.find("is at round 1 epoch 8, but this config runs 1 round(s) of 3 epochs"))
+        << last_err;
+    ckpt_meta_free(&meta);
+    nn_optim_free(&opt);
+    nn_model_free(m);
+    (void)r;
 }
 
 }  // namespace

@@ -1,0 +1,44 @@
+/* Run folders are owned: one process writes a folder at a time, and a folder holds the files of
+ * one run, never a mix of two.
+ *
+ * Taking a folder creates it (and its parents) or opens it, and takes an exclusive flock on
+ * <folder>/.lock (pid inside) held until the folder is released; a second run of the same id is
+ * refused while the first holds it. Then what the folder holds decides:
+ *   nothing                         the run starts
+ *   a finished run                  refused (its result.json is what this config gives), or, with
+ *                                   rerun, the folder is cleared and the run starts again
+ *   an unfinished run (no result)   resume continues it; rerun clears it; otherwise refused
+ *   a result.json of another run    refused as damaged; rerun clears it
+ * A finished run is one whose result.json names this run id and config hash, next to its
+ * metrics.csv (model.h5 too, unless the folder is a committed record without its model).
+ * result.json is written last, so a folder without it is unfinished. */
+#ifndef HARNESS_RUN_DIR_H
+#define HARNESS_RUN_DIR_H
+#include <stddef.h>
+#include "harness/fileio.h"
+
+typedef enum { RD_START = 0, RD_RESUME = 1, RD_RERUN = 2 } rd_mode;
+
+typedef struct hx_run_dir {
+    char path[FIO_PATH_MAX];
+    int lock_fd;      /* -1 when not held */
+    int created;      /* this process created the folder */
+    int clear;        /* --rerun: clear the folder in hx_run_dir_begin */
+} hx_run_dir;
+
+/* 0 = the folder is this run's to write (from hx_run_dir_begin on); -1 with the reason (and
+ * what to do) in err. */
+int hx_run_dir_take(hx_run_dir *, const char *dir, const char *run_id, const char *hash, rd_mode mode,
+                    char *err, size_t errlen);
+/* Called once set-up has succeeded, before the run writes its first file: clears the folder
+ * when rerun asked for it (so a set-up that fails loses nothing). */
+int hx_run_dir_begin(hx_run_dir *, char *err, size_t errlen);
+/* Releases the lock. failed_setup: the run wrote nothing of its own, so a folder this process
+ * created is removed again (no empty run folders from a bad dataset or config). */
+void hx_run_dir_release(hx_run_dir *, int failed_setup);
+/* 1 when dir holds the finished run run_id/hash (see above); otherwise 0 and why says what is
+ * missing or different (may be NULL). final_acc (may be NULL) gets result.json's final_acc. */
+int hx_run_dir_finished(const char *dir, const char *run_id, const char *hash, double *final_acc, char *why,
+                        size_t whylen);
+
+#endif
