@@ -32,6 +32,7 @@ int dp_pow2_pack(dp_matrix *m, const float *w, char *err, size_t errlen)
     int top = INT32_MIN;
     for (size_t i = 0; i < n; i++)
         if (w[i] != 0 && nearest_exponent(w[i]) > top) top = nearest_exponent(w[i]);
+    if (top == INT32_MIN) top = 0;      /* all zero: any range will do */
     if (top > 127) top = 127;
     int lo = top - levels(m->format) + 1;
     if (lo < -126) lo = -126;
