@@ -70,11 +70,6 @@ int nn_conv_onednn_eligible(const nn_model *m, const nn_node *n)
     return !nn_priv((nn_model *)m)->conv_gemm_only && n->k <= 3 && n->kernel == NN_KERNEL_MAC;
 }
 
-/* Blocked activations exist only for oneDNN to read: without it they cannot be computed. */
-static int use_onednn(const nn_model *m, const nn_node *n)
-{
-    return nn_conv_onednn_eligible(m, n);
-}
 
 /* oneDNN has reference implementations of every f32 convolution, so it fails only for want of
  * memory; with a blocked operand this file's path cannot stand in. */
@@ -121,7 +116,7 @@ void nn_conv_forward(nn_model *m, nn_node *n, const float *x, const float *x1, i
 {
     (void)x1; (void)train;
     if (n->kernel == NN_KERNEL_ADDER) { nn_adder_conv_forward(m, n, x, batch); return; }
-    if (use_onednn(m, n) && nn_onednn_conv_forward(m, n, x, batch) == 0) return;
+    if (nn_conv_onednn_eligible(m, n) && nn_onednn_conv_forward(m, n, x, batch) == 0) return;
     must_be_plain(m, n);
     nn_blas_serial();
     const conv_plan c = plan_of(m, n, batch);
@@ -197,7 +192,7 @@ void nn_conv_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
                       float *dx, float *dx1, int batch)
 {
     (void)x1; (void)dx1;
-    if (n->kernel == NN_KERNEL_MAC && use_onednn(m, n) &&
+    if (nn_conv_onednn_eligible(m, n) &&
         nn_onednn_conv_backward(m, n, x, dx, batch) == 0) return;
     must_be_plain(m, n);
     nn_dx_begin(n, 0, dx, (size_t)batch * nn_dims_size(n->in_dims));
