@@ -13,217 +13,112 @@
 
 #include "datasets/dataset.h"
 #include "datasets/h5io.h"
+#include "harness/ckpt_graph.h"
+#include "harness/ckpt_io.h"
 
 #define CKPT_FORMAT "harness-checkpoint"
-enum { CHUNK_MAX = 1 << 20 };   /* elements per chunk: checksummed units of about 4 MB */
-
-/* ---- error context ---------------------------------------------------------------------- */
-
-typedef struct { const char *path; char *err; size_t errlen; int bad; } ck;
-
-/* Records the first failure as "<path>: <message>". Returns -1 for convenience. */
-static int ck_fail(ck *c, const char *fmt, ...)
-{
-    if (c->bad) return -1;
-    c->bad = 1;
-    if (!c->err || !c->errlen) return -1;
-    int k = snprintf(c->err, c->errlen, "%s: ", c->path);
-    if (k < 0 || (size_t)k >= c->errlen) return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err + k, c->errlen - (size_t)k, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* A stored integer and the values it may take. */
-typedef struct { const char *what; long long v, lo, hi; } ck_range;
-
-static int check_ranges(ck *c, const ck_range *r, int n)
-{
-    for (int i = 0; i < n && !c->bad; i++)
-        if (r[i].v < r[i].lo || r[i].v > r[i].hi)
-            return ck_fail(c, "%s: %lld is out of range (allowed %lld..%lld)", r[i].what, r[i].v, r[i].lo, r[i].hi);
-    return c->bad ? -1 : 0;
-}
-
-/* ---- writing ---------------------------------------------------------------------------- */
-
-static void put_data(ck *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
-                     const hsize_t *dims, const void *data)
-{
-    if (c->bad) return;
-    hsize_t n = 1, chunk[4];
-    assert(rank >= 1 && rank <= 4);
-    for (int i = 0; i < rank; i++) { n *= dims[i]; chunk[i] = dims[i]; }
-    hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (n > 0) {
-        /* Whole rows of the leading dimension per chunk, at most CHUNK_MAX elements. */
-        hsize_t row = n / dims[0], rows = CHUNK_MAX / row;
-        chunk[0] = rows < 1 ? 1 : rows < dims[0] ? rows : dims[0];
-        H5Pset_chunk(dcpl, rank, chunk);
-        H5Pset_fletcher32(dcpl);
-    }
-    hid_t ds = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    herr_t rc = ds < 0 ? -1 : n ? H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0;
-    if (ds >= 0) H5Dclose(ds);
-    H5Pclose(dcpl);
-    H5Sclose(space);
-    if (rc < 0) ck_fail(c, "cannot write dataset '%s'", name);
-}
-
-static void put_floats(ck *c, hid_t loc, const char *name, const float *v, size_t n)
-{
-    hsize_t dims[1] = {n};
-    put_data(c, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dims, v);
-}
-
-static void put_bytes(ck *c, hid_t loc, const char *name, const uint8_t *v, size_t n)
-{
-    hsize_t dims[1] = {n};
-    put_data(c, loc, name, H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, dims, v);
-}
-
-/* n = 0: a scalar attribute. */
-static void put_attr(ck *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
-                     const void *v)
-{
-    if (c->bad) return;
-    hid_t space = n ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, mtype, v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    if (rc < 0) ck_fail(c, "cannot write attribute '%s'", name);
-}
-
-static void put_i64(ck *c, hid_t loc, const char *name, long long v)
-{
-    put_attr(c, loc, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, 0, &v);
-}
-
-static void put_f64(ck *c, hid_t loc, const char *name, double v)
-{
-    put_attr(c, loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, &v);
-}
-
-static hid_t str_type(size_t len)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, len + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    return t;
-}
-
-static void put_attr_str(ck *c, hid_t loc, const char *name, const char *s)
-{
-    hid_t t = str_type(strlen(s));
-    put_attr(c, loc, name, t, t, 0, s);
-    H5Tclose(t);
-}
-
-/* A scalar string dataset (no 64 KB limit, unlike attributes). */
-static void put_str_data(ck *c, hid_t loc, const char *name, const char *s)
-{
-    if (c->bad) return;
-    hid_t t = str_type(strlen(s)), space = H5Screate(H5S_SCALAR);
-    hid_t ds = H5Dcreate2(loc, name, t, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s);
-    if (ds >= 0) H5Dclose(ds);
-    H5Sclose(space);
-    H5Tclose(t);
-    if (rc < 0) ck_fail(c, "cannot write dataset '%s'", name);
-}
-
-static hid_t put_group(ck *c, hid_t loc, const char *name)
-{
-    if (c->bad) return -1;
-    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0) ck_fail(c, "cannot create group '%s'", name);
-    return g;
-}
-
-static void close_group(hid_t g) { if (g >= 0) H5Gclose(g); }
 
 /* /layers/<node>: a shaped copy of the node's tensors for other tools. */
-static void put_layer(ck *c, hid_t layers, const nn_node *n)
+static void put_layer(ck *c, hid_t layers, const nn_node *n, const float *w)
 {
-    hid_t g = put_group(c, layers, n->name);
+    hid_t g = ck_put_group(c, layers, n->name);
     long long kind = n->kind, kernel = n->kernel, frozen = n->frozen;
-    put_i64(c, g, "kind", kind);
-    put_i64(c, g, "kernel", kernel);
-    put_i64(c, g, "frozen", frozen);
+    ck_put_i64(c, g, "kind", kind);
+    ck_put_i64(c, g, "kernel", kernel);
+    ck_put_i64(c, g, "frozen", frozen);
     if (n->nw) {
         hsize_t conv[4] = {(hsize_t)n->out_c, (hsize_t)n->in_dims.c, (hsize_t)n->k, (hsize_t)n->k};
         hsize_t fc[2] = {(hsize_t)n->out_c, n->out_c ? n->nw / (hsize_t)n->out_c : 0};
         if (n->kind == NN_CONV && conv[0] * conv[1] * conv[2] * conv[3] == n->nw)
-            put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, conv, n->w);
+            ck_put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, conv, w);
         else if (n->kind == NN_LINEAR && fc[0] * fc[1] == n->nw)
-            put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, fc, n->w);
+            ck_put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, fc, w);
         else
-            put_floats(c, g, "weight", n->w, n->nw);
+            ck_put_floats(c, g, "weight", w, n->nw);
     }
-    if (n->nb) put_floats(c, g, "bias", n->b, n->nb);
-    if (n->run_mean) put_floats(c, g, "running_mean", n->run_mean, n->nw);
-    if (n->run_var) put_floats(c, g, "running_var", n->run_var, n->nw);
-    close_group(g);
+    if (n->nb) ck_put_floats(c, g, "bias", n->b, n->nb);
+    if (n->run_mean) ck_put_floats(c, g, "running_mean", n->run_mean, n->nw);
+    if (n->run_var) ck_put_floats(c, g, "running_var", n->run_var, n->nw);
+    ck_close_group(g);
 }
 
 static void put_optim(ck *c, hid_t file, const nn_optim *o, size_t n_params)
 {
     assert(o->n == n_params && o->m);
-    hid_t g = put_group(c, file, "optim");
-    put_i64(c, g, "kind", o->kind);
-    put_i64(c, g, "step", o->step);
-    put_i64(c, g, "nesterov", o->nesterov);
-    put_f64(c, g, "momentum", o->momentum);
-    put_f64(c, g, "beta1", o->beta1);
-    put_f64(c, g, "beta2", o->beta2);
-    put_f64(c, g, "eps", o->eps);
-    put_f64(c, g, "weight_decay", o->weight_decay);
-    put_floats(c, g, "m", o->m, o->n);
-    if (o->v) put_floats(c, g, "v", o->v, o->n);
-    close_group(g);
+    hid_t g = ck_put_group(c, file, "optim");
+    ck_put_i64(c, g, "kind", o->kind);
+    ck_put_i64(c, g, "step", o->step);
+    ck_put_i64(c, g, "nesterov", o->nesterov);
+    ck_put_f64(c, g, "momentum", o->momentum);
+    ck_put_f64(c, g, "beta1", o->beta1);
+    ck_put_f64(c, g, "beta2", o->beta2);
+    ck_put_f64(c, g, "eps", o->eps);
+    ck_put_f64(c, g, "weight_decay", o->weight_decay);
+    ck_put_floats(c, g, "m", o->m, o->n);
+    if (o->v) ck_put_floats(c, g, "v", o->v, o->n);
+    ck_close_group(g);
+}
+
+/* The parameters the network computes with: a node carrying a weight transform (a method still
+ * training) contributes its effective weights, so the file evaluates to what the run measured.
+ * Returns m->params itself when no node has one, else a malloc'd copy (NULL: out of memory). */
+static float *effective_params(const nn_model *m)
+{
+    float *p = m->params;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const nn_node *n = &m->nodes[i];
+        if (!n->wt) continue;
+        if (p == m->params) {
+            p = malloc((m->n_params ? m->n_params : 1) * sizeof *p);
+            if (!p) return NULL;
+            memcpy(p, m->params, m->n_params * sizeof *p);
+        }
+        n->wt->forward(n->wt_ctx, n, n->w, p + n->w_off, n->nw);
+    }
+    return p;
 }
 
 static void put_model(ck *c, hid_t file, const nn_model *m, const nn_optim *opt, const ckpt_meta *mt)
 {
     int dims[3] = {m->in_dims.c, m->in_dims.h, m->in_dims.w};
     uint64_t rng[2] = {mt->rng.state, mt->rng.inc};
-    put_attr_str(c, file, "format", CKPT_FORMAT);
-    put_i64(c, file, "version", CKPT_VERSION);
-    put_attr_str(c, file, "arch", m->arch);
-    put_attr(c, file, "in_dims", H5T_STD_I32LE, H5T_NATIVE_INT, 3, dims);
-    put_i64(c, file, "n_classes", m->n_classes);
-    put_i64(c, file, "epoch", mt->epoch);
-    put_i64(c, file, "round", mt->round);
-    put_i64(c, file, "step", mt->step);
-    put_attr(c, file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, &mt->seed);
-    put_attr(c, file, "rng", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, rng);
-    put_f64(c, file, "best_acc", mt->best_acc);
-    put_attr_str(c, file, "config_hash", mt->config_hash);
-    put_i64(c, file, "n_params", (long long)m->n_params);
-    put_i64(c, file, "n_state", (long long)m->n_state);
-    put_floats(c, file, "params", m->params, m->n_params);
-    put_floats(c, file, "state", m->state, m->n_state);
-    put_str_data(c, file, "state_json", mt->json ? mt->json : "");
+    ck_put_attr_str(c, file, "format", CKPT_FORMAT);
+    ck_put_i64(c, file, "version", CKPT_VERSION);
+    ck_put_attr_str(c, file, "arch", m->arch);
+    ck_put_attr(c, file, "in_dims", H5T_STD_I32LE, H5T_NATIVE_INT, 3, dims);
+    ck_put_i64(c, file, "n_classes", m->n_classes);
+    ck_put_i64(c, file, "epoch", mt->epoch);
+    ck_put_i64(c, file, "round", mt->round);
+    ck_put_i64(c, file, "step", mt->step);
+    ck_put_attr(c, file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, &mt->seed);
+    ck_put_attr(c, file, "rng", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, rng);
+    ck_put_f64(c, file, "best_acc", mt->best_acc);
+    ck_put_attr_str(c, file, "config_hash", mt->config_hash);
+    ck_put_i64(c, file, "n_params", (long long)m->n_params);
+    ck_put_i64(c, file, "n_state", (long long)m->n_state);
+    float *params = effective_params(m);
+    if (!params) ck_fail(c, "params: out of memory");
+    ck_put_floats(c, file, "params", params, m->n_params);
+    ck_put_floats(c, file, "state", m->state, m->n_state);
+    ck_put_str_data(c, file, "state_json", mt->json ? mt->json : "");
+    ckg_put(c, file, m);
 
-    hid_t masks = put_group(c, file, "masks"), wfreeze = put_group(c, file, "wfreeze");
-    hid_t layers = put_group(c, file, "layers");
+    hid_t masks = ck_put_group(c, file, "masks"), wfreeze = ck_put_group(c, file, "wfreeze");
+    hid_t layers = ck_put_group(c, file, "layers");
     for (int i = 0; i < m->n_nodes && !c->bad; i++) {
         const nn_node *n = &m->nodes[i];
         if (strchr(n->name, '/') || !strcmp(n->name, ".") || !n->name[0]) {
             ck_fail(c, "node %d: name '%s' cannot be an HDF5 link name", i, n->name);
             break;
         }
-        if (n->mask) put_bytes(c, masks, n->name, n->mask, n->nw);
-        if (n->wfreeze) put_bytes(c, wfreeze, n->name, n->wfreeze, n->nw);
-        if (n->nw || n->nb) put_layer(c, layers, n);
+        if (n->mask) ck_put_bytes(c, masks, n->name, n->mask, n->nw);
+        if (n->wfreeze) ck_put_bytes(c, wfreeze, n->name, n->wfreeze, n->nw);
+        if ((n->nw || n->nb) && params) put_layer(c, layers, n, params + n->w_off);
     }
-    close_group(masks);
-    close_group(wfreeze);
-    close_group(layers);
+    if (params != m->params) free(params);
+    ck_close_group(masks);
+    ck_close_group(wfreeze);
+    ck_close_group(layers);
     if (opt) put_optim(c, file, opt, m->n_params);
 }
 
@@ -246,106 +141,6 @@ int ckpt_save(const char *path, const nn_model *m, const nn_optim *opt, const ck
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
-
-/* Reads attribute `name` of loc (shown as where+name) holding n values (0 = scalar). */
-static int get_attr(ck *c, hid_t loc, const char *where, const char *name, hid_t mtype,
-                    hsize_t n, void *v)
-{
-    if (c->bad) return -1;
-    if (H5Aexists(loc, name) <= 0) return ck_fail(c, "%s%s: missing attribute", where, name);
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t space = a < 0 ? -1 : H5Aget_space(a);
-    hssize_t got = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-    int rc = 0;
-    if (got != (hssize_t)(n ? n : 1))
-        rc = ck_fail(c, "%s%s: attribute has %lld values, expected %llu", where, name,
-                     (long long)got, (unsigned long long)(n ? n : 1));
-    else if (H5Aread(a, mtype, v) < 0)
-        rc = ck_fail(c, "%s%s: attribute cannot be read", where, name);
-    if (space >= 0) H5Sclose(space);
-    if (a >= 0) H5Aclose(a);
-    return rc;
-}
-
-static int get_i64(ck *c, hid_t loc, const char *where, const char *name, long long *v)
-{
-    return get_attr(c, loc, where, name, H5T_NATIVE_LLONG, 0, v);
-}
-
-/* A fixed-length string attribute that must fit out[outlen] (NUL included). */
-static int get_attr_str(ck *c, hid_t loc, const char *name, char *out, size_t outlen)
-{
-    if (c->bad) return -1;
-    if (H5Aexists(loc, name) <= 0) return ck_fail(c, "%s: missing attribute", name);
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t ft = a < 0 ? -1 : H5Aget_type(a);
-    int rc = 0;
-    if (ft < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) > 0) {
-        rc = ck_fail(c, "%s: expected a fixed-length string attribute", name);
-    } else {
-        size_t size = H5Tget_size(ft);
-        char *buf = calloc(1, size + 1);
-        hid_t mt = H5Tcopy(ft);
-        if (!buf || H5Aread(a, mt, buf) < 0) rc = ck_fail(c, "%s: attribute cannot be read", name);
-        else if (strlen(buf) >= outlen) rc = ck_fail(c, "%s: '%s' is longer than %zu characters", name, buf, outlen - 1);
-        else memcpy(out, buf, strlen(buf) + 1);
-        H5Tclose(mt);
-        free(buf);
-    }
-    if (ft >= 0) H5Tclose(ft);
-    if (a >= 0) H5Aclose(a);
-    return rc;
-}
-
-static char *get_str_data(ck *c, hid_t loc, const char *name)
-{
-    if (c->bad) return NULL;
-    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) { ck_fail(c, "%s: missing dataset", name); return NULL; }
-    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
-    hid_t ft = ds < 0 ? -1 : H5Dget_type(ds);
-    char *buf = NULL;
-    if (ft < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) > 0) {
-        ck_fail(c, "%s: expected a fixed-length string dataset", name);
-    } else {
-        hid_t mt = H5Tcopy(ft);
-        buf = calloc(1, H5Tget_size(ft) + 1);
-        if (!buf || H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-            ck_fail(c, "%s: dataset cannot be read", name);
-            free(buf);
-            buf = NULL;
-        }
-        H5Tclose(mt);
-    }
-    if (ft >= 0) H5Tclose(ft);
-    if (ds >= 0) H5Dclose(ds);
-    return buf;
-}
-
-/* Reads dataset `name` (of class cls) holding exactly n values into buf. */
-static int get_data(ck *c, hid_t loc, const char *where, const char *name, hid_t mtype,
-                    H5T_class_t cls, size_t n, void *buf)
-{
-    if (c->bad) return -1;
-    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return ck_fail(c, "%s%s: missing dataset", where, name);
-    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
-    hid_t ft = ds < 0 ? -1 : H5Dget_type(ds), space = ds < 0 ? -1 : H5Dget_space(ds);
-    hssize_t got = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-    char why[H5IO_REASON_MAX];
-    int rc = 0;
-    if (ds < 0 || ft < 0 || space < 0)
-        rc = ck_fail(c, "%s%s: dataset cannot be opened (%s)", where, name, h5io_reason(why));
-    else if (H5Tget_class(ft) != cls)
-        rc = ck_fail(c, "%s%s: dataset has the wrong type (expected %s)", where, name,
-                     cls == H5T_FLOAT ? "float" : "integer");
-    else if (got != (hssize_t)n)
-        rc = ck_fail(c, "%s%s: dataset has %lld values, expected %zu", where, name, (long long)got, n);
-    else if (n && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        rc = ck_fail(c, "%s%s: data is damaged (%s)", where, name, h5io_reason(why));
-    if (space >= 0) H5Sclose(space);
-    if (ft >= 0) H5Tclose(ft);
-    if (ds >= 0) H5Dclose(ds);
-    return rc;
-}
 
 /* Fails naming the layer and element of the first non-finite value in v (params layout when
  * !state, else the state layout). */
@@ -386,7 +181,7 @@ static void get_flags(ck *c, hid_t file, nn_model *m, const char *gname,
     if (c->bad || H5Lexists(file, gname, H5P_DEFAULT) <= 0) return;
     hid_t g = H5Gopen2(file, gname, H5P_DEFAULT);
     H5G_info_t info;
-    if (g < 0 || H5Gget_info(g, &info) < 0) { ck_fail(c, "%s: group cannot be read", gname); close_group(g); return; }
+    if (g < 0 || H5Gget_info(g, &info) < 0) { ck_fail(c, "%s: group cannot be read", gname); ck_close_group(g); return; }
     char where[64];
     snprintf(where, sizeof where, "%s/", gname);
     for (hsize_t i = 0; i < info.nlinks && !c->bad; i++) {
@@ -399,11 +194,11 @@ static void get_flags(ck *c, hid_t file, nn_model *m, const char *gname,
         }
         uint8_t *dst = flags_of(m, nd);
         if (!dst) { ck_fail(c, "%s%s: out of memory", where, name); break; }
-        if (get_data(c, g, where, name, H5T_NATIVE_UINT8, H5T_INTEGER, nd->nw, dst) != 0) break;
+        if (ck_get_data(c, g, where, name, H5T_NATIVE_UINT8, H5T_INTEGER, nd->nw, dst) != 0) break;
         for (size_t j = 0; j < nd->nw; j++)
             if (dst[j] > 1) { ck_fail(c, "%s%s: value %d at [%zu] is not 0 or 1", where, name, dst[j], j); break; }
     }
-    close_group(g);
+    ck_close_group(g);
 }
 
 /* Kernel and frozen flags of weighted nodes, from /layers/<node> when present. */
@@ -419,15 +214,15 @@ static void get_node_flags(ck *c, hid_t file, nn_model *m)
         hid_t g = H5Gopen2(file, gpath, H5P_DEFAULT);
         snprintf(where, sizeof where, "%s/", gpath);
         long long kernel = 0, frozen = 0;
-        if (g >= 0 && H5Aexists(g, "kernel") > 0 && get_i64(c, g, where, "kernel", &kernel) == 0) {
+        if (g >= 0 && H5Aexists(g, "kernel") > 0 && ck_get_i64(c, g, where, "kernel", &kernel) == 0) {
             if (kernel < 0 || kernel >= NN_KERNEL_COUNT) ck_fail(c, "%skernel: %lld is not a known kernel", where, kernel);
             else nd->kernel = (nn_kernel)kernel;
         }
-        if (g >= 0 && H5Aexists(g, "frozen") > 0 && get_i64(c, g, where, "frozen", &frozen) == 0) {
+        if (g >= 0 && H5Aexists(g, "frozen") > 0 && ck_get_i64(c, g, where, "frozen", &frozen) == 0) {
             if (frozen != 0 && frozen != 1) ck_fail(c, "%sfrozen: %lld is not 0 or 1", where, frozen);
             else nd->frozen = (int)frozen;
         }
-        close_group(g);
+        ck_close_group(g);
     }
 }
 
@@ -439,17 +234,17 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
     hid_t g = H5Gopen2(file, "optim", H5P_DEFAULT);
     long long kind = -1, step = 0, nesterov = 0;
     double momentum = 0, beta1 = 0, beta2 = 0, eps = 0, wd = 0;
-    get_i64(c, g, "optim/", "kind", &kind);
+    ck_get_i64(c, g, "optim/", "kind", &kind);
     if (!c->bad && (kind < 0 || kind >= NN_OPTIM_COUNT)) ck_fail(c, "optim/kind: %lld is not a known optimizer", kind);
-    get_i64(c, g, "optim/", "step", &step);
-    get_i64(c, g, "optim/", "nesterov", &nesterov);
+    ck_get_i64(c, g, "optim/", "step", &step);
+    ck_get_i64(c, g, "optim/", "nesterov", &nesterov);
     const ck_range counts[] = {{"optim/step", step, 0, CKPT_MAX_STEP}, {"optim/nesterov", nesterov, 0, 1}};
-    check_ranges(c, counts, 2);
-    get_attr(c, g, "optim/", "momentum", H5T_NATIVE_DOUBLE, 0, &momentum);
-    get_attr(c, g, "optim/", "beta1", H5T_NATIVE_DOUBLE, 0, &beta1);
-    get_attr(c, g, "optim/", "beta2", H5T_NATIVE_DOUBLE, 0, &beta2);
-    get_attr(c, g, "optim/", "eps", H5T_NATIVE_DOUBLE, 0, &eps);
-    get_attr(c, g, "optim/", "weight_decay", H5T_NATIVE_DOUBLE, 0, &wd);
+    ck_check_ranges(c, counts, 2);
+    ck_get_attr(c, g, "optim/", "momentum", H5T_NATIVE_DOUBLE, 0, &momentum);
+    ck_get_attr(c, g, "optim/", "beta1", H5T_NATIVE_DOUBLE, 0, &beta1);
+    ck_get_attr(c, g, "optim/", "beta2", H5T_NATIVE_DOUBLE, 0, &beta2);
+    ck_get_attr(c, g, "optim/", "eps", H5T_NATIVE_DOUBLE, 0, &eps);
+    ck_get_attr(c, g, "optim/", "weight_decay", H5T_NATIVE_DOUBLE, 0, &wd);
     const struct { const char *name; double v; } hyper[] = {
         {"momentum", momentum}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", wd},
     };
@@ -458,7 +253,7 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
     nn_optim o;
     memset(&o, 0, sizeof o);
     if (!c->bad && nn_optim_init(&o, (nn_optim_kind)kind, m) != 0) ck_fail(c, "optim: out of memory");
-    if (c->bad) { close_group(g); return; }
+    if (c->bad) { ck_close_group(g); return; }
     o.step = step;
     o.nesterov = (int)nesterov;
     o.momentum = (float)momentum;
@@ -466,14 +261,30 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
     o.beta2 = (float)beta2;
     o.eps = (float)eps;
     o.weight_decay = (float)wd;
-    get_data(c, g, "optim/", "m", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.m);
-    if (o.v) get_data(c, g, "optim/", "v", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.v);
+    ck_get_data(c, g, "optim/", "m", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.m);
+    if (o.v) ck_get_data(c, g, "optim/", "v", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.v);
     check_finite(c, m, "optim/m", o.m, o.n, 0);
     if (o.v) check_finite(c, m, "optim/v", o.v, o.n, 0);
-    close_group(g);
+    ck_close_group(g);
     if (c->bad) { nn_optim_free(&o); return; }
     nn_optim_free(dst);
     *dst = o;
+}
+
+/* Version 2 named an architecture of nn/arch.c instead of holding the graph. */
+static nn_model *build_from_arch(ck *c, const char *arch, nn_dims in, int n_classes, size_t n_params, size_t n_state)
+{
+    char why[NN_ERR_MAX];
+    nn_model *m = nn_model_create(arch, in, n_classes, why, sizeof why);
+    if (!m) { ck_fail(c, "arch: %s", why); return NULL; }
+    if (n_params != m->n_params || n_state != m->n_state) {
+        ck_fail(c, "n_params: the file has %zu parameters and %zu state values, but arch '%s' "
+                   "with input %dx%dx%d and %d classes has %zu and %zu", n_params, n_state, arch,
+                in.c, in.h, in.w, n_classes, m->n_params, m->n_state);
+        nn_model_free(m);
+        return NULL;
+    }
+    return m;
 }
 
 /* Opens path read-only after checking its seal (datasets/h5io.h). */
@@ -486,7 +297,7 @@ static hid_t open_file(ck *c)
     if (s == H5IO_UNSEALED && c->err) {
         size_t n = strlen(c->err);
         snprintf(c->err + n, c->errlen > n ? c->errlen - n : 0, "; checkpoints are read from format version %d "
-                 "on (train again to write one)", CKPT_VERSION);
+                 "on (train again to write one)", CKPT_VERSION_ARCH);
     }
     return -1;
 }
@@ -495,18 +306,19 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
 {
     char format[32] = "";
     if (H5Aexists(file, "format") <= 0) { ck_fail(c, "format: missing attribute (not a harness checkpoint)"); return NULL; }
-    if (get_attr_str(c, file, "format", format, sizeof format) != 0) return NULL;
+    if (ck_get_attr_str(c, file, "format", format, sizeof format) != 0) return NULL;
     if (strcmp(format, CKPT_FORMAT)) { ck_fail(c, "format: '%s' is not '%s'", format, CKPT_FORMAT); return NULL; }
     long long version = 0, n_classes = 0, n_params = 0, n_state = 0;
     int dims[3] = {0, 0, 0};
     char arch[NN_NAME_MAX] = "";
-    get_i64(c, file, "", "version", &version);
-    if (!c->bad && version != CKPT_VERSION) ck_fail(c, "version: %lld, this build reads %d", version, CKPT_VERSION);
-    get_attr_str(c, file, "arch", arch, sizeof arch);
-    get_attr(c, file, "", "in_dims", H5T_NATIVE_INT, 3, dims);
-    get_i64(c, file, "", "n_classes", &n_classes);
-    get_i64(c, file, "", "n_params", &n_params);
-    get_i64(c, file, "", "n_state", &n_state);
+    ck_get_i64(c, file, "", "version", &version);
+    if (!c->bad && version != CKPT_VERSION && version != CKPT_VERSION_ARCH)
+        ck_fail(c, "version: %lld, this build reads %d and %d", version, CKPT_VERSION_ARCH, CKPT_VERSION);
+    ck_get_attr_str(c, file, "arch", arch, sizeof arch);
+    ck_get_attr(c, file, "", "in_dims", H5T_NATIVE_INT, 3, dims);
+    ck_get_i64(c, file, "", "n_classes", &n_classes);
+    ck_get_i64(c, file, "", "n_params", &n_params);
+    ck_get_i64(c, file, "", "n_state", &n_state);
     hsize_t file_bytes = 0;
     if (!c->bad && H5Fget_filesize(file, &file_bytes) < 0) ck_fail(c, "cannot tell the file's size");
     /* Everything the model's size follows from, checked before nn_model_create allocates it;
@@ -517,7 +329,7 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
         {"n_params", n_params, 1, (long long)(file_bytes / sizeof(float))},
         {"n_state", n_state, 0, (long long)(file_bytes / sizeof(float))},
     };
-    if (c->bad || check_ranges(c, shape, (int)(sizeof shape / sizeof shape[0])) != 0) return NULL;
+    if (c->bad || ck_check_ranges(c, shape, (int)(sizeof shape / sizeof shape[0])) != 0) return NULL;
     if (expect && (dims[0] != expect->in_dims.c || dims[1] != expect->in_dims.h || dims[2] != expect->in_dims.w ||
                    n_classes != expect->n_classes)) {
         ck_fail(c, "in_dims: a model of %dx%dx%d inputs and %lld classes, the data has %dx%dx%d and %d", dims[0],
@@ -525,40 +337,38 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
                 expect->n_classes);
         return NULL;
     }
-    char why[NN_ERR_MAX];
     nn_dims in = {dims[0], dims[1], dims[2]};
-    nn_model *m = nn_model_create(arch, in, (int)n_classes, why, sizeof why);
-    if (!m) { ck_fail(c, "arch: %s", why); return NULL; }
-    if ((size_t)n_params != m->n_params || (size_t)n_state != m->n_state)
-        ck_fail(c, "n_params: the file has %lld parameters and %lld state values, but arch '%s' "
-                   "with input %dx%dx%d and %lld classes has %zu and %zu", n_params, n_state, arch,
-                dims[0], dims[1], dims[2], n_classes, m->n_params, m->n_state);
-    get_data(c, file, "", "params", H5T_NATIVE_FLOAT, H5T_FLOAT, m->n_params, m->params);
-    get_data(c, file, "", "state", H5T_NATIVE_FLOAT, H5T_FLOAT, m->n_state, m->state);
+    nn_model *m = version == CKPT_VERSION_ARCH
+                      ? build_from_arch(c, arch, in, (int)n_classes, (size_t)n_params, (size_t)n_state)
+                      : ckg_build(c, file, arch, in, (int)n_classes, (size_t)n_params, (size_t)n_state);
+    if (!m) return NULL;
+    ck_get_data(c, file, "", "params", H5T_NATIVE_FLOAT, H5T_FLOAT, m->n_params, m->params);
+    ck_get_data(c, file, "", "state", H5T_NATIVE_FLOAT, H5T_FLOAT, m->n_state, m->state);
     check_finite(c, m, "params", m->params, m->n_params, 0);
     check_finite(c, m, "state", m->state, m->n_state, 1);
     get_flags(c, file, m, "masks", nn_node_mask);
     get_flags(c, file, m, "wfreeze", nn_node_wfreeze);
-    get_node_flags(c, file, m);
+    if (version == CKPT_VERSION_ARCH) get_node_flags(c, file, m);
+    else ckg_check_weights(c, m);
     ckpt_meta mt = {0};
     if (meta) {
         long long epoch = 0, round = 0, step = 0;
         uint64_t rng[2] = {0, 0};
-        get_i64(c, file, "", "epoch", &epoch);
-        get_i64(c, file, "", "round", &round);
-        get_i64(c, file, "", "step", &step);
-        get_attr(c, file, "", "seed", H5T_NATIVE_UINT64, 0, &mt.seed);
-        get_attr(c, file, "", "rng", H5T_NATIVE_UINT64, 2, rng);
-        get_attr(c, file, "", "best_acc", H5T_NATIVE_DOUBLE, 0, &mt.best_acc);
+        ck_get_i64(c, file, "", "epoch", &epoch);
+        ck_get_i64(c, file, "", "round", &round);
+        ck_get_i64(c, file, "", "step", &step);
+        ck_get_attr(c, file, "", "seed", H5T_NATIVE_UINT64, 0, &mt.seed);
+        ck_get_attr(c, file, "", "rng", H5T_NATIVE_UINT64, 2, rng);
+        ck_get_attr(c, file, "", "best_acc", H5T_NATIVE_DOUBLE, 0, &mt.best_acc);
         const ck_range pos[] = {
             {"epoch", epoch, 0, CKPT_MAX_EPOCHS - 1}, {"round", round, 0, CKPT_MAX_ROUNDS - 1},
             {"step", step, 0, CKPT_MAX_STEP},
         };
-        check_ranges(c, pos, (int)(sizeof pos / sizeof pos[0]));
+        ck_check_ranges(c, pos, (int)(sizeof pos / sizeof pos[0]));
         if (!c->bad && !(mt.best_acc >= -1 && mt.best_acc <= 100))
             ck_fail(c, "best_acc: %g is not an accuracy in percent", mt.best_acc);
-        get_attr_str(c, file, "config_hash", mt.config_hash, sizeof mt.config_hash);
-        mt.json = get_str_data(c, file, "state_json");
+        ck_get_attr_str(c, file, "config_hash", mt.config_hash, sizeof mt.config_hash);
+        mt.json = ck_get_str_data(c, file, "state_json");
         snprintf(mt.arch, sizeof mt.arch, "%s", arch);
         mt.in_dims = in;
         mt.n_classes = (int)n_classes;

@@ -10,9 +10,13 @@
  *   /masks/<node>  uint8[nw]          pruning masks of nodes that have one
  *   /wfreeze/<node> uint8[nw]         per-weight freeze flags (INQ) of nodes that have them
  *   /optim/m, /optim/v  float32[n_params], attributes kind, step and the hyper-parameters
+ *   /graph/...                        the network: every node with its hyper-parameters and
+ *                  attachments (harness/ckpt_graph.h); the model is built from it, arch is a label
  *   /layers/<node>/weight, bias (conv weights shaped out x in x k x k), running_mean,
- *                  running_var; attributes kind, kernel, frozen. A copy for other tools; only
- *                  kernel and frozen are read back.
+ *                  running_var; attributes kind, kernel, frozen. A copy for other tools (version 2
+ *                  files: kernel and frozen are read back from here).
+ * /params holds the weights the network computes with: a node carrying a weight transform
+ * contributes transform(w), not its latent weights (method runs do not resume).
  * Every dataset carries a Fletcher-32 checksum, and the whole file is sealed (datasets/h5io.h:
  * newest HDF5 format, CRC-32 of the file checked before HDF5 reads it), so a damaged, cut or
  * foreign file is refused on load with the reason. Every stored count and position is range-
@@ -26,7 +30,9 @@
 #include "nn/optim.h"
 #include "nn/rng.h"
 
-enum { CKPT_HASH_LEN = 64, CKPT_VERSION = 2 };
+/* Version 3 holds the network's graph (harness/ckpt_graph.h); version 2 files, which name an
+ * architecture instead, are still read (cached baselines are of that version). */
+enum { CKPT_HASH_LEN = 64, CKPT_VERSION = 3, CKPT_VERSION_ARCH = 2 };
 /* What a checkpoint may hold: the largest input side the datasets allow, [train] epochs' range,
  * rounds no method comes near, steps below 2^53. */
 enum { CKPT_MAX_SIDE = 4096, CKPT_MAX_EPOCHS = 100000, CKPT_MAX_ROUNDS = 10000 };
@@ -54,8 +60,9 @@ void ckpt_meta_free(ckpt_meta *);   /* frees json */
 int ckpt_save(const char *path, const nn_model *m, const nn_optim *opt, const ckpt_meta *meta,
               char *err, size_t errlen);
 
-/* Rebuild the model from the file's arch, input dims and classes (nn_model_create), then
- * restore params, state, masks, wfreeze and node kernel/frozen flags. When opt is not NULL
+/* Rebuild the model from the file's graph (version 2: from its arch, input dims and classes), then
+ * restore params, state, masks, wfreeze, node kernel/frozen flags, input transforms and wforms,
+ * and check the weights against their wform. When opt is not NULL
  * (zeroed or initialised) the file must hold optimizer state, and on success opt's buffers are
  * freed and replaced by the saved kind, hyper-parameters and state. meta (when not NULL) is
  * filled on success. On failure opt and meta are left untouched and NULL is returned with

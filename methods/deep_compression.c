@@ -342,6 +342,7 @@ static int finish(mt_run *run, void *state, char *err, size_t errlen)
         /* The deployable model holds the shared values directly: no transform, no state. */
         if (eff && !bad) memcpy(n->w, eff, n->nw * sizeof *eff);
         n->wt = NULL; n->wt_ctx = NULL; n->frozen = 0;
+        n->wform = (nn_wform){ .kind = NN_WFORM_CODEBOOK, .bits = l->bits, .index_bits = l->index_bits };
         free(eff); free(back);
         if (bad) return 1;
     }

@@ -16,6 +16,7 @@
  * Activations: with act_bits > 0 each converted layer's input is rounded to fixed point with
  * act_bits fractional and act_int_bits integer bits (16.16 by default, as in the paper's code),
  * gradient straight through. */
+#include "methods/input_transforms.h"
 #include "methods/quant_util.h"
 #include <math.h>
 #include <stdio.h>
@@ -30,7 +31,6 @@ typedef struct {
 
 typedef struct {
     int pmin, pmax;
-    int act_int, act_frac;
     float *s, *gs;           /* DS-PS: latent sign and its gradient (nw each) */
     qu_params opt;
 } ds_layer;
@@ -81,18 +81,19 @@ static void dsps_backward(void *ctx, const nn_node *l, const float *p, const flo
     }
 }
 
+/* The grid is the node's own (xt_arg: integer bits, fractional bits), so a model file keeps it. */
 static void ds_act_forward(void *ctx, const nn_node *l, const float *x, float *x_q,
                            size_t per, int batch)
 {
-    (void)l;
-    const ds_layer *c = ctx;
+    (void)ctx;
+    int ib = (int)l->xt_arg[0], fb = (int)l->xt_arg[1];
     size_t n = per * (size_t)batch;
-    for (size_t i = 0; i < n; i++) x_q[i] = qu_fixed_round(x[i], c->act_int, c->act_frac);
+    for (size_t i = 0; i < n; i++) x_q[i] = qu_fixed_round(x[i], ib, fb);
 }
 
 static const nn_wtransform dsq_wt = { "deepshift-q", dsq_forward, dsq_backward };
 static const nn_wtransform dsps_wt = { "deepshift-ps", dsps_forward, dsps_backward };
-static const nn_xtransform ds_xt = { "fixed-point", ds_act_forward, NULL };
+const nn_xtransform mt_xt_fixed_point = { "fixed-point", ds_act_forward, NULL };
 
 static const opt_spec ds_opts[] = {
     { .key = "mode", .type = OPT_CHOICE, .offset = offsetof(ds_config, mode), .def = "q",
@@ -157,10 +158,10 @@ static int ds_setup(mt_run *run, const void *config, void **state, char *err, si
         s->layer[i] = l;
         l->pmin = -((1 << (c->weight_bits - 1)) - 2);
         l->pmax = 0;
-        l->act_int = c->act_int_bits; l->act_frac = c->act_bits;
         if (c->mode == DS_PS && ds_convert(m, n, l) != 0) goto oom;
         n->wt = c->mode == DS_PS ? &dsps_wt : &dsq_wt; n->wt_ctx = l;
-        if (c->act_bits) { n->xt = &ds_xt; n->xt_ctx = l; }
+        const float grid[NN_XT_ARGS] = {(float)c->act_int_bits, (float)c->act_bits};
+        if (c->act_bits && mt_xt_install(n, MT_XT_FIXED_POINT, grid, err, errlen) != 0) { ds_free(s); return -1; }
     }
     *state = s;
     return 0;
@@ -212,6 +213,7 @@ static int ds_finish(mt_run *run, void *state, char *err, size_t errlen)
         }
         if (s->mode == DS_PS)   /* the buffer holds weights again: restore their decay flag */
             memset(run->model->decay + n->w_off, 1, n->nw);
+        n->wform = (nn_wform){ .kind = NN_WFORM_POW2, .e_min = s->layer[i]->pmin, .e_max = s->layer[i]->pmax };
     }
     return 0;
 }

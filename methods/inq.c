@@ -126,6 +126,16 @@ static void inq_round_begin(mt_run *run, void *state)
                           run->round, portion, portion >= 1.0 ? ", nothing left to train" : "");
 }
 
+/* The weights are all quantized now: the model says so (its file and the exporter read it). */
+static int inq_finish(mt_run *run, void *state, char *err, size_t errlen)
+{
+    (void)err; (void)errlen;
+    inq_state *s = state;
+    for (int i = 0; i < run->model->n_nodes; i++)
+        if (s->sel[i]) run->model->nodes[i].wform = (nn_wform){ .kind = NN_WFORM_POW2, .e_min = s->n2[i], .e_max = s->n1[i] };
+    return 0;
+}
+
 static void inq_account(const mt_run *run, void *state, mt_footprint *fp)
 {
     const inq_state *s = state;
@@ -148,5 +158,5 @@ const method method_inq = {
     .options = inq_opts, .n_options = (int)(sizeof inq_opts / sizeof inq_opts[0]),
     .config_size = sizeof(inq_config), .needs_baseline = 1,
     .check = inq_check, .setup = inq_setup, .round_begin = inq_round_begin,
-    .account = inq_account, .free_state = inq_free,
+    .finish = inq_finish, .account = inq_account, .free_state = inq_free,
 };

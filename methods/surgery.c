@@ -257,24 +257,6 @@ static int find_folds(const nn_model *m, const chlist *in, fold *folds, char *er
 
 /* ---- building ---------------------------------------------------------------------------- */
 
-static int add_like(nn_builder *b, const nn_node *n, int out_c, int in0, int in1)
-{
-    switch (n->kind) {
-    case NN_CONV: return nn_add_conv(b, n->name, in0, out_c, n->k, n->stride, n->pad, n->has_bias);
-    case NN_LINEAR: return nn_add_linear(b, n->name, in0, n->out_c, n->has_bias);
-    case NN_MAXPOOL: return nn_add_maxpool(b, n->name, in0, n->k, n->stride);
-    case NN_AVGPOOL: return nn_add_avgpool(b, n->name, in0, n->k, n->stride);
-    case NN_GAP: return nn_add_gap(b, n->name, in0);
-    case NN_BATCHNORM: return nn_add_bn(b, n->name, in0);
-    case NN_RELU: return nn_add_relu(b, n->name, in0);
-    case NN_HARDTANH: return nn_add_hardtanh(b, n->name, in0, n->clip);
-    case NN_FLATTEN: return nn_add_flatten(b, n->name, in0);
-    case NN_ADD: return nn_add_add(b, n->name, in0, in1);
-    case NN_EDGEBIAS: return nn_add_edgebias(b, n->name, in0, n->pad);
-    default: return -1;
-    }
-}
-
 static void copy_weights(const nn_node *o, nn_node *n, chlist in, chlist out)
 {
     switch (o->kind) {
@@ -335,7 +317,9 @@ static nn_model *build(const nn_model *m, const fold *folds, const chlist *out, 
     for (int i = 0; i < m->n_nodes; i++) {
         const nn_node *n = &m->nodes[i];
         int in0 = n->in[0] < 0 ? -1 : carry[n->in[0]], in1 = n->in[1] < 0 ? -1 : carry[n->in[1]];
-        int idx = add_like(b, n, n->kind == NN_CONV ? out[i].n : n->out_c, in0, in1);
+        nn_node t = *n;
+        if (n->kind == NN_CONV) t.out_c = out[i].n;
+        int idx = nn_add_like(b, &t, in0, in1);
         self[i] = carry[i] = idx;
         if (idx >= 0 && folds[i].val && folds[i].into_node) {
             char name[NN_NAME_MAX + 8];

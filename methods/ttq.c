@@ -166,11 +166,15 @@ static void ttq_round_end(mt_run *run, void *state)
 static int ttq_finish(mt_run *run, void *state, char *err, size_t errlen)
 {
     ttq_state *s = state;
-    for (int i = 0; i < run->model->n_nodes; i++)
-        if (s->sel[i] && qu_bake(&run->model->nodes[i]) != 0) {
+    for (int i = 0; i < run->model->n_nodes; i++) {
+        if (!s->sel[i]) continue;
+        if (qu_bake(&run->model->nodes[i]) != 0) {
             snprintf(err, errlen, "ttq: out of memory packing layer '%s'", run->model->nodes[i].name);
             return -1;
         }
+        run->model->nodes[i].wform = (nn_wform){ .kind = NN_WFORM_TERNARY, .wp = s->layer[i]->scale[0],
+                                                 .wn = s->layer[i]->scale[1] };
+    }
     return 0;
 }
 

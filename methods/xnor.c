@@ -12,6 +12,7 @@
  *
  * The paper's block order is BN -> binary activation -> binary conv -> pool; binarizing a ReLU
  * output would turn every input into +K, so setup refuses such architectures in xnor mode. */
+#include "methods/input_transforms.h"
 #include "methods/quant_util.h"
 #include <math.h>
 #include <stdio.h>
@@ -81,7 +82,7 @@ static void xnor_in_backward(void *ctx, const nn_node *l, const float *x, const 
 }
 
 static const nn_wtransform bwn_wt = { "bwn", bwn_forward, bwn_backward };
-static const nn_xtransform xnor_xt = { "xnor-sign", xnor_in_forward, xnor_in_backward };
+const nn_xtransform mt_xt_sign_mean = { "xnor-sign", xnor_in_forward, xnor_in_backward };
 
 static const opt_spec xnor_opts[] = {
     { .key = "mode", .type = OPT_CHOICE, .offset = offsetof(xnor_config, mode), .def = "xnor",
@@ -127,7 +128,8 @@ static int xnor_setup(mt_run *run, const void *config, void **state, char *err, 
     for (int i = 0; i < m->n_nodes; i++) {
         if (!s->sel[i]) continue;
         m->nodes[i].wt = &bwn_wt; m->nodes[i].wt_ctx = NULL;
-        if (c->mode == XN_XNOR) { m->nodes[i].xt = &xnor_xt; m->nodes[i].xt_ctx = NULL; }
+        static const float none[NN_XT_ARGS] = {0};
+        if (c->mode == XN_XNOR) mt_xt_install(&m->nodes[i], MT_XT_SIGN_MEAN, none, err, errlen);
     }
     *state = s;
     return 0;
@@ -137,11 +139,14 @@ static int xnor_setup(mt_run *run, const void *config, void **state, char *err, 
 static int xnor_finish(mt_run *run, void *state, char *err, size_t errlen)
 {
     xnor_state *s = state;
-    for (int i = 0; i < run->model->n_nodes; i++)
-        if (s->sel[i] && qu_bake(&run->model->nodes[i]) != 0) {
+    for (int i = 0; i < run->model->n_nodes; i++) {
+        if (!s->sel[i]) continue;
+        if (qu_bake(&run->model->nodes[i]) != 0) {
             snprintf(err, errlen, "xnor: out of memory packing layer '%s'", run->model->nodes[i].name);
             return -1;
         }
+        run->model->nodes[i].wform = (nn_wform){ .kind = NN_WFORM_BINARY };
+    }
     return 0;
 }
 

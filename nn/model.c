@@ -204,6 +204,26 @@ int nn_add_edgebias(nn_builder *b, const char *name, int in, int edge)
     return add_node(b, &t, name);
 }
 
+int nn_add_like(nn_builder *b, const nn_node *t, int in0, int in1)
+{
+    switch (t->kind) {
+    case NN_CONV: return nn_add_conv(b, t->name, in0, t->out_c, t->k, t->stride, t->pad, t->has_bias);
+    case NN_LINEAR: return nn_add_linear(b, t->name, in0, t->out_c, t->has_bias);
+    case NN_MAXPOOL: return nn_add_maxpool(b, t->name, in0, t->k, t->stride);
+    case NN_AVGPOOL: return nn_add_avgpool(b, t->name, in0, t->k, t->stride);
+    case NN_GAP: return nn_add_gap(b, t->name, in0);
+    case NN_BATCHNORM: return nn_add_bn(b, t->name, in0);
+    case NN_RELU: return nn_add_relu(b, t->name, in0);
+    case NN_HARDTANH: return nn_add_hardtanh(b, t->name, in0, t->clip);
+    case NN_FLATTEN: return nn_add_flatten(b, t->name, in0);
+    case NN_ADD: return nn_add_add(b, t->name, in0, in1);
+    case NN_EDGEBIAS: return nn_add_edgebias(b, t->name, in0, t->pad);
+    default: return b->err[0] ? -1 : fail(b, "%s: a %s layer cannot be added to a model", t->name, nn_kind_name(t->kind));
+    }
+}
+
+const nn_model *nn_builder_model(const nn_builder *b) { return &b->p->pub; }
+
 /* ------------------------------------------------------------------------------ layout -- */
 
 /* Lays parameters out node by node (w then b), grads alongside, BN running stats in state;

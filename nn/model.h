@@ -33,6 +33,28 @@ typedef enum { NN_INIT_KAIMING_NORMAL = 0, NN_INIT_KAIMING_UNIFORM = 1,
 typedef struct nn_node nn_node;
 typedef struct nn_model nn_model;
 
+/* The value set a method left a layer's weights in (its deployable form), recorded by the
+ * method's finish so a model file, its loader's checks and the exporter can say it; the engine
+ * computes with the floats either way. Values are written to model files: never renumber. */
+typedef enum {
+    NN_WFORM_DENSE = 0,      /* any float */
+    NN_WFORM_BINARY = 1,     /* +-alpha per output filter (BWN, XNOR-Net) */
+    NN_WFORM_TERNARY = 2,    /* {+wp, 0, -wn} per layer (TTQ) */
+    NN_WFORM_POW2 = 3,       /* 0 or +-2^e, e in [e_min, e_max] (INQ, DeepShift) */
+    NN_WFORM_CODEBOOK = 4,   /* at most 2^bits shared values on the mask's positions, stored with
+                              * index_bits-bit relative indices (Deep Compression) */
+    NN_WFORM_COUNT
+} nn_wform_kind;
+
+typedef struct nn_wform {
+    nn_wform_kind kind;
+    int e_min, e_max;        /* POW2 */
+    int bits, index_bits;    /* CODEBOOK */
+    float wp, wn;            /* TERNARY */
+} nn_wform;
+
+enum { NN_XT_ARGS = 2 };
+
 /* A weight transform, installed by a method on a weighted layer: forward turns the latent
  * full-precision weights into the weights the layer computes with; backward turns the gradient
  * with respect to those effective weights into the gradient of the latent ones (g_w is
@@ -78,6 +100,10 @@ struct nn_node {
     uint8_t *mask;              /* nw entries, 1 = keep; NULL = dense. Owned by the model. */
     const nn_wtransform *wt; void *wt_ctx;
     const nn_xtransform *xt; void *xt_ctx;
+    /* The input transform's parameters (DeepShift: integer and fractional bits), held by the
+     * node rather than a method's context so that a model file can carry them. */
+    float xt_arg[NN_XT_ARGS];
+    nn_wform wform;             /* what value set w is in; DENSE unless a method finished it */
     nn_kernel kernel;
     int frozen;                 /* 1: optimizer leaves this layer's w alone */
     uint8_t *wfreeze;           /* nw entries, 1 = this weight is frozen (INQ); NULL = none. Owned by the model. */
@@ -138,6 +164,12 @@ int nn_add_add(nn_builder *, const char *name, int a, int b);
  * so b has c x (2 edge + 1)^2 values (fewer on small maps); edge 0 is a per-channel bias. What a
  * constant input channel contributes through a conv zero-padded by `edge` has this form. */
 int nn_add_edgebias(nn_builder *, const char *name, int in, int edge);
+/* A node of t's kind, name and hyper-parameters (those that apply to the kind) reading in0
+ * (and in1 for an addition), through the nn_add_* call of that kind, so its checks apply. */
+int nn_add_like(nn_builder *, const nn_node *t, int in0, int in1);
+/* The model being built: nodes so far with inferred shapes and parameter counts (nw, nb),
+ * no buffers yet. Lets a caller bound what nn_builder_finish would allocate. */
+const nn_model *nn_builder_model(const nn_builder *);
 /* Finishes the model (allocates buffers); the last node is the output. Frees the builder. */
 nn_model *nn_builder_finish(nn_builder *, char *err, size_t errlen);
 void nn_builder_free(nn_builder *);

@@ -1,12 +1,15 @@
 /* Writes the seed corpus of the fuzz targets into DIR/<target>/ with the project's own writers:
  * a few tiny valid files per reader. The committed corpus (tests/fuzz/corpus) came from it; run
- * it again when a format changes:  build/fuzz/make_seeds tests/fuzz/corpus */
+ * it again when a format changes:  build/fuzz/make_seeds tests/fuzz/corpus
+ * (checkpoint/lenet300-1x1x1-sgd-v2.h5 is a version 2 checkpoint, from before the graph: kept,
+ * since the reader still reads that version). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 #include "datasets/dataset.h"
 #include "harness/checkpoint.h"
+#include "methods/input_transforms.h"
 #include "nn/optim.h"
 #include "support/image_fixtures.h"
 
@@ -114,6 +117,32 @@ static void checkpoint_seeds(const char *dir)
     snprintf(path, sizeof path, "%s/checkpoint/lenet300-1x1x1-sgd.h5", dir);
     if (ckpt_save(path, m, &opt, &meta, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
     nn_optim_free(&opt);
+    nn_model_free(m);
+
+    /* Every graph field the reader restores: a conv with binarized inputs and binary weights,
+     * an edgebias node (SFP's smaller networks), an adder linear layer, a fixed-point input and
+     * power-of-two weights, a ternary classifier. */
+    nn_builder *b = nn_builder_new("graph", (nn_dims){1, 4, 4}, 2);
+    int c = nn_add_conv(b, "conv", -1, 2, 3, 1, 1, 0);
+    int e = nn_add_edgebias(b, "conv.fold", c, 1);
+    int f = nn_add_flatten(b, "flat", e);
+    int h = nn_add_linear(b, "fc1", f, 3, 1);
+    nn_add_linear(b, "fc2", h, 2, 0);
+    m = nn_builder_finish(b, err, sizeof err);
+    if (!m) { fprintf(stderr, "%s\n", err); exit(1); }
+    nn_node *conv = &m->nodes[c], *fc1 = &m->nodes[h], *fc2 = &m->nodes[h + 1];
+    for (size_t i = 0; i < conv->nw; i++) conv->w[i] = i % 3 ? 0.5f : -0.5f;
+    for (size_t i = 0; i < fc1->nw; i++) fc1->w[i] = i % 4 ? 0.25f : i % 8 ? -2.0f : 0.0f;
+    for (size_t i = 0; i < fc2->nw; i++) fc2->w[i] = i % 3 == 0 ? 0.75f : i % 3 == 1 ? -0.5f : 0.0f;
+    static const float none[NN_XT_ARGS] = {0}, grid[NN_XT_ARGS] = {4, 6};
+    if (mt_xt_install(conv, MT_XT_SIGN_MEAN, none, err, sizeof err) != 0 ||
+        mt_xt_install(fc1, MT_XT_FIXED_POINT, grid, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
+    conv->wform = (nn_wform){ .kind = NN_WFORM_BINARY };
+    fc1->wform = (nn_wform){ .kind = NN_WFORM_POW2, .e_min = -3, .e_max = 1 };
+    fc1->kernel = NN_KERNEL_ADDER;
+    fc2->wform = (nn_wform){ .kind = NN_WFORM_TERNARY, .wp = 0.75f, .wn = 0.5f };
+    snprintf(path, sizeof path, "%s/checkpoint/graph-1x4x4.h5", dir);
+    if (ckpt_save(path, m, NULL, &meta, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
     nn_model_free(m);
 }
 

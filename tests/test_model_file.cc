@@ -1,0 +1,150 @@
+// The model file is the whole result: for every method, a tiny run on MNIST-shaped data the test
+// writes, then the run's model.h5 loaded back on its own must evaluate to exactly the final
+// accuracy and loss result.json holds (XNOR-Net's binarized inputs, DeepShift's fixed point,
+// SFP's smaller network and AdderNet's kernel included), and `harness eval` prints that accuracy. The loss is compared bit for bit: a dropped transform that happens to keep
+// every prediction still moves it.
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+extern "C" {
+#include "harness/checkpoint.h"
+#include "harness/data_store.h"
+#include "harness/json.h"
+#include "harness/run.h"
+#include "methods/input_transforms.h"
+}
+#include "support/synth_data.h"
+
+namespace {
+
+std::string g_root;
+
+struct Case {
+    const char *name, *arch, *method, *train, *baseline;
+};
+
+// Each run trains one short round (or the fewest the method allows) on 600 images.
+const Case kCases[] = {
+    {"baseline", "lenet5", "", "", nullptr},
+    {"magnitude", "lenet5", "name = magnitude\nsparsity = 0.8\n", "", "lenet5"},
+    {"dc", "lenet5", "name = deep-compression\nprune_rounds = 1\nretrain_epochs = 1\nquant_epochs = 1\n", "",
+     "lenet5"},
+    {"sfp", "lenet5", "name = sfp\nrate = 0.5\n", "", nullptr},
+    {"lottery", "lenet300", "name = lottery\nrounds = 2\ncontrol = false\n", "", nullptr},
+    {"inq", "lenet5", "name = inq\nportions = 0.5, 1\n", "", "lenet5"},
+    {"xnor", "lenet5-xnor", "name = xnor\nmode = xnor\n", "", nullptr},
+    {"bwn", "lenet5", "name = xnor\nmode = bwn\n", "", nullptr},
+    {"ttq", "lenet5", "name = ttq\n", "optimizer = adam\nlr = 0.0001\n", "lenet5"},
+    {"addernet", "lenet5-bn", "name = addernet\n", "", nullptr},
+    {"deepshift-q", "lenet5", "name = deepshift\nmode = q\nact_bits = 6\nact_int_bits = 4\n", "", nullptr},
+    {"deepshift-ps", "lenet5", "name = deepshift\nmode = ps\n", "optimizer = adam\nlr = 0.001\n", nullptr},
+};
+
+std::string write_config(const std::string &name, const char *arch, const char *method, const char *train,
+                         const char *baseline)
+{
+    std::string p = g_root + "/" + name + ".ini";
+    std::ofstream f(p);
+    f << "[run]\nname = " << name << "\nseed = 3\nthreads = 1\n\n[data]\ndataset = mnistlike\n\n[model]\narch = "
+      << arch << "\n";
+    if (baseline) f << "pretrained = " << g_root << "/base-" << baseline << ".ini\n";
+    f << "\n[train]\nepochs = 1\nbatch = 32\n" << (train[0] ? train : "lr = 0.005\nmomentum = 0.9\n");
+    if (method[0]) f << "\n[method]\n" << method;
+    return p;
+}
+
+class ModelFile : public ::testing::TestWithParam<Case> {
+protected:
+    static void SetUpTestSuite()
+    {
+        char tmpl[] = "/tmp/hx_model_file_XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        g_root = tmpl;
+        setenv("HARNESS_DATA_DIR", (g_root + "/data").c_str(), 1);
+        setenv("HARNESS_RESULTS", (g_root + "/results").c_str(), 1);
+        ASSERT_EQ(0, system(("mkdir -p " + g_root + "/data").c_str()));
+        // MNIST's shape: 1x28x28, 10 classes
+        ASSERT_EQ(0, synth_dataset_save((g_root + "/data").c_str(), "mnistlike", 1, 28, 28, 10, 600, 300, 9));
+        write_config("base-lenet5", "lenet5", "", "", nullptr);
+    }
+    static void TearDownTestSuite() { (void)!system(("rm -rf " + g_root).c_str()); }
+};
+
+TEST_P(ModelFile, EvaluatesToTheRunsFinalAccuracyAndLoss)
+{
+    const Case &c = GetParam();
+    std::string cfg = write_config(c.name, c.arch, c.method, c.train, c.baseline);
+    hx_run_result res{};
+    char err[4096] = "";
+    FILE *log = fopen("/dev/null", "w");
+    hx_run_opts o{};
+    o.quiet = 1;
+    o.log = log;
+    ASSERT_EQ(0, hx_run(cfg.c_str(), &o, &res, err, sizeof err)) << err;
+    fclose(log);
+
+    char *text = nullptr;
+    ASSERT_EQ(0, json_load((std::string(res.run_dir) + "/result.json").c_str(), 1 << 20, &text, err, sizeof err));
+    double acc = 0, loss = 0;
+    ASSERT_EQ(JSON_OK, json_get_num(text, "final_acc", &acc));
+    ASSERT_EQ(JSON_OK, json_get_num(text, "final_loss", &loss));
+    free(text);
+
+    ds_dataset ds;
+    ASSERT_EQ(0, hx_dataset_open("mnistlike", &ds, nullptr, err, sizeof err)) << err;
+    std::string model = std::string(res.run_dir) + "/model.h5";
+    ckpt_expect want = {{ds.c, ds.h, ds.w}, ds.n_classes};
+    nn_model *m = ckpt_load_expect(model.c_str(), &want, nullptr, nullptr, err, sizeof err);
+    ASSERT_NE(m, nullptr) << err;
+    nn_model_set_threads(m, 1);
+    double got_loss = 0, got = hx_evaluate(m, &ds, &ds.test, 0, 256, &got_loss);
+    EXPECT_EQ(acc, got);
+    EXPECT_EQ(loss, got_loss);
+    // what the method left in the file
+    int xt = 0, wform = 0, adder = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        xt += m->nodes[i].xt != nullptr;
+        wform += m->nodes[i].wform.kind != NN_WFORM_DENSE;
+        adder += m->nodes[i].kernel == NN_KERNEL_ADDER;
+    }
+    std::string name = c.name;
+    EXPECT_EQ(xt > 0, name == "xnor" || name.rfind("deepshift", 0) == 0) << name;
+    EXPECT_EQ(wform > 0, name == "xnor" || name == "bwn" || name == "ttq" || name == "inq" || name == "dc" ||
+                             name.rfind("deepshift", 0) == 0)
+        << name;
+    EXPECT_EQ(adder > 0, name == "addernet") << name;
+    if (name == "sfp") {
+        nn_model *full = nn_model_create("lenet5", m->in_dims, m->n_classes, err, sizeof err);
+        ASSERT_NE(full, nullptr) << err;
+        EXPECT_LT(m->n_params, full->n_params) << "the smaller network";
+        nn_model_free(full);
+    }
+    nn_model_free(m);
+    ds_free(&ds);
+
+    // the command a user types prints the same numbers
+    std::string out = g_root + "/" + name + ".out";
+    std::string cmd = std::string(HARNESS_BIN) + " eval " + model + " --data mnistlike > " + out + " 2>&1";
+    EXPECT_EQ(0, system(cmd.c_str()));
+    std::ifstream f(out);
+    std::stringstream s;
+    s << f.rdbuf();
+    char want_line[128];
+    snprintf(want_line, sizeof want_line, "top-1 %.2f%%,", acc);   // its batch of 1000 sums the loss otherwise
+    EXPECT_NE(std::string::npos, s.str().find(want_line)) << s.str() << "\nwanted: " << want_line;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryMethod, ModelFile, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Case> &i) {
+                             std::string n = i.param.name;
+                             for (char &ch : n)
+                                 if (ch == '-') ch = '_';
+                             return n;
+                         });
+
+}  // namespace
