@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "datasets/dataset.h"
-#include "datasets/h5io.h"
+#include "base/h5io.h"
 #include "harness/ckpt_graph.h"
 #include "harness/ckpt_io.h"
 
@@ -287,7 +287,7 @@ static nn_model *build_from_arch(ck *c, const char *arch, nn_dims in, int n_clas
     return m;
 }
 
-/* Opens path read-only after checking its seal (datasets/h5io.h). */
+/* Opens path read-only after checking its seal (base/h5io.h). */
 static hid_t open_file(ck *c)
 {
     hid_t f;

@@ -17,7 +17,7 @@
  *                  files: kernel and frozen are read back from here).
  * /params holds the weights the network computes with: a node carrying a weight transform
  * contributes transform(w), not its latent weights (method runs do not resume).
- * Every dataset carries a Fletcher-32 checksum, and the whole file is sealed (datasets/h5io.h:
+ * Every dataset carries a Fletcher-32 checksum, and the whole file is sealed (base/h5io.h:
  * newest HDF5 format, CRC-32 of the file checked before HDF5 reads it), so a damaged, cut or
  * foreign file is refused on load with the reason. Every stored count and position is range-
  * checked before anything is allocated from it. A failed save (a full disk) leaves the previous

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datasets/h5io.h"
+#include "base/h5io.h"
 
 enum { CHUNK_MAX = 1 << 20 };   /* elements per chunk: checksummed units of about 4 MB */
 

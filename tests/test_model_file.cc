@@ -9,12 +9,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <string>
 extern "C" {
 #include "harness/checkpoint.h"
 #include "harness/data_store.h"
-#include "harness/json.h"
+#include "base/json.h"
 #include "harness/run.h"
 #include "methods/input_transforms.h"
 }
@@ -44,6 +45,8 @@ const Case kCases[] = {
     {"deepshift-q", "lenet5", "name = deepshift\nmode = q\nact_bits = 6\nact_int_bits = 4\n", "", nullptr},
     {"deepshift-ps", "lenet5", "name = deepshift\nmode = ps\n", "optimizer = adam\nlr = 0.001\n", nullptr},
 };
+
+void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
 
 std::string write_config(const std::string &name, const char *arch, const char *method, const char *train,
                          const char *baseline)
