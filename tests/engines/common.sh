@@ -2,7 +2,7 @@
 # the packages installed when missing, and cleanup on exit of every daemon started (by pid).
 #   $1 harness binary, $2 tiny_data binary; $3... Debian packages the test needs
 set -euo pipefail
-harness=$1 tiny_data=$2
+harness=$(readlink -f "$1") tiny_data=$(readlink -f "$2")
 shift 2
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 missing=()

@@ -13,7 +13,7 @@ chmod 700 "$work/munge"
 dd if=/dev/urandom of="$work/munge/munge.key" bs=1024 count=1 status=none
 chmod 400 "$work/munge/munge.key"
 munged --foreground --force --key-file="$work/munge/munge.key" --socket="$work/munge/munge.socket" \
-  --pid-file="$work/munge/munged.pid" --log-file="$work/munge.log" --seed-file="$work/munge/seed" &
+  --pid-file="$work/munge/munged.pid" --seed-file="$work/munge/seed" > "$work/munge.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -S "$work/munge/munge.socket" ] && break; sleep 0.1; done
 [ -S "$work/munge/munge.socket" ] || { echo "engines: munged did not start"; exit 1; }
