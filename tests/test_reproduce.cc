@@ -31,7 +31,7 @@ TEST_F(Reproduce, RunsTheSuiteThenReusesItInSeconds)
     ASSERT_EQ(0, r.status) << r.text;
     EXPECT_NE(std::string::npos, r.text.find("= 2 runs (0 trained, 2 reused) in ")) << r.text;
     double secs = atof(r.text.substr(r.text.find("reused) in ") + 11).c_str());
-    EXPECT_LT(secs, 5.0) << r.text;
+    EXPECT_LT(secs, 10.0) << r.text;   // seconds, also on a loaded machine
     EXPECT_EQ(md, fx_read(root + "/results/suites/tiny/table.md"));
 }
 

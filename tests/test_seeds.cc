@@ -114,9 +114,17 @@ TEST_F(Seeds, ReuseWaitsForTheRunBeingWrittenThenReusesIt)
     hx_run_dir held;
     char err[1024];
     ASSERT_EQ(0, hx_run_dir_take(&held, dir.c_str(), "x", "y", RD_RERUN, err, sizeof err)) << err;
-    std::thread release([&] { usleep(700 * 1000); hx_run_dir_release(&held, 0); });
-    Out r = harness("run configs/s.ini --seeds 1 --quiet");
-    release.join();
+    Out r;
+    std::thread second([&] { r = harness("run configs/s.ini --seeds 1 --quiet"); });
+    // let go only once the second run says it waits (however slow the machine is)
+    bool waited = false;
+    for (int i = 0; i < 1200 && !waited; i++) {
+        waited = fx_read(root + "/out.txt").find("waiting until it has finished") != std::string::npos;
+        if (!waited) usleep(50 * 1000);
+    }
+    hx_run_dir_release(&held, 0);
+    second.join();
+    EXPECT_TRUE(waited) << r.text;
     ASSERT_EQ(0, r.status) << r.text;
     EXPECT_NE(std::string::npos, r.text.find("waiting until it has finished, then reusing its result")) << r.text;
     EXPECT_NE(std::string::npos, r.text.find("(0 trained, 1 reused)")) << r.text;
