@@ -7,24 +7,31 @@
 #include "harness/run.h"
 #include "harness/run_dir.h"
 
-nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_t errlen)
+int hx_baseline_files(const char *path, char *cache, size_t cache_len, char *run_dir, size_t run_dir_len,
+                      char hash[17], char *err, size_t errlen)
 {
     hx_config c;
-    if (cfg_load(path, NULL, 0, &c, err, errlen) != 0) return NULL;
+    if (cfg_load(path, NULL, 0, &c, err, errlen) != 0) return -1;
     if (c.method) {
         snprintf(err, errlen, "%s: a baseline config trains the full-precision model; it must not name a "
                  "method ([method] name = %s)", path, c.method->name);
         cfg_free(&c);
-        return NULL;
+        return -1;
     }
-    char hash[17], dir[PATH_MAX], cache[2 * PATH_MAX], run_id[OPT_STR_MAX + 32], run_dir[2 * PATH_MAX];
     cfg_hash(&c, hash);
-    snprintf(dir, sizeof dir, "%s/baselines", hx_results_root());
-    snprintf(cache, sizeof cache, "%s/%s-%s-%s.h5", dir, c.arch, c.dataset, hash);
+    snprintf(cache, cache_len, "%s/baselines/%s-%s-%s.h5", hx_results_root(), c.arch, c.dataset, hash);
     /* A finished run of the same config (same hash: same run folder) is the baseline already. */
-    snprintf(run_id, sizeof run_id, "%s-%s", c.name, hash);
-    snprintf(run_dir, sizeof run_dir, "%s/runs/%s", hx_results_root(), run_id);
+    snprintf(run_dir, run_dir_len, "%s/runs/%s-%s", hx_results_root(), c.name, hash);
     cfg_free(&c);
+    return 0;
+}
+
+nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_t errlen)
+{
+    char hash[17], dir[PATH_MAX], cache[2 * PATH_MAX], run_dir[2 * PATH_MAX];
+    if (hx_baseline_files(path, cache, sizeof cache, run_dir, sizeof run_dir, hash, err, errlen) != 0) return NULL;
+    snprintf(dir, sizeof dir, "%s/baselines", hx_results_root());
+    const char *run_id = strrchr(run_dir, '/') + 1;
     char src[2 * PATH_MAX + 16];
     snprintf(src, sizeof src, "%s/model.h5", run_dir);
     if (!fio_exists(cache) && hx_run_dir_finished(run_dir, run_id, hash, NULL, NULL, 0) && fio_exists(src)) {

@@ -240,7 +240,9 @@ static const command commands[] = {
     {"archs", "", "list the architectures", cmd_archs},
     {"config", "", "list every config section and key with its range and default", cmd_config},
     {"table", "[--runs DIR] [--format md|csv|tex] [--out FILE] [--ref FILE] [--skip-bad]", "Table-4-style report of finished runs vs. published numbers", cmd_table},
-    {"plot", "[--runs DIR] [--out DIR] [--ref FILE] [--skip-bad] [--no-gnuplot]", "gnuplot figures: accuracy vs bits / compression, training curves, Lottery Ticket rounds", cmd_plot},
+    {"plot", "[--runs DIR] [--out DIR] [--ref FILE] [--skip-bad] [--no-gnuplot] | --pictures RUN_DIR | --samples NAME [--out DIR] [--per-class N]",
+     "gnuplot figures: accuracy vs bits / compression, training curves, Lottery Ticket rounds; PNG pictures: "
+     "dataset samples, first-layer filters before/after compression, pruning masks", cmd_plot},
     {"help", "", "this list", cmd_help},
 };
 

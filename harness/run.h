@@ -28,6 +28,11 @@ int hx_run(const char *config_path, const hx_run_opts *, hx_run_result *, char *
 /* The trained model of a baseline config, trained once and cached under
  * results/baselines/<arch>-<dataset>-<hash>.h5. threads: the caller's thread count. */
 nn_model *hx_baseline(const char *baseline_config, int threads, FILE *log, char *err, size_t errlen);
+/* Where that model is, without training anything: the cache file, and the run folder of the
+ * baseline config (whose model.h5 stands in until the cache is made), plus the config hash the
+ * cached checkpoint records. 0, or -1 with err (an unreadable config, one that names a method). */
+int hx_baseline_files(const char *baseline_config, char *cache, size_t cache_len, char *run_dir, size_t run_dir_len,
+                      char hash[17], char *err, size_t errlen);
 
 /* Root folders: $HARNESS_RESULTS (default "results") and $HARNESS_DATA_DIR (default "data"). */
 const char *hx_results_root(void);
