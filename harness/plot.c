@@ -200,6 +200,10 @@ static int write_bits(const model *m, rr_buf *scripts, char *err, size_t errlen)
     return fig_save(&f, m->dir, scripts, err, errlen);
 }
 
+/* Method colours: dark enough on white, none the red of published points or the green of the front. */
+static const char *const method_colors[] = {"#1f4e79", "#e67e22", "#7b3294", "#008b8b",
+                                            "#8c564b", "#d6279b", "#4d4d4d", "#b8860b"};
+
 /* Accuracy vs compression: one point per recipe (runs differing only in their seed: mean ±
  * std), one legend entry per method, the Pareto front across all of them joined. */
 static int write_compression(const model *m, rr_buf *scripts, char *err, size_t errlen)
@@ -212,7 +216,9 @@ static int write_compression(const model *m, rr_buf *scripts, char *err, size_t 
     snprintf(title, sizeof title, "%s / %s: top-1 vs compression", m->arch, m->dataset);
     fig_begin(&f, "compression", m->stem, title, "compression × (fp32 bytes / compressed bytes, log scale)",
               "top-1 test accuracy (%)");
-    rr_puts(&f.head, "set logscale x 10\nset offsets graph 0.05, graph 0.15, 0.5, 0.5\n");
+    /* one legend entry per method: a column on the right grows with them, a row below would not */
+    rr_puts(&f.head, "set logscale x 10\nset offsets graph 0.05, graph 0.15, 0.5, 0.5\n"
+                     "set key outside right top vertical box noenhanced\nset bmargin\n");
     fig_block(&f, "reproduced, one row per recipe (runs that differ only in [run] seed): "
                   "label method compression top1_mean top1_std seeds method_index");
     for (int i = 0; i < n; i++) {
@@ -226,9 +232,10 @@ static int write_compression(const model *m, rr_buf *scripts, char *err, size_t 
     }
     /* One clause per method present: its rows of block 0 (others become NaN, which gnuplot skips). */
     for (int g = m->g0; g < m->g1; g++) {
+        int k = g - m->g0, nc = (int)(sizeof method_colors / sizeof *method_colors);
         char c[RR_KEY_MAX + 256];
         snprintf(c, sizeof c, "using 3:(column(7) == %d ? column(4) : NaN):5 with yerrorbars pt %d ps 1.4 lw 1.5 "
-                              "lc %d title ", g - m->g0, 5 + 2 * ((g - m->g0) / 8 % 4), (g - m->g0) % 8 + 1);
+                              "lc rgb \"%s\" title ", k, 5 + 2 * (k / nc % 4), method_colors[k % nc]);
         rr_buf t = {0};
         rr_puts(&t, c);
         gp_str(&t, label_of(&m->s->groups[g]));
