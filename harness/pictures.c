@@ -82,6 +82,16 @@ int pic_filters(const float *w, const uint8_t *mask, int n, int c, int kh, int k
     return rc;
 }
 
+/* Enlargement of a mask whose content is longer x shorter pixels: the longer side to
+ * PIC_MASK_PX, and a thin layer (a classifier's 10 x 500) further, up to PIC_MASK_MAX_PX. */
+static int mask_scale(int longer, int shorter)
+{
+    int s = pic_scale_for(longer, PIC_MASK_PX), thin = pic_scale_for(shorter, PIC_MASK_MIN_PX);
+    int room = PIC_MASK_MAX_PX / longer;
+    if (thin > s && room > s) s = thin < room ? thin : room;
+    return s;
+}
+
 int pic_mask(const uint8_t *mask, int out_c, int in_c, int kh, int kw, hx_picture *out, char *err, size_t errlen)
 {
     size_t count = (size_t)out_c * (size_t)in_c * (size_t)kh * (size_t)kw;
@@ -90,11 +100,11 @@ int pic_mask(const uint8_t *mask, int out_c, int in_c, int kh, int kw, hx_pictur
     for (size_t i = 0; i < count; i++) px[i] = mask[i] ? PIC_KEPT : PIC_REMOVED;
     int rc;
     if (kh * kw == 1) {   /* a plain matrix: rows = outputs, columns = inputs */
-        int s = pic_scale_for(out_c > in_c ? out_c : in_c, PIC_MASK_PX);
+        int s = out_c > in_c ? mask_scale(out_c, in_c) : mask_scale(in_c, out_c);
         rc = lay_out(px, 1, 1, out_c, in_c, s, 1, 0, PIC_GRID, out, err, errlen, "a mask");
     } else {
         int rows = out_c * kh, cols = in_c * kw;
-        int s = pic_scale_for(rows > cols ? rows : cols, PIC_MASK_PX);
+        int s = rows > cols ? mask_scale(rows, cols) : mask_scale(cols, rows);
         rc = lay_out(px, out_c * in_c, 1, kh, kw, s, in_c, 1, PIC_GRID, out, err, errlen, "a mask");
     }
     free(px);

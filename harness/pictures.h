@@ -13,7 +13,9 @@ typedef struct hx_picture { uint8_t *px; int w, h, c; } hx_picture;
 
 enum {
     PIC_TILE_PX = 48,    /* a sample or filter tile is enlarged to at least this many pixels a side */
-    PIC_MASK_PX = 256,   /* a layer's mask to at least this many pixels on its longer side */
+    PIC_MASK_PX = 256,   /* a layer's mask to at least this many pixels on its longer side, */
+    PIC_MASK_MIN_PX = 32,  /* a thin one to this many on its shorter side ... */
+    PIC_MASK_MAX_PX = 2048,/* ... while the longer side stays within this many */
     PIC_MAX_SCALE = 16,  /* ... but never by more than this factor */
     PIC_PAD = 2,         /* pixels between and around sample and filter tiles (white) */
 };

@@ -145,6 +145,13 @@ TEST(Pictures, MaskGridAndMatrix)
     EXPECT_EQ(p.h, 3 * 16);
     for (int i = 0; i < 12; i++) EXPECT_EQ(at(p, (i % 4) * 16 + 15, (i / 4) * 16), l[i] ? PIC_KEPT : PIC_REMOVED) << i;
     pic_free(&p);
+
+    /* a thin 2 x 300 layer: 300 -> factor 1 would leave it 2 pixels high; 2048 / 300 = 6 */
+    std::vector<uint8_t> thin(600, 1);
+    ASSERT_EQ(pic_mask(thin.data(), 2, 300, 1, 1, &p, err, sizeof err), 0) << err;
+    EXPECT_EQ(p.w, 300 * 6);
+    EXPECT_EQ(p.h, 2 * 6);
+    pic_free(&p);
 }
 
 /* A written PNG read back: bytes, then decoded through the datasets room's decoder. */
@@ -266,10 +273,10 @@ TEST_F(PicturesRun, BaselineAndPrunedRunGiveSamplesFiltersAndMasks)
     nn_model_free(b);
 
     /* Masks: one picture per weighted layer (magnitude prunes all four). conv1 is a one-column
-     * grid of 20 kernels of 5x5: 100 x 5 pixels of content, enlarged 3 times (256 / 100). */
+     * grid of 20 kernels of 5x5: 100 x 5 pixels of content, enlarged 7 times (5 -> 32). */
     Png m1 = read_png(out + "/masks_" + id + "_01-" + conv1->name + ".png");
-    EXPECT_EQ(m1.img.w, 1 * (5 * 3 + 1) + 1);
-    EXPECT_EQ(m1.img.h, 20 * (5 * 3 + 1) + 1);
+    EXPECT_EQ(m1.img.w, 1 * (5 * 7 + 1) + 1);
+    EXPECT_EQ(m1.img.h, 20 * (5 * 7 + 1) + 1);
     int weighted = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         const nn_node *n = &m->nodes[i];
@@ -280,8 +287,8 @@ TEST_F(PicturesRun, BaselineAndPrunedRunGiveSamplesFiltersAndMasks)
     }
     EXPECT_EQ(weighted, 4);
     Png fc2 = read_png(out + "/masks_" + id + "_04-" + m->nodes[m->n_nodes - 1].name + ".png");
-    EXPECT_EQ(fc2.img.w, 500);                 /* a 3 x 500 matrix, not enlarged */
-    EXPECT_EQ(fc2.img.h, 3);
+    EXPECT_EQ(fc2.img.w, 500 * 4);            /* a 3 x 500 matrix: enlarged as far as 2048 allows */
+    EXPECT_EQ(fc2.img.h, 3 * 4);
     ds_image_free(&fc2.img);
 
     /* The same files give the same bytes. */
