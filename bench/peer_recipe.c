@@ -19,7 +19,7 @@
 #include "bench/peer/peer_io.h"
 #include "harness/config.h"
 #include "harness/data_store.h"
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/run.h"
 #include "nn/schedule.h"
 

@@ -4,7 +4,7 @@
  *   /test/images, /test/labels likewise
  *   root attributes: format, format_version, name, n_classes, class_names[n_classes], mean[C],
  *   std[C], source_files[S], source_bytes[S], source_crc32[S].
- * The file is sealed and written atomically (datasets/h5io.h): a reader never sees half a file,
+ * The file is sealed and written atomically (base/h5io.h): a reader never sees half a file,
  * and a file changed after it was written is refused by its checksum before HDF5 reads it. No
  * object timestamps are stored, so the same dataset always gives the same bytes. Loading checks
  * every field, and every declared size against the bytes the file holds before allocating, and
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "datasets/ds_internal.h"
-#include "datasets/h5io.h"
+#include "base/h5io.h"
 
 #define DS_H5_FORMAT "harness-dataset"
 /* Deflate cannot shrink data more than 1032:1, so a chunked dataset occupying S bytes in the

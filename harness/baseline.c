@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness/checkpoint.h"
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/run.h"
 #include "harness/run_dir.h"
 

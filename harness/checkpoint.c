@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "datasets/dataset.h"
-#include "datasets/h5io.h"
+#include "base/h5io.h"
 
 #define CKPT_FORMAT "harness-checkpoint"
 enum { CHUNK_MAX = 1 << 20 };   /* elements per chunk: checksummed units of about 4 MB */
@@ -476,7 +476,7 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
     *dst = o;
 }
 
-/* Opens path read-only after checking its seal (datasets/h5io.h). */
+/* Opens path read-only after checking its seal (base/h5io.h). */
 static hid_t open_file(ck *c)
 {
     hid_t f;

@@ -13,7 +13,7 @@
  *   /layers/<node>/weight, bias (conv weights shaped out x in x k x k), running_mean,
  *                  running_var; attributes kind, kernel, frozen. A copy for other tools; only
  *                  kernel and frozen are read back.
- * Every dataset carries a Fletcher-32 checksum, and the whole file is sealed (datasets/h5io.h:
+ * Every dataset carries a Fletcher-32 checksum, and the whole file is sealed (base/h5io.h:
  * newest HDF5 format, CRC-32 of the file checked before HDF5 reads it), so a damaged, cut or
  * foreign file is refused on load with the reason. Every stored count and position is range-
  * checked before anything is allocated from it. A failed save (a full disk) leaves the previous

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/ini_strict.h"
 
 #define F(field) offsetof(hx_config, field)

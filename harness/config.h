@@ -7,7 +7,7 @@
 #define HARNESS_CONFIG_H
 #include <limits.h>
 #include "methods/method.h"
-#include "methods/option.h"
+#include "base/option.h"
 
 enum { CFG_ERR_MAX = 1024, CFG_MAX_SETS = 64, CFG_FILE_MAX = 1 << 20 };
 

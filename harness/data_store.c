@@ -1,7 +1,7 @@
 #include "harness/data_store.h"
 #include <stdlib.h>
 #include <string.h>
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/run.h"
 #include "nn/loss.h"
 

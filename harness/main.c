@@ -6,7 +6,7 @@
 #include "harness/checkpoint.h"
 #include "harness/config.h"
 #include "harness/data_store.h"
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/omp_env.h"
 #include "harness/run.h"
 #include "harness/plot.h"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "harness/fileio.h"
+#include "base/fileio.h"
 
 static const char header[] =
     "round,epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,nonzero_weights\n";

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/plot_recipes.h"
 
 enum { METRICS_MAX_BYTES = 64 << 20, LOG_TAIL = 800, PER_CLASS_MAX = 100 };

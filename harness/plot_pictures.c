@@ -6,7 +6,7 @@
 #include <string.h>
 #include "harness/checkpoint.h"
 #include "harness/data_store.h"
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/ini_strict.h"
 #include "harness/pictures.h"
 #include "harness/plot.h"

@@ -3,7 +3,7 @@
 #include "harness/plot_recipes.h"
 #include <stdlib.h>
 #include <string.h>
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/ini_strict.h"
 
 enum { CONFIG_MAX_BYTES = 1 << 20 };

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/fileio.h"
+#include "base/fileio.h"
 
 static int write_png(const char *path, int w, int h, const uint8_t *px, png_uint_32 format,
                      char *err, size_t errlen)

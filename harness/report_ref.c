@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "harness/fileio.h"
+#include "base/fileio.h"
 
 enum { REF_MAX_BYTES = 1 << 20 };
 

@@ -4,9 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/ini_strict.h"
-#include "harness/json.h"
+#include "base/json.h"
 
 enum { RESULT_MAX_BYTES = 4 << 20 };
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness/json.h"
+#include "base/json.h"
 
 #define LOCK_NAME ".lock"
 

@@ -15,7 +15,7 @@
 #ifndef HARNESS_RUN_DIR_H
 #define HARNESS_RUN_DIR_H
 #include <stddef.h>
-#include "harness/fileio.h"
+#include "base/fileio.h"
 
 typedef enum { RD_START = 0, RD_RESUME = 1, RD_RERUN = 2 } rd_mode;
 

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "harness/fileio.h"
+#include "base/fileio.h"
 
 enum { CELL_MAX = 320, MAIN_COLS = 11, ONLY_COLS = 11, MAX_SOURCES = 128 };
 typedef char cells[MAIN_COLS][CELL_MAX];

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include "nn/model.h"
 #include "nn/optim.h"
-#include "methods/option.h"
+#include "base/option.h"
 
 enum { MT_MAX_LAYERS = 128, MT_MAX_EXTRAS = 64 };
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 extern "C" {
-#include "harness/fileio.h"
-#include "harness/json.h"
+#include "base/fileio.h"
+#include "base/json.h"
 }
 
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 extern "C" {
 #include "methods/method.h"
-#include "methods/option.h"
+#include "base/option.h"
 }
 
 static size_t field_size(opt_type t)

@@ -6,7 +6,7 @@
 #include <string>
 
 extern "C" {
-#include "methods/option.h"
+#include "base/option.h"
 }
 
 namespace {

@@ -12,7 +12,7 @@
 extern "C" {
 #include "datasets/dataset.h"
 #include "harness/checkpoint.h"
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/pictures.h"
 #include "harness/png_out.h"
 #include "harness/plot.h"

@@ -7,7 +7,7 @@
 #include <vector>
 #include "report_fixture.h"
 extern "C" {
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/plot.h"
 }
 

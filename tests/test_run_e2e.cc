@@ -11,7 +11,7 @@
 #include <vector>
 #include <algorithm>
 extern "C" {
-#include "harness/json.h"
+#include "base/json.h"
 #include "harness/checkpoint.h"
 #include "harness/run.h"
 #include "harness/run_dir.h"

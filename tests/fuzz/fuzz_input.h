@@ -1,6 +1,6 @@
 /* Shared by the libFuzzer targets: the readers take file names, so each input is written to a
  * file of this process first. HX_FUZZ_RESEAL=1 seals HDF5 inputs again after mutation (see
- * datasets/h5io.h), to fuzz what lies behind the seal: HDF5's own parsing of files in the
+ * base/h5io.h), to fuzz what lies behind the seal: HDF5's own parsing of files in the
  * checksummed format. */
 #ifndef TESTS_FUZZ_INPUT_H
 #define TESTS_FUZZ_INPUT_H
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "datasets/h5io.h"
+#include "base/h5io.h"
 
 static char fuzz_input_path[256];
 static void fuzz_input_remove(void) { unlink(fuzz_input_path); }

@@ -7,7 +7,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "datasets/h5io.h"
+#include "base/h5io.h"
 
 int h5fx_reseal(const char *path, const char *kind)
 {

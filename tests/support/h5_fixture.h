@@ -1,4 +1,4 @@
-/* Test helpers for sealed HDF5 files (datasets/h5io.h): tests that edit a saved file with the
+/* Test helpers for sealed HDF5 files (base/h5io.h): tests that edit a saved file with the
  * HDF5 API, or damage its bytes on purpose, seal it again so the check under test is reached. */
 #ifndef TESTS_SUPPORT_H5_FIXTURE_H
 #define TESTS_SUPPORT_H5_FIXTURE_H

@@ -2,8 +2,8 @@
  * which is flushed to disk and then renamed over <path>, so a reader (or a crash) sees either
  * the old file or the complete new one, never a half-written one. All functions return 0 on
  * success, -1 with a message naming the path and the system's reason in err. */
-#ifndef HARNESS_FILEIO_H
-#define HARNESS_FILEIO_H
+#ifndef BASE_FILEIO_H
+#define BASE_FILEIO_H
 #include <stddef.h>
 #include <stdio.h>
 

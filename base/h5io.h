@@ -15,8 +15,8 @@
  *   56 u32 CRC-32 of the whole 512-byte block, this field read as zero
  * Reading checks the seal against the whole file before HDF5 parses a byte of it, so a file that
  * was changed, cut short or not written by the harness is refused with a named reason. */
-#ifndef DATASETS_H5IO_H
-#define DATASETS_H5IO_H
+#ifndef BASE_H5IO_H
+#define BASE_H5IO_H
 #include <stddef.h>
 #include <stdint.h>
 #include <hdf5.h>

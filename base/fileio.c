@@ -1,5 +1,5 @@
 /* Atomic file writing, mkdir -p and bounded whole-file reads (see fileio.h). */
-#include "harness/fileio.h"
+#include "base/fileio.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* Tiny JSON writer and path-lookup reader (see json.h). */
-#include "harness/json.h"
+#include "base/json.h"
 
 #include <assert.h>
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/fileio.h"
+#include "base/fileio.h"
 
 /* ==== writer ============================================================================= */
 

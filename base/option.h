@@ -1,8 +1,8 @@
 /* Declared options: one table row per key, shared by the config loader (every section) and by
  * methods ([method] keys). A value is parsed, type-checked and range-checked against its row, so
  * every bad value gets the same kind of message: key, what was given, what is allowed. */
-#ifndef METHODS_OPTION_H
-#define METHODS_OPTION_H
+#ifndef BASE_OPTION_H
+#define BASE_OPTION_H
 #include <stddef.h>
 
 typedef enum { OPT_INT = 0, OPT_FLOAT = 1, OPT_BOOL = 2, OPT_STR = 3, OPT_CHOICE = 4,

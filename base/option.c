@@ -1,6 +1,6 @@
 /* Declared options: parsing, range checks, descriptions and formatting (see option.h).
  * Range convention: lo == hi == 0 means "no range"; -HUGE_VAL / HUGE_VAL leave one side open-ended. */
-#include "methods/option.h"
+#include "base/option.h"
 
 #include <assert.h>
 #include <ctype.h>

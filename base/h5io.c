@@ -1,5 +1,5 @@
 /* Sealed HDF5 files (see h5io.h). */
-#include "datasets/h5io.h"
+#include "base/h5io.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,8 +4,8 @@
  * Writer: every call takes the member key, which must be NULL inside arrays and at the top
  * level, and non-NULL inside objects (asserted). Objects are written one member per line,
  * arrays of scalars on one line. Non-finite numbers are written as null (JSON has no NaN). */
-#ifndef HARNESS_JSON_H
-#define HARNESS_JSON_H
+#ifndef BASE_JSON_H
+#define BASE_JSON_H
 #include <stddef.h>
 
 enum { JSON_DEPTH_MAX = 32 };
