@@ -1,11 +1,44 @@
 /* The baseline cache: a full-precision model trained once per (dataset, architecture, recipe,
- * seed) — the config hash covers all of them — and reused by every run that starts from it. */
+ * seed) — the config hash covers all of them — and reused by every run that starts from it.
+ * Runs started side by side (harness sweep, Slurm tasks) that need the same baseline take turns
+ * on <cache>.lock: the first trains it, the others wait and then load it. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include "harness/checkpoint.h"
 #include "base/fileio.h"
 #include "harness/run.h"
 #include "harness/run_dir.h"
+
+static nn_model *cached_or_trained(const char *path, const char *dir, const char *cache, const char *hash,
+                                   const char *run_id, const char *run_dir, int threads, FILE *log, char *err,
+                                   size_t errlen);
+
+/* An exclusive flock on <cache>.lock, waited for (saying so) when another run holds it; -1 + err. */
+static int lock_cache(const char *dir, const char *cache, FILE *log, char *err, size_t errlen)
+{
+    char lock[2 * PATH_MAX + 8];
+    snprintf(lock, sizeof lock, "%s.lock", cache);
+    if (fio_mkdir_p(dir, err, errlen) != 0) return -1;
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open the baseline cache's lock: %s", lock, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (log) fprintf(log, "baseline %s is being trained by another harness run: waiting for it\n", cache);
+        while (flock(fd, LOCK_EX) != 0)
+            if (errno != EINTR) {
+                snprintf(err, errlen, "%s: cannot lock the baseline cache: %s", lock, strerror(errno));
+                close(fd);
+                return -1;
+            }
+    }
+    return fd;
+}
 
 int hx_baseline_files(const char *path, char *cache, size_t cache_len, char *run_dir, size_t run_dir_len,
                       char hash[17], char *err, size_t errlen)
@@ -32,6 +65,17 @@ nn_model *hx_baseline(const char *path, int threads, FILE *log, char *err, size_
     if (hx_baseline_files(path, cache, sizeof cache, run_dir, sizeof run_dir, hash, err, errlen) != 0) return NULL;
     snprintf(dir, sizeof dir, "%s/baselines", hx_results_root());
     const char *run_id = strrchr(run_dir, '/') + 1;
+    int lock = lock_cache(dir, cache, log, err, errlen);
+    if (lock < 0) return NULL;
+    nn_model *m = cached_or_trained(path, dir, cache, hash, run_id, run_dir, threads, log, err, errlen);
+    close(lock);   /* releases the flock */
+    return m;
+}
+
+static nn_model *cached_or_trained(const char *path, const char *dir, const char *cache, const char *hash,
+                                   const char *run_id, const char *run_dir, int threads, FILE *log, char *err,
+                                   size_t errlen)
+{
     char src[2 * PATH_MAX + 16];
     snprintf(src, sizeof src, "%s/model.h5", run_dir);
     if (!fio_exists(cache) && hx_run_dir_finished(run_dir, run_id, hash, NULL, NULL, 0) && fio_exists(src)) {

@@ -209,8 +209,7 @@ static const char *const method_colors[] = {"#1f4e79", "#e67e22", "#7b3294", "#0
 static int write_compression(const model *m, rr_buf *scripts, char *err, size_t errlen)
 {
     hx_recipe *rs;
-    int n = hx_plot_recipes(m->s, m->g0, m->g1, &rs, err, errlen);
-    if (n < 0) return -1;
+    int n = hx_plot_recipes(m->s, m->g0, m->g1, &rs);
     figure f;
     char title[256];
     snprintf(title, sizeof title, "%s / %s: top-1 vs compression", m->arch, m->dataset);
@@ -219,7 +218,7 @@ static int write_compression(const model *m, rr_buf *scripts, char *err, size_t 
     /* one legend entry per method: a column on the right grows with them, a row below would not */
     rr_puts(&f.head, "set logscale x 10\nset offsets graph 0.05, graph 0.15, 0.5, 0.5\n"
                      "set key outside right top vertical box noenhanced\nset bmargin\n");
-    fig_block(&f, "reproduced, one row per recipe (runs that differ only in [run] seed): "
+    fig_block(&f, "reproduced, one row per recipe (runs that differ only in [run] seed: same recipe_hash): "
                   "label method compression top1_mean top1_std seeds method_index");
     for (int i = 0; i < n; i++) {
         m->x[i] = rs[i].compression.mean;
