@@ -5,8 +5,8 @@
 #ifndef HARNESS_CONFIG_SCAN_H
 #define HARNESS_CONFIG_SCAN_H
 #include <stddef.h>
-#include "harness/fileio.h"
-#include "methods/option.h"
+#include "base/fileio.h"
+#include "base/option.h"
 
 typedef struct hx_found_config {
     char path[FIO_PATH_MAX];

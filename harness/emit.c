@@ -2,7 +2,7 @@
  * (see sweep.h). Every word is single-quoted, so paths and values reach harness as given. */
 #include <stdlib.h>
 #include <string.h>
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/report_runs.h"
 #include "harness/sweep.h"
 

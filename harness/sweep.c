@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "harness/fileio.h"
+#include "base/fileio.h"
 #include "harness/run.h"
 #include "harness/run_dir.h"
 #include "harness/seeds.h"
