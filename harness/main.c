@@ -8,7 +8,8 @@
 #include "harness/data_store.h"
 #include "base/fileio.h"
 #include "harness/omp_env.h"
-#include "harness/run.h"
+#include "harness/experiment.h"
+#include "harness/roots.h"
 #include "harness/plot.h"
 #include "harness/table.h"
 #include "methods/method.h"
@@ -82,7 +83,7 @@ static int cmd_run(int argc, char **argv)
     }
     if (!config) return usage_error("run: which config? e.g. harness run configs/xnor.ini");
     char err[ERR_MAX];
-    if (hx_run(config, &o, NULL, err, sizeof err) != 0) {
+    if (hx_experiment(config, &o, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "harness: %s\n", err);
         return 1;
     }
