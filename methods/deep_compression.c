@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "methods/dc_pack.h"
+#include "methods/deep_compression_pack.h"
 #include "methods/footprint.h"
 #include "methods/kmeans.h"
 #include "methods/method.h"
@@ -182,10 +182,10 @@ static void prune_round(mt_run *run, dc_state *s, int r)
         nn_apply_masks(run->model);
         size_t kept = mt_kept(n);
         kept_all += kept; total += n->nw;
-        fprintf(run->log, "dc: round %d: %s threshold %.4g keeps %.2f%%\n", r, n->name, thr,
+        fprintf(run->log, "deep-compression: round %d: %s threshold %.4g keeps %.2f%%\n", r, n->name, thr,
                 100.0 * (double)kept / (double)n->nw);
     }
-    fprintf(run->log, "dc: pruned to %.2f%% of weights (%.1fx)\n", 100.0 * (double)kept_all / (double)total,
+    fprintf(run->log, "deep-compression: pruned to %.2f%% of weights (%.1fx)\n", 100.0 * (double)kept_all / (double)total,
             kept_all ? (double)total / (double)kept_all : 0.0);
 }
 
@@ -229,12 +229,12 @@ static void round_begin(mt_run *run, void *state)
         return;
     }
     if (quantize(run, s) != 0) {
-        fprintf(run->log, "dc: out of memory while quantizing; continuing unquantized\n");
+        fprintf(run->log, "deep-compression: out of memory while quantizing; continuing unquantized\n");
         return;
     }
     if (run->evaluate) {
         s->acc_quantized = run->evaluate(run, run->model, NULL);
-        fprintf(run->log, "dc: quantized (%d-bit conv, %d-bit fc): test acc %.2f%% before fine-tuning\n",
+        fprintf(run->log, "deep-compression: quantized (%d-bit conv, %d-bit fc): test acc %.2f%% before fine-tuning\n",
                 c->bits_conv, c->bits_fc, s->acc_quantized);
     }
     run->round_epochs = c->quant_epochs ? c->quant_epochs : run->epochs;
@@ -309,7 +309,7 @@ static void write_csv(const mt_run *run, const dc_state *s)
     char path[4096];
     snprintf(path, sizeof path, "%s/dc_layers.csv", run->run_dir);
     FILE *f = fopen(path, "w");
-    if (!f) { fprintf(run->log, "dc: cannot write %s\n", path); return; }
+    if (!f) { fprintf(run->log, "deep-compression: cannot write %s\n", path); return; }
     fprintf(f, "layer,weights,kept_pct,w_bits,w_bits_huffman,index_bits,index_bits_huffman,"
                "bytes_fp32,bytes_pruned,bytes_quantized,bytes_huffman,pct_pq,pct_pqh,ratio_pqh\n");
     for (int i = 0; i < s->n_layers; i++) {
@@ -347,7 +347,7 @@ static int finish(mt_run *run, void *state, char *err, size_t errlen)
     }
     s->packed = 1;
     dc_sizes t = total_sizes(run->model, s);
-    fprintf(run->log, "dc: %.0f B fp32 -> pruned %.0f B (%.1fx) -> quantized %.0f B (%.1fx) -> "
+    fprintf(run->log, "deep-compression: %.0f B fp32 -> pruned %.0f B (%.1fx) -> quantized %.0f B (%.1fx) -> "
             "huffman %.0f B (%.1fx)\n", t.fp32, t.pruned, t.fp32 / t.pruned, t.quantized,
             t.fp32 / t.quantized, t.huffman, t.fp32 / t.huffman);
     write_csv(run, s);
