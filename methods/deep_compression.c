@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/fileio.h"
 #include "methods/deep_compression_pack.h"
 #include "methods/footprint.h"
 #include "methods/kmeans.h"
@@ -306,10 +307,10 @@ static void csv_row(FILE *f, const char *name, int bits, int ib, dc_sizes z)
 static void write_csv(const mt_run *run, const dc_state *s)
 {
     if (!run->run_dir) return;
-    char path[4096];
+    char path[4096], tmp[4200], err[4400];
     snprintf(path, sizeof path, "%s/dc_layers.csv", run->run_dir);
-    FILE *f = fopen(path, "w");
-    if (!f) { fprintf(run->log, "deep-compression: cannot write %s\n", path); return; }
+    FILE *f = fio_open_tmp(path, tmp, sizeof tmp, err, sizeof err);   /* written whole or not at all */
+    if (!f) { fprintf(run->log, "deep-compression: %s\n", err); return; }
     fprintf(f, "layer,weights,kept_pct,w_bits,w_bits_huffman,index_bits,index_bits_huffman,"
                "bytes_fp32,bytes_pruned,bytes_quantized,bytes_huffman,pct_pq,pct_pqh,ratio_pqh\n");
     for (int i = 0; i < s->n_layers; i++) {
@@ -317,7 +318,7 @@ static void write_csv(const mt_run *run, const dc_state *s)
         csv_row(f, run->model->nodes[l->node].name, l->bits, l->index_bits, layer_sizes(l));
     }
     csv_row(f, "total", 0, 0, total_sizes(run->model, s));
-    fclose(f);
+    if (fio_close_commit(f, tmp, path, err, sizeof err) != 0) fprintf(run->log, "deep-compression: %s\n", err);
 }
 
 static int finish(mt_run *run, void *state, char *err, size_t errlen)
