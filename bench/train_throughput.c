@@ -32,8 +32,9 @@
 #include "nn/loss.h"
 #include "nn/model.h"
 #include "nn/optim.h"
+#include "bench/peer/peer_io.h"
 
-enum { WARMUP_STEPS = 3, SPEC_MAX = 16384, MAX_REPS = 64, MAX_EVAL = 8, MAX_MODELS = 8 };
+enum { WARMUP_STEPS = 3, MAX_REPS = 64, MAX_EVAL = 8, MAX_MODELS = 8 };
 
 /* One model's settings: a preset row, then the command line's options applied over it. */
 typedef struct {
@@ -264,48 +265,6 @@ static int load_data(const bench_cfg *c, ds_dataset *ds)
     return 0;
 }
 
-/* The model as a layer list for the peer: one token per node, `kind:hyper-parameters`, followed
- * by `@a` or `@a+b` (producer token indices, -1 = the model input) unless its one input is the
- * token before it. -1 for a layer the peer does not know. */
-static int model_spec(const nn_model *m, char *out, size_t len)
-{
-    size_t o = 0;
-    out[0] = 0;
-    for (int i = 0; i < m->n_nodes; i++) {
-        const nn_node *n = &m->nodes[i];
-        int w = 0;
-        const char *sep = i ? "," : "";
-        if (n->kernel != NN_KERNEL_MAC) return -1;
-        switch (n->kind) {
-        case NN_CONV:
-            w = snprintf(out + o, len - o, "%sconv:%d:%d:%d:%d:%d", sep, n->out_c, n->k, n->stride,
-                         n->pad, n->has_bias);
-            break;
-        case NN_LINEAR:
-            w = snprintf(out + o, len - o, "%slinear:%zu:%d:%d", sep, nn_dims_size(n->in_dims),
-                         n->out_c, n->has_bias);
-            break;
-        case NN_MAXPOOL: w = snprintf(out + o, len - o, "%smaxpool:%d:%d", sep, n->k, n->stride); break;
-        case NN_AVGPOOL: w = snprintf(out + o, len - o, "%savgpool:%d:%d", sep, n->k, n->stride); break;
-        case NN_GAP: w = snprintf(out + o, len - o, "%sgap", sep); break;
-        case NN_BATCHNORM: w = snprintf(out + o, len - o, "%sbn:%d", sep, n->in_dims.c); break;
-        case NN_RELU: w = snprintf(out + o, len - o, "%srelu", sep); break;
-        case NN_HARDTANH: w = snprintf(out + o, len - o, "%shardtanh:%g", sep, (double)n->clip); break;
-        case NN_FLATTEN: w = snprintf(out + o, len - o, "%sflatten", sep); break;
-        case NN_ADD: w = snprintf(out + o, len - o, "%sadd", sep); break;
-        default: return -1;
-        }
-        if (w < 0 || (size_t)w >= len - o) return -1;
-        o += (size_t)w;
-        if (n->n_in == 1 && n->in[0] == i - 1) continue;
-        w = n->n_in == 2 ? snprintf(out + o, len - o, "@%d+%d", n->in[0], n->in[1])
-                         : snprintf(out + o, len - o, "@%d", n->in[0]);
-        if (w < 0 || (size_t)w >= len - o) return -1;
-        o += (size_t)w;
-    }
-    return 0;
-}
-
 /* --- harness side ------------------------------------------------------------------------ */
 
 /* The first n images of a split, normalized through the loader (so inference timing covers the
@@ -412,50 +371,6 @@ done:
 
 /* --- peer side --------------------------------------------------------------------------- */
 
-/* Raw dump for the peer: train images, train labels, test images, test labels (uint8). */
-static int write_dump(const ds_dataset *ds, uint32_t n_train, uint32_t n_test, char *path, size_t len)
-{
-    snprintf(path, len, "/tmp/hx_peer_XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0) return -1;
-    FILE *f = fdopen(fd, "wb");
-    if (!f) { close(fd); unlink(path); return -1; }
-    size_t px = (size_t)ds->c * (size_t)ds->h * (size_t)ds->w;
-    int ok = fwrite(ds->train.images, px, n_train, f) == n_train &&
-             fwrite(ds->train.labels, 1, n_train, f) == n_train &&
-             fwrite(ds->test.images, px, n_test, f) == n_test &&
-             fwrite(ds->test.labels, 1, n_test, f) == n_test;
-    if (fclose(f) != 0 || !ok) { unlink(path); return -1; }
-    return 0;
-}
-
-/* The peer script: --peer, else bench/peer_torch.py from the working directory, else next to
- * the source tree as seen from build/bench/<exe>. */
-static const char *find_peer(const bench_cfg *c, const char *argv0, char *buf, size_t len)
-{
-    if (c->peer) return c->peer;
-    if (file_exists("bench/peer_torch.py")) return "bench/peer_torch.py";
-    const char *slash = strrchr(argv0, '/');
-    if (slash) {
-        snprintf(buf, len, "%.*s/../../bench/peer_torch.py", (int)(slash - argv0), argv0);
-        if (file_exists(buf)) return buf;
-    }
-    return NULL;
-}
-
-/* "v0,v1,..." of n floats or ints into out. */
-static void join_list(char *out, size_t len, const float *f, const int *d, int n)
-{
-    size_t o = 0;
-    out[0] = 0;
-    for (int i = 0; i < n && o < len; i++) {
-        int w = f ? snprintf(out + o, len - o, "%s%.9g", i ? "," : "", (double)f[i])
-                  : snprintf(out + o, len - o, "%s%d", i ? "," : "", d[i]);
-        if (w < 0) break;
-        o += (size_t)w;
-    }
-}
-
 /* Space-separated img/s of each rep; 1 when there is one per rep. */
 static int parse_series(const char *s, int reps, series *out)
 {
@@ -490,14 +405,14 @@ static int run_peer(const bench_cfg *c, const char *script, const ds_dataset *ds
                     uint32_t n_train, uint32_t n_eval, side_result *r, char *why, size_t wlen)
 {
     char dump[64], mean[128], std[128], ebs[128], line[1024];
-    static char cmd[SPEC_MAX + 2048];
-    if (write_dump(ds, n_train, n_eval, dump, sizeof dump) != 0) {
+    static char cmd[PEER_SPEC_MAX + 2048];
+    if (peer_write_dump(ds, n_train, n_eval, dump, sizeof dump) != 0) {
         snprintf(why, wlen, "cannot write the data dump in /tmp: %s", strerror(errno));
         return -1;
     }
-    join_list(mean, sizeof mean, ds->mean, NULL, ds->c);
-    join_list(std, sizeof std, ds->std, NULL, ds->c);
-    join_list(ebs, sizeof ebs, NULL, c->eval_batch, c->n_eval);
+    peer_join_list(mean, sizeof mean, ds->mean, NULL, ds->c);
+    peer_join_list(std, sizeof std, ds->std, NULL, ds->c);
+    peer_join_list(ebs, sizeof ebs, NULL, c->eval_batch, c->n_eval);
     snprintf(cmd, sizeof cmd,
              "/usr/bin/python3 '%s' --data %s --shape %u,%u,%d,%d,%d --mean %s --std %s --spec '%s' "
              "--threads %d --batch %d --lr %.9g --momentum %.9g --wd %.9g --augment %d --steps %d "
@@ -594,7 +509,7 @@ static int bench_model(const bench_cfg *c, const char *argv0, FILE *rows)
     }
 
     char err[NN_ERR_MAX];
-    static char spec[SPEC_MAX];
+    static char spec[PEER_SPEC_MAX];
     nn_model *m = nn_model_create(c->arch, (nn_dims){ ds.c, ds.h, ds.w }, ds.n_classes, err, sizeof err);
     if (!m) { fprintf(stderr, "train_throughput: %s\n", err); ds_free(&ds); return 1; }
     nn_rng rng;
@@ -618,10 +533,10 @@ static int bench_model(const bench_cfg *c, const char *argv0, FILE *rows)
     if (run_harness(c, &ds, m, n_train, n_eval, &h) != 0) goto done;
 
     char why[1024] = "", pbuf[1024];
-    const char *script = find_peer(c, argv0, pbuf, sizeof pbuf);
+    const char *script = c->peer ? c->peer : peer_find_script("peer_torch.py", argv0, pbuf, sizeof pbuf);
     int peer_ok = 0;
     if (c->no_peer) snprintf(why, sizeof why, "--no-peer");
-    else if (model_spec(m, spec, sizeof spec) != 0)
+    else if (peer_model_spec(m, spec, sizeof spec) != 0)
         snprintf(why, sizeof why, "arch %s has a layer the peer does not build", c->arch);
     else if (!script) snprintf(why, sizeof why, "bench/peer_torch.py not found (give --peer)");
     else peer_ok = run_peer(c, script, &ds, spec, n_train, n_eval, &t, why, sizeof why) == 0;
