@@ -19,8 +19,8 @@
 #include "bench/peer/peer_io.h"
 #include "harness/config.h"
 #include "harness/data_store.h"
-#include "harness/fileio.h"
-#include "harness/run.h"
+#include "base/fileio.h"
+#include "harness/roots.h"
 #include "nn/schedule.h"
 
 enum { ARGV_MAX = 96 };
