@@ -18,6 +18,8 @@ static const opt_spec run_keys[] = {
     {"name", OPT_STR, F(name), "run", 0, 0, 0, 0, NULL, "prefix of the run id (results/runs/<name>-<hash>)"},
     {"seed", OPT_INT, F(seed), "1", 0, 2147483647, 0, 0, NULL, "seed of every random draw"},
     {"threads", OPT_INT, F(threads), "2", 1, 64, 0, 0, NULL, "threads for GEMM and kernels"},
+    {"suite", OPT_STR, F(suite), "", 0, 0, 0, 0, NULL,
+     "the suite this config belongs to (harness reproduce --suite NAME runs them all); empty = none"},
 };
 static const opt_spec data_keys[] = {
     {"dataset", OPT_STR, F(dataset), NULL, 0, 0, 0, 0, NULL, "mnist | fashion-mnist | cifar10 | an imported name (data/<name>.h5)"},
@@ -83,7 +85,7 @@ typedef struct {
 } load_ctx;
 
 /* Keys whose values become parts of paths (results/runs/<name>-<hash>, data/<dataset>.h5). */
-static const struct { const char *section, *key; } name_keys[] = {{"run", "name"}, {"data", "dataset"}};
+static const struct { const char *section, *key; } name_keys[] = {{"run", "name"}, {"run", "suite"}, {"data", "dataset"}};
 
 static void allowed_keys(const cfg_section *s, char *out, size_t n)
 {
@@ -299,18 +301,26 @@ static void sb_put(sbuf *b, const char *s)
     b->len += n;
 }
 
-static void put_keys(sbuf *b, const opt_spec *keys, int n, const void *obj, const char *skip1, const char *skip2)
+/* Writes every key but those named in skip (NULL-terminated, may be NULL). */
+static void put_keys(sbuf *b, const opt_spec *keys, int n, const void *obj, const char *const *skip)
 {
     char line[OPT_STR_MAX * 2];
     for (int k = 0; k < n; k++) {
-        if ((skip1 && strcmp(keys[k].key, skip1) == 0) || (skip2 && strcmp(keys[k].key, skip2) == 0)) continue;
+        int skipped = 0;
+        for (const char *const *s = skip; s && *s && !skipped; s++) skipped = strcmp(keys[k].key, *s) == 0;
+        if (skipped) continue;
         opt_format(&keys[k], obj, line, sizeof line);
         sb_put(b, line);
         sb_put(b, "\n");
     }
 }
 
-static char *render(const hx_config *cfg, int for_hash)
+/* [run] keys left out of a hash: they do not decide the numbers (name, threads, suite) or,
+ * for the recipe hash, are the one thing seeds vary (seed). */
+static const char *const run_not_hashed[] = {"name", "threads", "suite", NULL};
+static const char *const run_not_in_recipe[] = {"name", "threads", "suite", "seed", NULL};
+
+static char *render(const hx_config *cfg, const char *const *run_skip)
 {
     sbuf b = {0};
     for (int s = 0; s < N_SECTIONS; s++) {
@@ -318,24 +328,26 @@ static char *render(const hx_config *cfg, int for_hash)
         snprintf(head, sizeof head, "%s[%s]\n", s ? "\n" : "", sections[s].name);
         sb_put(&b, head);
         int is_run = strcmp(sections[s].name, "run") == 0;
-        put_keys(&b, sections[s].keys, sections[s].n, cfg, for_hash && is_run ? "name" : NULL,
-                 for_hash && is_run ? "threads" : NULL);
+        put_keys(&b, sections[s].keys, sections[s].n, cfg, is_run ? run_skip : NULL);
         if (strcmp(sections[s].name, "method") == 0 && cfg->method)
-            put_keys(&b, cfg->method->options, cfg->method->n_options, cfg->method_config, NULL, NULL);
+            put_keys(&b, cfg->method->options, cfg->method->n_options, cfg->method_config, NULL);
     }
     return b.buf;
 }
 
-char *cfg_resolved(const hx_config *cfg) { return render(cfg, 0); }
+char *cfg_resolved(const hx_config *cfg) { return render(cfg, NULL); }
 
-void cfg_hash(const hx_config *cfg, char out[17])
+static void hash_of(const hx_config *cfg, const char *const *run_skip, char out[17])
 {
-    char *t = render(cfg, 1);
+    char *t = render(cfg, run_skip);
     uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *)t; *p; p++) h = (h ^ *p) * 1099511628211ULL;
     free(t);
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
+
+void cfg_hash(const hx_config *cfg, char out[17]) { hash_of(cfg, run_not_hashed, out); }
+void cfg_recipe_hash(const hx_config *cfg, char out[17]) { hash_of(cfg, run_not_in_recipe, out); }
 
 void cfg_print_schema(FILE *f)
 {

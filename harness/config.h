@@ -16,7 +16,7 @@ typedef enum { CFG_OPT_SGD = 0, CFG_OPT_ADAM = 1 } cfg_optimizer;
 typedef struct hx_config {
     char path[PATH_MAX];
     /* [run] */
-    char name[OPT_STR_MAX]; int seed; int threads;
+    char name[OPT_STR_MAX]; int seed; int threads; char suite[OPT_STR_MAX];
     /* [data] */
     char dataset[OPT_STR_MAX]; int train_subset; int val_size; int augment;
     /* [model] */
@@ -38,8 +38,11 @@ void cfg_free(hx_config *);
 /* The resolved configuration as INI text (every key, defaults filled in). Caller frees. */
 char *cfg_resolved(const hx_config *);
 /* Stable 64-bit hash (hex, 16 chars) of what determines the numbers: everything but [run]
- * name and threads. Used for run ids and the baseline cache. */
+ * name, threads and suite. Used for run ids and the baseline cache. */
 void cfg_hash(const hx_config *, char out[17]);
+/* The same without [run] seed: runs that differ only in seed share it (harness table groups
+ * seeds by it and flags a row whose runs do not). */
+void cfg_recipe_hash(const hx_config *, char out[17]);
 /* Print every section's keys with type, range, default and help. */
 void cfg_print_schema(FILE *);
 

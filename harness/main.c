@@ -4,6 +4,7 @@
 #include <string.h>
 #include "datasets/dataset.h"
 #include "harness/checkpoint.h"
+#include "harness/compare.h"
 #include "harness/config.h"
 #include "harness/data_store.h"
 #include "base/fileio.h"
@@ -11,6 +12,10 @@
 #include "harness/experiment.h"
 #include "harness/roots.h"
 #include "harness/plot.h"
+#include "harness/report_runs.h"
+#include "harness/seeds.h"
+#include "harness/suite.h"
+#include "harness/sweep.h"
 #include "harness/table.h"
 #include "methods/method.h"
 
@@ -58,15 +63,39 @@ static int unknown(const char *what, const char *got, const char *const *known, 
     return usage_error(msg);
 }
 
-static const char *const run_options[] = {"--set", "--resume", "--rerun", "--quiet"};
+static const char *const run_options[] = {"--set", "--resume", "--rerun", "--quiet", "--seeds", "--seed-list"};
 static const char *const eval_options[] = {"--data", "--batch"};
+
+/* Every seed's run, then one line: the seeds' mean ± std and how many were trained or reused. */
+static int run_seeds(const char *config, const hx_run_opts *o, const hx_seeds *seeds)
+{
+    char err[ERR_MAX], list[HX_SEEDS_MAX * 12];
+    hx_run_result res[HX_SEEDS_MAX];
+    if (hx_run_seeds(config, o, seeds, res, err, sizeof err) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return 1;
+    }
+    double acc[HX_SEEDS_MAX];
+    int reused = 0;
+    for (int i = 0; i < seeds->n; i++) { acc[i] = res[i].final_acc; reused += res[i].reused; }
+    rr_stat st = rr_stats(acc, seeds->n);
+    hx_seeds_text(seeds, list, sizeof list);
+    printf("%s, seeds %s: final test acc %.2f ± %.2f%% over %d run(s) (%d trained, %d reused)\n", config, list,
+           st.mean, st.std, seeds->n, seeds->n - reused, reused);
+    return 0;
+}
 
 static int cmd_run(int argc, char **argv)
 {
     const char *config = NULL;
     const char *sets[CFG_MAX_SETS];
     hx_run_opts o = {.sets = sets};
+    hx_seeds seeds = {0};
+    char err[ERR_MAX];
     for (int i = 0; i < argc; i++) {
+        int used = 0, k = hx_seeds_option(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &seeds, &used, err, sizeof err);
+        if (k < 0) return usage_error(err);
+        if (k > 0) { i += used - 1; continue; }
         if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
             if (o.n_sets == CFG_MAX_SETS) return usage_error("too many --set");
             sets[o.n_sets++] = argv[++i];
@@ -82,7 +111,12 @@ static int cmd_run(int argc, char **argv)
         else return usage_error("run takes one config file");
     }
     if (!config) return usage_error("run: which config? e.g. harness run configs/xnor.ini");
-    char err[ERR_MAX];
+    if (seeds.n) {
+        if (o.resume) return usage_error("run: --resume continues one run; with --seeds a finished seed is reused and "
+                                         "an interrupted one is named (resume it alone with --set run.seed=S)");
+        o.reuse = 1;
+        return run_seeds(config, &o, &seeds);
+    }
     if (hx_experiment(config, &o, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "harness: %s\n", err);
         return 1;
@@ -229,11 +263,42 @@ static int cmd_plot(int argc, char **argv)
     return 0;
 }
 
+static int cmd_compare(int argc, char **argv)
+{
+    char err[ERR_MAX];
+    if (hx_compare_main(argc, argv, stdout, stdout, err, sizeof err) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_reproduce(int argc, char **argv)
+{
+    char err[ERR_MAX];
+    if (hx_reproduce_main(argc, argv, stdout, stdout, err, sizeof err) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_sweep(int argc, char **argv)
+{
+    char err[ERR_MAX];
+    if (hx_sweep_main(argc, argv, stdout, err, sizeof err) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 typedef struct { const char *name, *args, *help; int (*fn)(int, char **); } command;
 static const command commands[] = {
-    {"run", "CONFIG.ini [--set section.key=value ...] [--resume | --rerun] [--quiet]", "train / compress as the config says", cmd_run},
+    {"run", "CONFIG.ini [--set section.key=value ...] [--resume | --rerun] [--quiet] [--seeds N | --seed-list S,S,...]",
+     "train / compress as the config says; with seeds, one run per seed (finished ones are reused)", cmd_run},
     {"eval", "MODEL.h5 --data NAME [--batch N]", "test accuracy of a saved model", cmd_eval},
     {"data", "NAME [--src DIR] | import NAME --idx DIR | import NAME --images DIR",
      "turn raw dataset files into data/NAME.h5: IDX, CIFAR-10 binary, or DIR/{train,test}/<class>/ PNG/JPEG images", cmd_data},
@@ -242,6 +307,13 @@ static const command commands[] = {
     {"config", "", "list every config section and key with its range and default", cmd_config},
     {"table", "[--runs DIR] [--format md|csv|tex] [--out FILE] [--ref FILE] [--skip-bad]", "Table-4-style report of finished runs vs. published numbers", cmd_table},
     {"plot", "[--runs DIR] [--out DIR] [--ref FILE] [--skip-bad] [--no-gnuplot]", "gnuplot figures: accuracy vs bits / compression, training curves, Lottery Ticket rounds", cmd_plot},
+    {"compare", "CONFIG [--against METHOD,...|all] [--seeds N | --seed-list S,...] [--configs DIR] [--out FILE] [--quiet]",
+     "run or reuse a method and the surveyed ones on its arch and data; top-1 ± std, Δ, size, Welch's t-test p", cmd_compare},
+    {"reproduce", "--suite NAME [--seeds N | --seed-list S,...] [--configs DIR] [--quiet] [--no-gnuplot]",
+     "run or reuse every config of a suite ([run] suite), then its table and plots in results/suites/NAME/", cmd_reproduce},
+    {"sweep", "CONFIG... [--seeds N | --seed-list S,...] [--set section.key=v1,v2,...]... [--jobs J] "
+     "[--emit parallel|slurm] [--out FILE] [--quiet]",
+     "a grid of runs: here with at most J processes, or as a GNU parallel file / one Slurm array script", cmd_sweep},
     {"help", "", "this list", cmd_help},
 };
 
@@ -250,7 +322,7 @@ static int cmd_help(int argc, char **argv)
     (void)argc; (void)argv;
     printf("harness %s — pruning and quantization benchmark\n\nusage:\n", HARNESS_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        printf("  harness %-8s %s\n  %10s %s\n", commands[i].name, commands[i].args, "", commands[i].help);
+        printf("  harness %-9s %s\n  %11s %s\n", commands[i].name, commands[i].args, "", commands[i].help);
     return 0;
 }
 

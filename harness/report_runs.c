@@ -2,6 +2,7 @@
 #include "harness/report_runs.h"
 #include <dirent.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/fileio.h"
@@ -202,6 +203,9 @@ int rr_read_run(const char *run_dir, rr_run *run, char *err, size_t errlen)
         run->epochs = json_get_num(text, "epochs", &v) == JSON_OK ? (int)v : 0;
         run->rounds = json_get_num(text, "rounds", &v) == JSON_OK ? (int)v : 1;
         run->images_per_s = json_get_num(text, "images_per_s", &v) == JSON_OK ? v : 0;
+        if (json_get_str(text, "recipe_hash", run->recipe, sizeof run->recipe) != JSON_OK) run->recipe[0] = 0;
+        if (json_get_str(text, "code_version", run->code_version, sizeof run->code_version) != JSON_OK)
+            run->code_version[0] = 0;
         snprintf(path, sizeof path, "%s/config.ini", run_dir);
         if (fio_exists(path)) read_mode(path, run->mode);
         if (run->mode[0]) snprintf(run->key, sizeof run->key, "%s:%s", run->method, run->mode);
@@ -222,6 +226,19 @@ static int cmp_group(const void *pa, const void *pb)
     if (c == 0) c = b->is_baseline - a->is_baseline;
     if (c == 0) c = strcmp(a->key, b->key);
     return c;
+}
+
+/* How many distinct values field (at offset off in rr_run) takes over the group's runs. */
+static int distinct(const rr_set *s, const rr_group *G, size_t off)
+{
+    int n = 0;
+    for (int j = 0; j < G->n_runs; j++) {
+        const char *v = (const char *)&s->runs[G->runs[j]] + off;
+        int seen = 0;
+        for (int k = 0; k < j && !seen; k++) seen = strcmp(v, (const char *)&s->runs[G->runs[k]] + off) == 0;
+        n += !seen;
+    }
+    return n;
 }
 
 static void make_groups(rr_set *s)
@@ -266,6 +283,8 @@ static void make_groups(rr_set *s)
         G->bytes = rr_stats(v[1], G->n_runs);
         G->compression = rr_stats(v[2], G->n_runs);
         G->macs_ratio = rr_stats(v[3], G->n_runs);
+        G->n_recipes = distinct(s, G, offsetof(rr_run, recipe));
+        G->n_code_versions = distinct(s, G, offsetof(rr_run, code_version));
     }
     for (int k = 0; k < 4; k++) free(v[k]);
     qsort(s->groups, (size_t)s->n_groups, sizeof *s->groups, cmp_group);
@@ -279,6 +298,33 @@ static void make_groups(rr_set *s)
     }
 }
 
+int rr_load_dirs(const char *const *run_dirs, int n, int skip_bad, FILE *warn, rr_set *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->runs = calloc((size_t)n + 1, sizeof *s->runs);
+    int rc = 0;
+    char path[RR_PATH_MAX + 32], msg[1024];
+    for (int i = 0; i < n && rc == 0; i++) {
+        snprintf(path, sizeof path, "%s/result.json", run_dirs[i]);
+        if (!fio_exists(path)) {
+            snprintf(path, sizeof path, "%s/metrics.csv", run_dirs[i]);   /* a run folder still going */
+            s->n_unfinished += fio_exists(path);
+            continue;
+        }
+        if (rr_read_run(run_dirs[i], &s->runs[s->n_runs], msg, sizeof msg) == 0) s->n_runs++;
+        else if (skip_bad) {
+            s->n_skipped++;
+            if (warn) fprintf(warn, "warning: skipped %s\n", msg);
+        } else {
+            snprintf(err, errlen, "%s (--skip-bad leaves such runs out)", msg);
+            rc = -1;
+        }
+    }
+    if (rc != 0) { rr_free(s); return -1; }
+    make_groups(s);
+    return 0;
+}
+
 int rr_load(const char *dir, int skip_bad, FILE *warn, rr_set *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -288,40 +334,21 @@ int rr_load(const char *dir, int skip_bad, FILE *warn, rr_set *s, char *err, siz
                               "name another with --runs DIR)", dir);
         return -1;
     }
-    char **names = NULL;
+    char **dirs = NULL;
     int n = 0, cap = 0;
     for (struct dirent *e; (e = readdir(d));) {
         if (e->d_name[0] == '.') continue;
-        if (n == cap) names = realloc(names, sizeof *names * (size_t)(cap = cap ? cap * 2 : 64));
-        names[n++] = strdup(e->d_name);
+        if (n == cap) dirs = realloc(dirs, sizeof *dirs * (size_t)(cap = cap ? cap * 2 : 64));
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        dirs[n] = malloc(len);
+        snprintf(dirs[n++], len, "%s/%s", dir, e->d_name);
     }
     closedir(d);
-    if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);   /* readdir order is arbitrary */
-    s->runs = calloc((size_t)n + 1, sizeof *s->runs);
-    int rc = 0;
-    char run_dir[RR_PATH_MAX], path[RR_PATH_MAX + 32], msg[1024];
-    for (int i = 0; i < n && rc == 0; i++) {
-        snprintf(run_dir, sizeof run_dir, "%s/%s", dir, names[i]);
-        snprintf(path, sizeof path, "%s/result.json", run_dir);
-        if (!fio_exists(path)) {
-            snprintf(path, sizeof path, "%s/metrics.csv", run_dir);   /* a run folder still going */
-            s->n_unfinished += fio_exists(path);
-            continue;
-        }
-        if (rr_read_run(run_dir, &s->runs[s->n_runs], msg, sizeof msg) == 0) s->n_runs++;
-        else if (skip_bad) {
-            s->n_skipped++;
-            if (warn) fprintf(warn, "warning: skipped %s\n", msg);
-        } else {
-            snprintf(err, errlen, "%s (--skip-bad leaves such runs out)", msg);
-            rc = -1;
-        }
-    }
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
-    if (rc != 0) { rr_free(s); return -1; }
-    make_groups(s);
-    return 0;
+    if (n) qsort(dirs, (size_t)n, sizeof *dirs, cmp_str);   /* readdir order is arbitrary */
+    int rc = rr_load_dirs((const char *const *)dirs, n, skip_bad, warn, s, err, errlen);
+    for (int i = 0; i < n; i++) free(dirs[i]);
+    free(dirs);
+    return rc;
 }
 
 void rr_free(rr_set *s)

@@ -1,6 +1,9 @@
 /* Finished runs read back for reports (harness table / plot): every <dir>/<run>/result.json,
  * grouped by (arch, dataset, method key) with mean ± std over seeds.
  *
+ * A row is meant to hold seeds of one config run by one code: each run's recipe hash (the config
+ * hash without the seed) and code version are read, and a group that mixes several is flagged.
+ *
  * The method key is the method name, plus ":<mode>" when the run's config.ini has a
  * [method] mode (xnor:bwn, xnor:xnor, deepshift:q, deepshift:ps); plain training is "none".
  * Reports read files only: they never link the trainer. */
@@ -26,6 +29,8 @@ typedef struct rr_run {
     char method[RR_NAME_MAX], mode[RR_NAME_MAX], key[RR_KEY_MAX], title[RR_NAME_MAX];
     char arch[RR_NAME_MAX], dataset[RR_NAME_MAX];
     int seed, epochs, rounds;
+    char recipe[24];      /* config hash without the seed ("" in records from before it) */
+    char code_version[128];   /* which code ran it ("" in records from before it) */
     double final_acc, best_acc, images_per_s;
     double bytes, bytes_fp32, compression, macs_dense, macs_needed;
     rr_bits w, a;         /* weighted by each layer's weight count */
@@ -42,6 +47,7 @@ typedef struct rr_group {
     rr_stat acc, bytes, compression, macs_ratio;
     rr_bits w, a;         /* of the group's first run */
     int epochs_min, epochs_max;  /* differ: the group mixes recipes (a note says so) */
+    int n_recipes, n_code_versions;   /* distinct values over the runs ("" counts): > 1 is flagged */
 } rr_group;
 
 typedef struct rr_set {
@@ -54,6 +60,8 @@ typedef struct rr_set {
 /* Reads every run under dir (sorted by folder name) and groups them. A bad result.json is an
  * error naming the file and key, unless skip_bad: then a warning goes to warn (may be NULL). */
 int rr_load(const char *dir, int skip_bad, FILE *warn, rr_set *, char *err, size_t errlen);
+/* The same for the given run folders only (in that order; harness reproduce: one suite's runs). */
+int rr_load_dirs(const char *const *run_dirs, int n, int skip_bad, FILE *warn, rr_set *, char *err, size_t errlen);
 /* Reads one result.json (and the mode from config.ini beside it). */
 int rr_read_run(const char *run_dir, rr_run *, char *err, size_t errlen);
 void rr_free(rr_set *);

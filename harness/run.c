@@ -11,6 +11,7 @@
 #include <cblas.h>
 #include "datasets/dataset.h"
 #include "harness/checkpoint.h"
+#include "harness/code_version.h"
 #include "harness/data_store.h"
 #include "harness/diverge.h"
 #include "base/fileio.h"
@@ -158,6 +159,7 @@ static int setup(runner *r, rd_mode mode, char *err, size_t errlen)
     hx_run_locate(c, r->hash, r->run_id, sizeof r->run_id, r->run_dir, sizeof r->run_dir);
     snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/model.h5", r->run_dir);
     if (hx_run_dir_take(&r->dir, r->run_dir, r->run_id, r->hash, mode, err, errlen) != 0) return -1;
+    if (r->dir.reuse) return 0;   /* finished already: hx_run reads its result */
 
     if (hx_dataset_open(c->dataset, &r->ds, r->log, err, errlen) != 0) return -1;
     r->train = r->ds.train;
@@ -400,6 +402,10 @@ static int write_result(runner *r, double final_acc, double final_loss, double w
     json_str(&j, "run_id", r->run_id);
     json_str(&j, "config", c->path);
     json_str(&j, "config_hash", r->hash);
+    char recipe[17];
+    cfg_recipe_hash(c, recipe);
+    json_str(&j, "recipe_hash", recipe);
+    json_str(&j, "code_version", hx_code_version);
     json_str(&j, "method", c->method ? c->method->name : "none");
     json_str(&j, "method_title", c->method ? c->method->title : "Full precision");
     json_str(&j, "arch", c->arch);
@@ -448,6 +454,7 @@ static int write_result(runner *r, double final_acc, double final_loss, double w
     json_obj_end(&j);
     json_obj_begin(&j, "versions");
     json_str(&j, "harness", HARNESS_VERSION);
+    json_str(&j, "git", hx_code_git);
     unsigned maj, min, rel;
     H5get_libversion(&maj, &min, &rel);
     char v[64];
@@ -540,6 +547,33 @@ static void runner_free(runner *r)
     free(r);
 }
 
+/* Reuse mode found the run finished: its result.json answers, nothing is trained. */
+static int report_reused(runner *r, hx_run_result *res, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 16], *text = NULL;
+    snprintf(path, sizeof path, "%s/result.json", r->run_dir);
+    if (json_load(path, 1u << 22, &text, err, errlen) != 0) return -1;
+    double acc = NAN, best = NAN, wall = 0, ips = 0;
+    json_get_num(text, "final_acc", &acc);   /* hx_run_dir_finished checked it is there */
+    json_get_num(text, "best_acc", &best);
+    json_get_num(text, "wall_s", &wall);
+    json_get_num(text, "images_per_s", &ips);
+    free(text);
+    fprintf(r->log, "reused %s: finished already (final test acc %.2f%%), not trained again; results in %s\n",
+            r->run_id, acc, r->run_dir);
+    if (res) {
+        memset(res, 0, sizeof *res);
+        snprintf(res->run_id, sizeof res->run_id, "%s", r->run_id);
+        snprintf(res->run_dir, sizeof res->run_dir, "%s", r->run_dir);
+        res->final_acc = acc;
+        res->best_acc = best;
+        res->wall_s = wall;
+        res->train_images_per_s = ips;
+        res->reused = 1;
+    }
+    return 0;
+}
+
 int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, char *err, size_t errlen)
 {
     hx_run_opts def = {0};
@@ -561,8 +595,13 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
         free(r);
         return -1;
     }
-    int rc = setup(r, o->rerun ? RD_RERUN : o->resume ? RD_RESUME : RD_START, err, errlen);
+    int rc = setup(r, o->rerun ? RD_RERUN : o->resume ? RD_RESUME : o->reuse ? RD_REUSE : RD_START, err, errlen);
     if (rc != 0) hx_run_dir_release(&r->dir, 1);
+    else if (r->dir.reuse) {
+        rc = report_reused(r, res, err, errlen);
+        runner_free(r);
+        return rc;
+    }
     int start_round = 0, start_epoch = 0;
     if (rc == 0 && o->resume) rc = resume_from(r, &start_round, &start_epoch, err, errlen);
     if (rc == 0) {
@@ -595,6 +634,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
             fprintf(r->log, "results in %s\n", r->run_dir);
         }
         if (res) {
+            memset(res, 0, sizeof *res);
             snprintf(res->run_id, sizeof res->run_id, "%s", r->run_id);
             snprintf(res->run_dir, sizeof res->run_dir, "%s", r->run_dir);
             res->final_acc = final_acc;

@@ -16,14 +16,14 @@
 #define LOCK_NAME ".lock"
 
 typedef enum { ST_EMPTY, ST_FINISHED, ST_UNFINISHED, ST_DAMAGED, ST_COUNT } rd_state;
-typedef enum { ACT_GO, ACT_CLEAR, ACT_REFUSE } rd_action;
+typedef enum { ACT_GO, ACT_CLEAR, ACT_REFUSE, ACT_REUSE } rd_action;
 
-/* What a run does with a folder in each state, by mode (RD_START, RD_RESUME, RD_RERUN). */
-static const rd_action decide[ST_COUNT][3] = {
-    [ST_EMPTY] = {ACT_GO, ACT_GO, ACT_GO},
-    [ST_FINISHED] = {ACT_REFUSE, ACT_REFUSE, ACT_CLEAR},
-    [ST_UNFINISHED] = {ACT_REFUSE, ACT_GO, ACT_CLEAR},
-    [ST_DAMAGED] = {ACT_REFUSE, ACT_REFUSE, ACT_CLEAR},
+/* What a run does with a folder in each state, by mode (RD_START, RD_RESUME, RD_RERUN, RD_REUSE). */
+static const rd_action decide[ST_COUNT][RD_MODE_COUNT] = {
+    [ST_EMPTY] = {ACT_GO, ACT_GO, ACT_GO, ACT_GO},
+    [ST_FINISHED] = {ACT_REFUSE, ACT_REFUSE, ACT_CLEAR, ACT_REUSE},
+    [ST_UNFINISHED] = {ACT_REFUSE, ACT_GO, ACT_CLEAR, ACT_REFUSE},
+    [ST_DAMAGED] = {ACT_REFUSE, ACT_REFUSE, ACT_CLEAR, ACT_REFUSE},
 };
 
 static int fail(char *err, size_t errlen, const char *path, const char *what, int e)
@@ -101,8 +101,31 @@ static rd_state inspect(const char *dir, const char *run_id, const char *hash, d
     return hx_run_dir_finished(dir, run_id, hash, acc, why, n) ? ST_FINISHED : ST_DAMAGED;
 }
 
-/* Creates (or opens) dir and takes its lock without waiting. */
-static int lock_dir(hx_run_dir *d, char *err, size_t errlen)
+/* Takes the exclusive lock on fd: at once, or, when wait, after the process holding it (whose
+ * pid the lock file holds) lets go. */
+static int take_lock(int fd, int wait, const char *dir, const char *lock, char *err, size_t errlen)
+{
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
+    int e = errno;
+    if (e != EWOULDBLOCK) return fail(err, errlen, lock, "cannot lock the run folder", e);
+    char pid[32] = "?";
+    ssize_t k = pread(fd, pid, sizeof pid - 1, 0);
+    pid[k > 0 ? k : 1] = 0;
+    pid[strcspn(pid, "\n")] = 0;
+    if (!wait) {
+        snprintf(err, errlen, "%s is being written by another harness run (pid %s); wait until it has "
+                 "finished", dir, pid);
+        return -1;
+    }
+    fprintf(stderr, "harness: %s is being written by another harness run (pid %s): waiting until it has "
+            "finished, then reusing its result\n", dir, pid);
+    while (flock(fd, LOCK_EX) != 0)
+        if (errno != EINTR) return fail(err, errlen, lock, "cannot lock the run folder", errno);
+    return 0;
+}
+
+/* Creates (or opens) dir and takes its lock (see take_lock). */
+static int lock_dir(hx_run_dir *d, int wait, char *err, size_t errlen)
 {
     char parent[FIO_PATH_MAX], lock[FIO_PATH_MAX + 16];
     snprintf(parent, sizeof parent, "%s", d->path);
@@ -116,17 +139,9 @@ static int lock_dir(hx_run_dir *d, char *err, size_t errlen)
     path_in(lock, sizeof lock, d->path, LOCK_NAME);
     d->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (d->lock_fd < 0) return fail(err, errlen, lock, "cannot open the run folder's lock", errno);
-    if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        char pid[32] = "?";
-        ssize_t k = pread(d->lock_fd, pid, sizeof pid - 1, 0);
-        pid[k > 0 ? k : 1] = 0;
-        pid[strcspn(pid, "\n")] = 0;
+    if (take_lock(d->lock_fd, wait, d->path, lock, err, errlen) != 0) {
         close(d->lock_fd);
         d->lock_fd = -1;
-        if (e != EWOULDBLOCK) return fail(err, errlen, lock, "cannot lock the run folder", e);
-        snprintf(err, errlen, "%s is being written by another harness run (pid %s); wait until it has "
-                 "finished", d->path, pid);
         return -1;
     }
     char pid[32];
@@ -142,13 +157,15 @@ int hx_run_dir_take(hx_run_dir *d, const char *dir, const char *run_id, const ch
     d->lock_fd = -1;
     if (snprintf(d->path, sizeof d->path, "%s", dir) >= (int)sizeof d->path)
         return fail(err, errlen, dir, "cannot use the run folder", ENAMETOOLONG);
-    if (lock_dir(d, err, errlen) != 0) return -1;
+    if (mode < 0 || mode >= RD_MODE_COUNT) return fail(err, errlen, dir, "unknown run folder mode", EINVAL);
+    if (lock_dir(d, mode == RD_REUSE, err, errlen) != 0) return -1;
     char why[1024] = "";
     double acc = 0;
     rd_state st = inspect(dir, run_id, hash, &acc, why, sizeof why);
     switch (decide[st][mode]) {
     case ACT_GO: return 0;
     case ACT_CLEAR: d->clear = 1; return 0;
+    case ACT_REUSE: d->reuse = 1; return 0;
     case ACT_REFUSE:
         if (st == ST_FINISHED)
             snprintf(err, errlen, "%s already holds the finished run %s (final test accuracy %.2f%%, see "

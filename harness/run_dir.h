@@ -9,6 +9,10 @@
  *                                   rerun, the folder is cleared and the run starts again
  *   an unfinished run (no result)   resume continues it; rerun clears it; otherwise refused
  *   a result.json of another run    refused as damaged; rerun clears it
+ * In reuse mode (harness run --seeds, sweep, compare, reproduce) a finished run is reused, not
+ * refused: the folder is left as it is and the caller reads its result.json. A reuse that finds
+ * the lock held waits for it (saying so on stderr) instead of giving up, so of two processes
+ * asked for the same run one trains it and the other then reuses it.
  * A finished run is one whose result.json names this run id and config hash, next to its
  * metrics.csv (model.h5 too, unless the folder is a committed record without its model).
  * result.json is written last, so a folder without it is unfinished. */
@@ -17,13 +21,14 @@
 #include <stddef.h>
 #include "base/fileio.h"
 
-typedef enum { RD_START = 0, RD_RESUME = 1, RD_RERUN = 2 } rd_mode;
+typedef enum { RD_START = 0, RD_RESUME = 1, RD_RERUN = 2, RD_REUSE = 3, RD_MODE_COUNT } rd_mode;
 
 typedef struct hx_run_dir {
     char path[FIO_PATH_MAX];
     int lock_fd;      /* -1 when not held */
     int created;      /* this process created the folder */
     int clear;        /* --rerun: clear the folder in hx_run_dir_begin */
+    int reuse;        /* reuse mode found the finished run: nothing to write, read its result.json */
 } hx_run_dir;
 
 /* 0 = the folder is this run's to write (from hx_run_dir_begin on); -1 with the reason (and

@@ -53,6 +53,21 @@ static int source_index(const char **sources, int *n, const char *s)
     return *n;
 }
 
+/* "3", or "3 (epochs 5–15; 2 configs; 2 code versions)" for a row that mixes what seeds should share. */
+static void seeds_cell(const rr_group *g, char *out)
+{
+    char why[CELL_MAX] = "";
+    size_t n = 0;
+    if (g->epochs_min != g->epochs_max)
+        n += (size_t)snprintf(why + n, sizeof why - n, "epochs %d–%d", g->epochs_min, g->epochs_max);
+    if (g->n_recipes > 1 && n < sizeof why)
+        n += (size_t)snprintf(why + n, sizeof why - n, "%s%d configs", n ? "; " : "", g->n_recipes);
+    if (g->n_code_versions > 1 && n < sizeof why)
+        snprintf(why + n, sizeof why - n, "%s%d code versions", n ? "; " : "", g->n_code_versions);
+    if (why[0]) snprintf(out, CELL_MAX, "%d (%s)", g->n_runs, why);
+    else snprintf(out, CELL_MAX, "%d", g->n_runs);
+}
+
 static void group_cells(const rr_set *s, const rr_group *g, const rf_row *ref, int src, cells c)
 {
     if (g->is_baseline) snprintf(c[0], CELL_MAX, "Full precision");
@@ -72,9 +87,7 @@ static void group_cells(const rr_set *s, const rr_group *g, const rf_row *ref, i
     snprintf(c[7], CELL_MAX, "%.1f", g->bytes.mean / 1000);
     snprintf(c[8], CELL_MAX, "%.1f", g->compression.mean);
     snprintf(c[9], CELL_MAX, "%.2f", g->macs_ratio.mean);
-    if (g->epochs_min != g->epochs_max)
-        snprintf(c[10], CELL_MAX, "%d (epochs %d–%d)", g->n_runs, g->epochs_min, g->epochs_max);
-    else snprintf(c[10], CELL_MAX, "%d", g->n_runs);
+    seeds_cell(g, c[10]);
 }
 
 static void ref_cells(const rf_row *r, cells c)
@@ -316,12 +329,21 @@ void hx_table_render(const rr_set *s, const rf_table *ref, hx_table_format fmt, 
     if (md) {
         rr_puts(b, "\nNotes:\n");
         for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++) rr_printf(b, "- %s\n", notes[i]);
-        for (int i = 0; i < s->n_groups; i++)
-            if (s->groups[i].epochs_min != s->groups[i].epochs_max)
+        for (int i = 0; i < s->n_groups; i++) {
+            const rr_group *g = &s->groups[i];
+            if (g->epochs_min != g->epochs_max)
                 rr_printf(b, "- Warning: %s on %s / %s mixes runs of %d to %d epochs; give them distinct "
                              "settings or remove the stale runs.\n",
-                          s->groups[i].key, s->groups[i].arch, s->groups[i].dataset, s->groups[i].epochs_min,
-                          s->groups[i].epochs_max);
+                          g->key, g->arch, g->dataset, g->epochs_min, g->epochs_max);
+            if (g->n_recipes > 1)
+                rr_printf(b, "- Warning: %s on %s / %s averages runs of %d different configs (recipe_hash in "
+                             "result.json: the config hash without the seed), not only seeds of one.\n",
+                          g->key, g->arch, g->dataset, g->n_recipes);
+            if (g->n_code_versions > 1)
+                rr_printf(b, "- Warning: %s on %s / %s averages runs of %d code versions (code_version in "
+                             "result.json; empty in records from before it was kept).\n",
+                          g->key, g->arch, g->dataset, g->n_code_versions);
+        }
         if (s->n_unfinished) rr_printf(b, "- %d unfinished run folder(s) (no result.json) left out.\n", s->n_unfinished);
         if (s->n_skipped) rr_printf(b, "- %d run(s) with a bad result.json skipped (--skip-bad).\n", s->n_skipped);
     }

@@ -4,6 +4,8 @@
 #            scripts/fetch_mnist.sh) and dataset-fashion-mnist.
 #   --torch  also python3-torch, the peer of bench/train_throughput.
 #   --fuzz   also clang and its runtime libraries (libFuzzer, sanitizers): the fuzz smoke test.
+#   --engines  also GNU parallel, Slurm and MUNGE: the engines tests (harness sweep --emit run
+#            by the real engines on localhost).
 # Safe to run again: installs only what is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev libdnnl-dev libhdf5-dev libpng-dev libjpeg62-turbo-dev
@@ -14,7 +16,8 @@ for a in "$@"; do
     --data) pkgs+=(dataset-fashion-mnist); need_npm=1 ;;
     --torch) pkgs+=(python3-torch) ;;
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
-    *) echo "install_deps.sh: unknown option $a (allowed: --data, --torch, --fuzz)" >&2; exit 2 ;;
+    --engines) pkgs+=(parallel slurm-wlm munge) ;;
+    *) echo "install_deps.sh: unknown option $a (allowed: --data, --torch, --fuzz, --engines)" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -20,6 +20,7 @@ struct fx_run {
     double acc = 99.0, bytes = 1000, bytes_fp32 = 32000, macs_dense = 1000, macs_needed = 1000;
     std::vector<fx_layer> layers{{"conv1", 32, 32, 500}, {"fc1", 32, 32, 4000}};
     std::vector<double> curve;   /* test_acc per epoch for metrics.csv; empty = no metrics.csv */
+    std::string recipe, code_version;   /* empty = left out, as in records from before them */
 };
 
 
@@ -61,7 +62,10 @@ inline void fx_write_run(const std::string &root, const fx_run &r)
     mkdir(dir.c_str(), 0777);
     std::ostringstream j;
     j.precision(17);
-    j << "{\n\"run_id\": \"" << r.id << "\",\n\"config\": \"configs/x.ini\",\n\"config_hash\": \"0123\",\n"
+    j << "{\n\"run_id\": \"" << r.id << "\",\n\"config\": \"configs/x.ini\",\n\"config_hash\": \"0123\",\n";
+    if (!r.recipe.empty()) j << "\"recipe_hash\": \"" << r.recipe << "\",\n";
+    if (!r.code_version.empty()) j << "\"code_version\": \"" << r.code_version << "\",\n";
+    j
       << "\"method\": \"" << r.method << "\",\n\"method_title\": \""
       << (r.method == "none" ? "Full precision" : r.method == "xnor" ? "XNOR-Net" : r.method) << "\",\n"
       << "\"arch\": \"" << r.arch << "\",\n\"dataset\": \"" << r.dataset << "\",\n\"seed\": " << r.seed

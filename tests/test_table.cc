@@ -179,6 +179,28 @@ TEST_F(Table, MarkdownJoinsReferenceAndListsUnrunSettings)
     EXPECT_EQ(tail.find("Paper A"), std::string::npos);   /* the matched row is not repeated */
 }
 
+TEST_F(Table, FlagsRowsWhoseSeedsDifferInConfigOrCode)
+{
+    std::string dir = root + "/flagged";
+    mkdir(dir.c_str(), 0777);
+    fx_run r;
+    r.recipe = "aaaa"; r.code_version = "0.1.0+src.1";
+    for (int i = 0; i < 3; i++) { r.id = "same-" + std::to_string(i); r.seed = i + 1; fx_write_run(dir, r); }
+    std::string md = run_table({"--runs", dir, "--ref", ref});
+    auto row = md_row(md, "Full precision");
+    ASSERT_EQ(row.size(), 11u) << md;
+    EXPECT_EQ(row[10], "3");                        // seeds of one config and one code: no flag
+    EXPECT_EQ(md.find("Warning"), std::string::npos) << md;
+    r.id = "other-config"; r.seed = 4; r.recipe = "bbbb"; fx_write_run(dir, r);
+    r.id = "other-code"; r.seed = 5; r.recipe = "aaaa"; r.code_version = "0.1.0+src.2"; fx_write_run(dir, r);
+    md = run_table({"--runs", dir, "--ref", ref});
+    row = md_row(md, "Full precision");
+    ASSERT_EQ(row.size(), 11u) << md;
+    EXPECT_EQ(row[10], "5 (2 configs; 2 code versions)");
+    EXPECT_NE(md.find("averages runs of 2 different configs"), std::string::npos) << md;
+    EXPECT_NE(md.find("averages runs of 2 code versions"), std::string::npos) << md;
+}
+
 TEST_F(Table, CsvHasRawNumbersForRunsAndReportedOnlyRows)
 {
     std::string csv = run_table({"--runs", runs, "--ref", ref, "--format", "csv"});
