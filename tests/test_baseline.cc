@@ -74,10 +74,10 @@ protected:
         return slurp(log_path);
     }
     std::string last_err;
-    // The one file in results/baselines ("" when there is none).
+    // The one cached model in results/baselines ("" when there is none; its .lock is not one).
     std::string cached()
     {
-        std::string cmd = "ls " + root + "/results/baselines > " + root + "/ls.txt 2>/dev/null";
+        std::string cmd = "ls " + root + "/results/baselines 2>/dev/null | grep '\\.h5$' > " + root + "/ls.txt";
         if (system(cmd.c_str()) != 0) return "";
         std::string name = slurp(root + "/ls.txt");
         return name.empty() ? "" : root + "/results/baselines/" + name.substr(0, name.find('\n'));
