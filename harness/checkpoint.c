@@ -15,26 +15,10 @@
 #include "base/h5io.h"
 
 #define CKPT_FORMAT "harness-checkpoint"
-enum { CHUNK_MAX = 1 << 20 };   /* elements per chunk: checksummed units of about 4 MB */
 
-/* ---- error context ---------------------------------------------------------------------- */
-
-typedef struct { const char *path; char *err; size_t errlen; int bad; } ck;
-
-/* Records the first failure as "<path>: <message>". Returns -1 for convenience. */
-static int ck_fail(ck *c, const char *fmt, ...)
-{
-    if (c->bad) return -1;
-    c->bad = 1;
-    if (!c->err || !c->errlen) return -1;
-    int k = snprintf(c->err, c->errlen, "%s: ", c->path);
-    if (k < 0 || (size_t)k >= c->errlen) return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err + k, c->errlen - (size_t)k, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+/* Failures: the first one wins, as "<path>: <message>" (base/h5io.h). */
+typedef h5io_ctx ck;
+#define ck_fail h5io_fail
 
 /* A stored integer and the values it may take. */
 typedef struct { const char *what; long long v, lo, hi; } ck_range;
@@ -49,85 +33,33 @@ static int check_ranges(ck *c, const ck_range *r, int n)
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
-static void put_data(ck *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
-                     const hsize_t *dims, const void *data)
-{
-    if (c->bad) return;
-    hsize_t n = 1, chunk[4];
-    assert(rank >= 1 && rank <= 4);
-    for (int i = 0; i < rank; i++) { n *= dims[i]; chunk[i] = dims[i]; }
-    hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (n > 0) {
-        /* Whole rows of the leading dimension per chunk, at most CHUNK_MAX elements. */
-        hsize_t row = n / dims[0], rows = CHUNK_MAX / row;
-        chunk[0] = rows < 1 ? 1 : rows < dims[0] ? rows : dims[0];
-        H5Pset_chunk(dcpl, rank, chunk);
-        H5Pset_fletcher32(dcpl);
-    }
-    hid_t ds = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    herr_t rc = ds < 0 ? -1 : n ? H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0;
-    if (ds >= 0) H5Dclose(ds);
-    H5Pclose(dcpl);
-    H5Sclose(space);
-    if (rc < 0) ck_fail(c, "cannot write dataset '%s'", name);
-}
-
 static void put_floats(ck *c, hid_t loc, const char *name, const float *v, size_t n)
 {
     hsize_t dims[1] = {n};
-    put_data(c, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dims, v);
+    h5io_put_data(c, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dims, v, 0);
 }
 
 static void put_bytes(ck *c, hid_t loc, const char *name, const uint8_t *v, size_t n)
 {
     hsize_t dims[1] = {n};
-    put_data(c, loc, name, H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, dims, v);
-}
-
-/* n = 0: a scalar attribute. */
-static void put_attr(ck *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
-                     const void *v)
-{
-    if (c->bad) return;
-    hid_t space = n ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, mtype, v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    if (rc < 0) ck_fail(c, "cannot write attribute '%s'", name);
+    h5io_put_data(c, loc, name, H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, dims, v, 0);
 }
 
 static void put_i64(ck *c, hid_t loc, const char *name, long long v)
 {
-    put_attr(c, loc, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, 0, &v);
+    h5io_put_attr(c, loc, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, 0, 1, &v);
 }
 
 static void put_f64(ck *c, hid_t loc, const char *name, double v)
 {
-    put_attr(c, loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, &v);
-}
-
-static hid_t str_type(size_t len)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, len + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    return t;
-}
-
-static void put_attr_str(ck *c, hid_t loc, const char *name, const char *s)
-{
-    hid_t t = str_type(strlen(s));
-    put_attr(c, loc, name, t, t, 0, s);
-    H5Tclose(t);
+    h5io_put_attr(c, loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, 1, &v);
 }
 
 /* A scalar string dataset (no 64 KB limit, unlike attributes). */
 static void put_str_data(ck *c, hid_t loc, const char *name, const char *s)
 {
     if (c->bad) return;
-    hid_t t = str_type(strlen(s)), space = H5Screate(H5S_SCALAR);
+    hid_t t = h5io_str_type(strlen(s) + 1), space = H5Screate(H5S_SCALAR);
     hid_t ds = H5Dcreate2(loc, name, t, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s);
     if (ds >= 0) H5Dclose(ds);
@@ -158,9 +90,9 @@ static void put_layer(ck *c, hid_t layers, const nn_node *n)
         hsize_t conv[4] = {(hsize_t)n->out_c, (hsize_t)n->in_dims.c, (hsize_t)n->k, (hsize_t)n->k};
         hsize_t fc[2] = {(hsize_t)n->out_c, n->out_c ? n->nw / (hsize_t)n->out_c : 0};
         if (n->kind == NN_CONV && conv[0] * conv[1] * conv[2] * conv[3] == n->nw)
-            put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, conv, n->w);
+            h5io_put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, conv, n->w, 0);
         else if (n->kind == NN_LINEAR && fc[0] * fc[1] == n->nw)
-            put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, fc, n->w);
+            h5io_put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, fc, n->w, 0);
         else
             put_floats(c, g, "weight", n->w, n->nw);
     }
@@ -191,18 +123,18 @@ static void put_model(ck *c, hid_t file, const nn_model *m, const nn_optim *opt,
 {
     int dims[3] = {m->in_dims.c, m->in_dims.h, m->in_dims.w};
     uint64_t rng[2] = {mt->rng.state, mt->rng.inc};
-    put_attr_str(c, file, "format", CKPT_FORMAT);
+    h5io_put_attr_str(c, file, "format", CKPT_FORMAT);
     put_i64(c, file, "version", CKPT_VERSION);
-    put_attr_str(c, file, "arch", m->arch);
-    put_attr(c, file, "in_dims", H5T_STD_I32LE, H5T_NATIVE_INT, 3, dims);
+    h5io_put_attr_str(c, file, "arch", m->arch);
+    h5io_put_attr(c, file, "in_dims", H5T_STD_I32LE, H5T_NATIVE_INT, 1, 3, dims);
     put_i64(c, file, "n_classes", m->n_classes);
     put_i64(c, file, "epoch", mt->epoch);
     put_i64(c, file, "round", mt->round);
     put_i64(c, file, "step", mt->step);
-    put_attr(c, file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, &mt->seed);
-    put_attr(c, file, "rng", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, rng);
+    h5io_put_attr(c, file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, 1, &mt->seed);
+    h5io_put_attr(c, file, "rng", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, 2, rng);
     put_f64(c, file, "best_acc", mt->best_acc);
-    put_attr_str(c, file, "config_hash", mt->config_hash);
+    h5io_put_attr_str(c, file, "config_hash", mt->config_hash);
     put_i64(c, file, "n_params", (long long)m->n_params);
     put_i64(c, file, "n_state", (long long)m->n_state);
     put_floats(c, file, "params", m->params, m->n_params);
@@ -231,7 +163,7 @@ int ckpt_save(const char *path, const nn_model *m, const nn_optim *opt, const ck
               char *err, size_t errlen)
 {
     static const ckpt_meta zero;
-    ck c = {path, err, errlen, 0};
+    ck c = {.path = path, .err = err, .errlen = errlen};
     h5io_quiet q = h5io_hush();
     h5io_writer w;
     if (h5io_create(&w, path, err, errlen) != 0) {
@@ -247,68 +179,34 @@ int ckpt_save(const char *path, const nn_model *m, const nn_optim *opt, const ck
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
-/* Reads attribute `name` of loc (shown as where+name) holding n values (0 = scalar). */
-static int get_attr(ck *c, hid_t loc, const char *where, const char *name, hid_t mtype,
-                    hsize_t n, void *v)
-{
-    if (c->bad) return -1;
-    if (H5Aexists(loc, name) <= 0) return ck_fail(c, "%s%s: missing attribute", where, name);
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t space = a < 0 ? -1 : H5Aget_space(a);
-    hssize_t got = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-    int rc = 0;
-    if (got != (hssize_t)(n ? n : 1))
-        rc = ck_fail(c, "%s%s: attribute has %lld values, expected %llu", where, name,
-                     (long long)got, (unsigned long long)(n ? n : 1));
-    else if (H5Aread(a, mtype, v) < 0)
-        rc = ck_fail(c, "%s%s: attribute cannot be read", where, name);
-    if (space >= 0) H5Sclose(space);
-    if (a >= 0) H5Aclose(a);
-    return rc;
-}
-
 static int get_i64(ck *c, hid_t loc, const char *where, const char *name, long long *v)
 {
-    return get_attr(c, loc, where, name, H5T_NATIVE_LLONG, 0, v);
+    return h5io_get_attr(c, loc, where, name, H5T_NATIVE_LLONG, 0, 1, v);
 }
 
-/* A fixed-length string attribute that must fit out[outlen] (NUL included). */
-static int get_attr_str(ck *c, hid_t loc, const char *name, char *out, size_t outlen)
+static int get_f64(ck *c, hid_t loc, const char *where, const char *name, double *v)
 {
-    if (c->bad) return -1;
-    if (H5Aexists(loc, name) <= 0) return ck_fail(c, "%s: missing attribute", name);
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t ft = a < 0 ? -1 : H5Aget_type(a);
-    int rc = 0;
-    if (ft < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) > 0) {
-        rc = ck_fail(c, "%s: expected a fixed-length string attribute", name);
-    } else {
-        size_t size = H5Tget_size(ft);
-        char *buf = calloc(1, size + 1);
-        hid_t mt = H5Tcopy(ft);
-        if (!buf || H5Aread(a, mt, buf) < 0) rc = ck_fail(c, "%s: attribute cannot be read", name);
-        else if (strlen(buf) >= outlen) rc = ck_fail(c, "%s: '%s' is longer than %zu characters", name, buf, outlen - 1);
-        else memcpy(out, buf, strlen(buf) + 1);
-        H5Tclose(mt);
-        free(buf);
-    }
-    if (ft >= 0) H5Tclose(ft);
-    if (a >= 0) H5Aclose(a);
-    return rc;
+    return h5io_get_attr(c, loc, where, name, H5T_NATIVE_DOUBLE, 0, 1, v);
 }
 
-static char *get_str_data(ck *c, hid_t loc, const char *name)
+/* A scalar fixed-length string dataset of at most max_bytes bytes (the file's size: a string
+ * without filters cannot be longer than the file holding it). */
+static char *get_str_data(ck *c, hid_t loc, const char *name, uint64_t max_bytes)
 {
     if (c->bad) return NULL;
     if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) { ck_fail(c, "%s: missing dataset", name); return NULL; }
     hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
-    hid_t ft = ds < 0 ? -1 : H5Dget_type(ds);
+    hid_t ft = ds < 0 ? -1 : H5Dget_type(ds), space = ds < 0 ? -1 : H5Dget_space(ds);
+    size_t size = ft < 0 ? 0 : H5Tget_size(ft);
     char *buf = NULL;
-    if (ft < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) > 0) {
-        ck_fail(c, "%s: expected a fixed-length string dataset", name);
+    if (ft < 0 || space < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) > 0 ||
+        H5Sget_simple_extent_type(space) != H5S_SCALAR) {
+        ck_fail(c, "%s: expected one fixed-length string", name);
+    } else if (size > max_bytes) {
+        ck_fail(c, "%s: a string of %zu bytes in a file of %llu", name, size, (unsigned long long)max_bytes);
     } else {
         hid_t mt = H5Tcopy(ft);
-        buf = calloc(1, H5Tget_size(ft) + 1);
+        buf = calloc(1, size + 1);
         if (!buf || H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
             ck_fail(c, "%s: dataset cannot be read", name);
             free(buf);
@@ -316,35 +214,9 @@ static char *get_str_data(ck *c, hid_t loc, const char *name)
         }
         H5Tclose(mt);
     }
-    if (ft >= 0) H5Tclose(ft);
-    if (ds >= 0) H5Dclose(ds);
+    const hid_t ids[] = {space, ft, ds};
+    h5io_close_ids(ids, 3);
     return buf;
-}
-
-/* Reads dataset `name` (of class cls) holding exactly n values into buf. */
-static int get_data(ck *c, hid_t loc, const char *where, const char *name, hid_t mtype,
-                    H5T_class_t cls, size_t n, void *buf)
-{
-    if (c->bad) return -1;
-    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return ck_fail(c, "%s%s: missing dataset", where, name);
-    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
-    hid_t ft = ds < 0 ? -1 : H5Dget_type(ds), space = ds < 0 ? -1 : H5Dget_space(ds);
-    hssize_t got = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-    char why[H5IO_REASON_MAX];
-    int rc = 0;
-    if (ds < 0 || ft < 0 || space < 0)
-        rc = ck_fail(c, "%s%s: dataset cannot be opened (%s)", where, name, h5io_reason(why));
-    else if (H5Tget_class(ft) != cls)
-        rc = ck_fail(c, "%s%s: dataset has the wrong type (expected %s)", where, name,
-                     cls == H5T_FLOAT ? "float" : "integer");
-    else if (got != (hssize_t)n)
-        rc = ck_fail(c, "%s%s: dataset has %lld values, expected %zu", where, name, (long long)got, n);
-    else if (n && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        rc = ck_fail(c, "%s%s: data is damaged (%s)", where, name, h5io_reason(why));
-    if (space >= 0) H5Sclose(space);
-    if (ft >= 0) H5Tclose(ft);
-    if (ds >= 0) H5Dclose(ds);
-    return rc;
 }
 
 /* Fails naming the layer and element of the first non-finite value in v (params layout when
@@ -399,7 +271,7 @@ static void get_flags(ck *c, hid_t file, nn_model *m, const char *gname,
         }
         uint8_t *dst = flags_of(m, nd);
         if (!dst) { ck_fail(c, "%s%s: out of memory", where, name); break; }
-        if (get_data(c, g, where, name, H5T_NATIVE_UINT8, H5T_INTEGER, nd->nw, dst) != 0) break;
+        if (h5io_get_data(c, g, where, name, H5T_NATIVE_UINT8, nd->nw, dst) != 0) break;
         for (size_t j = 0; j < nd->nw; j++)
             if (dst[j] > 1) { ck_fail(c, "%s%s: value %d at [%zu] is not 0 or 1", where, name, dst[j], j); break; }
     }
@@ -445,11 +317,11 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
     get_i64(c, g, "optim/", "nesterov", &nesterov);
     const ck_range counts[] = {{"optim/step", step, 0, CKPT_MAX_STEP}, {"optim/nesterov", nesterov, 0, 1}};
     check_ranges(c, counts, 2);
-    get_attr(c, g, "optim/", "momentum", H5T_NATIVE_DOUBLE, 0, &momentum);
-    get_attr(c, g, "optim/", "beta1", H5T_NATIVE_DOUBLE, 0, &beta1);
-    get_attr(c, g, "optim/", "beta2", H5T_NATIVE_DOUBLE, 0, &beta2);
-    get_attr(c, g, "optim/", "eps", H5T_NATIVE_DOUBLE, 0, &eps);
-    get_attr(c, g, "optim/", "weight_decay", H5T_NATIVE_DOUBLE, 0, &wd);
+    get_f64(c, g, "optim/", "momentum", &momentum);
+    get_f64(c, g, "optim/", "beta1", &beta1);
+    get_f64(c, g, "optim/", "beta2", &beta2);
+    get_f64(c, g, "optim/", "eps", &eps);
+    get_f64(c, g, "optim/", "weight_decay", &wd);
     const struct { const char *name; double v; } hyper[] = {
         {"momentum", momentum}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", wd},
     };
@@ -466,8 +338,8 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
     o.beta2 = (float)beta2;
     o.eps = (float)eps;
     o.weight_decay = (float)wd;
-    get_data(c, g, "optim/", "m", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.m);
-    if (o.v) get_data(c, g, "optim/", "v", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.v);
+    h5io_get_data(c, g, "optim/", "m", H5T_NATIVE_FLOAT, o.n, o.m);
+    if (o.v) h5io_get_data(c, g, "optim/", "v", H5T_NATIVE_FLOAT, o.n, o.v);
     check_finite(c, m, "optim/m", o.m, o.n, 0);
     if (o.v) check_finite(c, m, "optim/v", o.v, o.n, 0);
     close_group(g);
@@ -495,15 +367,15 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
 {
     char format[32] = "";
     if (H5Aexists(file, "format") <= 0) { ck_fail(c, "format: missing attribute (not a harness checkpoint)"); return NULL; }
-    if (get_attr_str(c, file, "format", format, sizeof format) != 0) return NULL;
+    if (h5io_get_attr_str(c, file, "", "format", format, sizeof format) != 0) return NULL;
     if (strcmp(format, CKPT_FORMAT)) { ck_fail(c, "format: '%s' is not '%s'", format, CKPT_FORMAT); return NULL; }
     long long version = 0, n_classes = 0, n_params = 0, n_state = 0;
     int dims[3] = {0, 0, 0};
     char arch[NN_NAME_MAX] = "";
     get_i64(c, file, "", "version", &version);
     if (!c->bad && version != CKPT_VERSION) ck_fail(c, "version: %lld, this build reads %d", version, CKPT_VERSION);
-    get_attr_str(c, file, "arch", arch, sizeof arch);
-    get_attr(c, file, "", "in_dims", H5T_NATIVE_INT, 3, dims);
+    h5io_get_attr_str(c, file, "", "arch", arch, sizeof arch);
+    h5io_get_attr(c, file, "", "in_dims", H5T_NATIVE_INT, 1, 3, dims);
     get_i64(c, file, "", "n_classes", &n_classes);
     get_i64(c, file, "", "n_params", &n_params);
     get_i64(c, file, "", "n_state", &n_state);
@@ -527,14 +399,17 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
     }
     char why[NN_ERR_MAX];
     nn_dims in = {dims[0], dims[1], dims[2]};
-    nn_model *m = nn_model_create(arch, in, (int)n_classes, why, sizeof why);
+    /* Whatever the dims, no network bigger than the file could hold is built: params are raw
+     * float32 in it. */
+    nn_model *m = nn_model_create_capped(arch, in, (int)n_classes, (size_t)(file_bytes / sizeof(float)), why,
+                                         sizeof why);
     if (!m) { ck_fail(c, "arch: %s", why); return NULL; }
     if ((size_t)n_params != m->n_params || (size_t)n_state != m->n_state)
         ck_fail(c, "n_params: the file has %lld parameters and %lld state values, but arch '%s' "
                    "with input %dx%dx%d and %lld classes has %zu and %zu", n_params, n_state, arch,
                 dims[0], dims[1], dims[2], n_classes, m->n_params, m->n_state);
-    get_data(c, file, "", "params", H5T_NATIVE_FLOAT, H5T_FLOAT, m->n_params, m->params);
-    get_data(c, file, "", "state", H5T_NATIVE_FLOAT, H5T_FLOAT, m->n_state, m->state);
+    h5io_get_data(c, file, "", "params", H5T_NATIVE_FLOAT, m->n_params, m->params);
+    h5io_get_data(c, file, "", "state", H5T_NATIVE_FLOAT, m->n_state, m->state);
     check_finite(c, m, "params", m->params, m->n_params, 0);
     check_finite(c, m, "state", m->state, m->n_state, 1);
     get_flags(c, file, m, "masks", nn_node_mask);
@@ -547,9 +422,9 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
         get_i64(c, file, "", "epoch", &epoch);
         get_i64(c, file, "", "round", &round);
         get_i64(c, file, "", "step", &step);
-        get_attr(c, file, "", "seed", H5T_NATIVE_UINT64, 0, &mt.seed);
-        get_attr(c, file, "", "rng", H5T_NATIVE_UINT64, 2, rng);
-        get_attr(c, file, "", "best_acc", H5T_NATIVE_DOUBLE, 0, &mt.best_acc);
+        h5io_get_attr(c, file, "", "seed", H5T_NATIVE_UINT64, 0, 1, &mt.seed);
+        h5io_get_attr(c, file, "", "rng", H5T_NATIVE_UINT64, 1, 2, rng);
+        get_f64(c, file, "", "best_acc", &mt.best_acc);
         const ck_range pos[] = {
             {"epoch", epoch, 0, CKPT_MAX_EPOCHS - 1}, {"round", round, 0, CKPT_MAX_ROUNDS - 1},
             {"step", step, 0, CKPT_MAX_STEP},
@@ -557,8 +432,8 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
         check_ranges(c, pos, (int)(sizeof pos / sizeof pos[0]));
         if (!c->bad && !(mt.best_acc >= -1 && mt.best_acc <= 100))
             ck_fail(c, "best_acc: %g is not an accuracy in percent", mt.best_acc);
-        get_attr_str(c, file, "config_hash", mt.config_hash, sizeof mt.config_hash);
-        mt.json = get_str_data(c, file, "state_json");
+        h5io_get_attr_str(c, file, "", "config_hash", mt.config_hash, sizeof mt.config_hash);
+        mt.json = get_str_data(c, file, "state_json", file_bytes);
         snprintf(mt.arch, sizeof mt.arch, "%s", arch);
         mt.in_dims = in;
         mt.n_classes = (int)n_classes;
@@ -586,7 +461,7 @@ nn_model *ckpt_load(const char *path, nn_optim *opt, ckpt_meta *meta, char *err,
 nn_model *ckpt_load_expect(const char *path, const ckpt_expect *expect, nn_optim *opt, ckpt_meta *meta,
                            char *err, size_t errlen)
 {
-    ck c = {path, err, errlen, 0};
+    ck c = {.path = path, .err = err, .errlen = errlen};
     h5io_quiet q = h5io_hush();
     nn_model *m = NULL;
     hid_t file = open_file(&c);

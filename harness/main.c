@@ -9,7 +9,8 @@
 #include "harness/data_store.h"
 #include "base/fileio.h"
 #include "harness/omp_env.h"
-#include "harness/run.h"
+#include "harness/experiment.h"
+#include "harness/roots.h"
 #include "harness/plot.h"
 #include "harness/report_runs.h"
 #include "harness/seeds.h"
@@ -116,7 +117,7 @@ static int cmd_run(int argc, char **argv)
         o.reuse = 1;
         return run_seeds(config, &o, &seeds);
     }
-    if (hx_run(config, &o, NULL, err, sizeof err) != 0) {
+    if (hx_experiment(config, &o, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "harness: %s\n", err);
         return 1;
     }

@@ -7,10 +7,10 @@
 #include "harness/checkpoint.h"
 #include "harness/data_store.h"
 #include "base/fileio.h"
+#include "harness/baseline.h"
 #include "harness/ini_strict.h"
 #include "harness/pictures.h"
 #include "harness/plot.h"
-#include "harness/run.h"
 
 enum { CONFIG_MAX_BYTES = 1 << 20 };
 

@@ -115,6 +115,27 @@ TEST_F(FileIO, StreamDiscardKeepsOriginal)
     EXPECT_EQ(ls(), std::vector<std::string>{"b.txt"});
 }
 
+// Pieces written one after another into one file (a sealed HDF5 file's block and body), and the
+// folder of a file made first (dataset stores); a failed write names the file and keeps the old one.
+TEST_F(FileIO, SpansParentFoldersAndFailedWrites)
+{
+    char err[512];
+    std::string f = p("x/y/two.bin");
+    ASSERT_EQ(fio_mkdir_parent(f.c_str(), err, sizeof err), 0) << err;
+    EXPECT_EQ(ls("x"), std::vector<std::string>{"y"});
+    EXPECT_EQ(fio_mkdir_parent("plain-name", err, sizeof err), 0) << err;   // no folder part: nothing to do
+    const fio_span parts[3] = {{"head", 4}, {"", 0}, {"-body", 5}};
+    ASSERT_EQ(fio_write_spans(f.c_str(), parts, 3, err, sizeof err), 0) << err;
+    EXPECT_EQ(slurp(f), "head-body");
+    EXPECT_EQ(ls("x/y"), std::vector<std::string>{"two.bin"});
+    std::string tmp = f + ".tmp." + std::to_string(getpid());
+    ASSERT_EQ(symlink("/dev/full", tmp.c_str()), 0);   // the temporary file's writes fail: ENOSPC
+    EXPECT_EQ(fio_write_spans(f.c_str(), parts, 3, err, sizeof err), -1);
+    EXPECT_EQ(std::string(err), f + ": cannot write: " + strerror(ENOSPC) + "; the previous file (if any) is unchanged");
+    EXPECT_EQ(slurp(f), "head-body");
+    EXPECT_EQ(ls("x/y"), std::vector<std::string>{"two.bin"});
+}
+
 TEST_F(FileIO, MkdirP)
 {
     char err[512];

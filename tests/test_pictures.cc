@@ -16,7 +16,8 @@ extern "C" {
 #include "harness/pictures.h"
 #include "harness/png_out.h"
 #include "harness/plot.h"
-#include "harness/run.h"
+#include "harness/baseline.h"
+#include "harness/experiment.h"
 }
 #include "support/synth_data.h"
 
@@ -196,7 +197,7 @@ struct PicturesRun : ::testing::Test {
         o.log = fopen("/dev/null", "w");
         hx_run_result res{};
         char err[4096] = "";
-        EXPECT_EQ(hx_run(cfg.c_str(), &o, &res, err, sizeof err), 0) << err;
+        EXPECT_EQ(hx_experiment(cfg.c_str(), &o, &res, err, sizeof err), 0) << err;
         fclose(o.log);
         return res.run_dir;
     }
