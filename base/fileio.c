@@ -16,6 +16,14 @@ static int fail(char *err, size_t errlen, const char *path, const char *what, in
     return -1;
 }
 
+/* A failed atomic write: the temporary file is gone and path was never touched. */
+static int write_failed(char *err, size_t errlen, const char *path, int e)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s: cannot write: %s; the previous file (if any) is unchanged", path, strerror(e));
+    return -1;
+}
+
 int fio_tmp_path(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen)
 {
     int n = snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
@@ -41,15 +49,15 @@ static void sync_parent(const char *path)
 int fio_commit(const char *tmp, const char *path, char *err, size_t errlen)
 {
     int fd = open(tmp, O_RDONLY);
-    if (fd < 0) { int e = errno; fio_discard(tmp); return fail(err, errlen, tmp, "cannot reopen temporary file", e); }
+    if (fd < 0) { int e = errno; fio_discard(tmp); return write_failed(err, errlen, path, e); }
     if (fsync(fd) != 0) {
         int e = errno; close(fd); fio_discard(tmp);
-        return fail(err, errlen, tmp, "cannot flush to disk", e);
+        return write_failed(err, errlen, path, e);
     }
     close(fd);
     if (rename(tmp, path) != 0) {
         int e = errno; fio_discard(tmp);
-        return fail(err, errlen, path, "cannot replace file", e);
+        return write_failed(err, errlen, path, e);
     }
     sync_parent(path);
     return 0;
@@ -59,7 +67,7 @@ FILE *fio_open_tmp(const char *path, char *tmp, size_t tmplen, char *err, size_t
 {
     if (fio_tmp_path(path, tmp, tmplen, err, errlen) != 0) return NULL;
     FILE *f = fopen(tmp, "wb");
-    if (!f) fail(err, errlen, path, "cannot create temporary file", errno);
+    if (!f) fail(err, errlen, tmp, "cannot create temporary file", errno);   /* tmp names path too */
     return f;
 }
 
@@ -69,7 +77,7 @@ int fio_close_commit(FILE *f, const char *tmp, const char *path, char *err, size
     int bad = ferror(f) || fflush(f) != 0;
     int e = errno ? errno : EIO;
     if (fclose(f) != 0 && !bad) { bad = 1; e = errno; }
-    if (bad) { fio_discard(tmp); return fail(err, errlen, path, "write failed", e); }
+    if (bad) { fio_discard(tmp); return write_failed(err, errlen, path, e); }
     return fio_commit(tmp, path, err, errlen);
 }
 
@@ -79,18 +87,26 @@ void fio_close_discard(FILE *f, const char *tmp)
     fio_discard(tmp);
 }
 
-int fio_write_atomic(const char *path, const void *buf, size_t len, char *err, size_t errlen)
+int fio_write_spans(const char *path, const fio_span *spans, int n, char *err, size_t errlen)
 {
     char tmp[FIO_PATH_MAX];
     FILE *f = fio_open_tmp(path, tmp, sizeof tmp, err, errlen);
     if (!f) return -1;
-    errno = 0;
-    if (len && fwrite(buf, 1, len, f) != len) {
-        int e = errno ? errno : EIO;
-        fio_close_discard(f, tmp);
-        return fail(err, errlen, path, "write failed", e);
+    for (int i = 0; i < n; i++) {
+        errno = 0;
+        if (spans[i].len && fwrite(spans[i].buf, 1, spans[i].len, f) != spans[i].len) {
+            int e = errno ? errno : EIO;
+            fio_close_discard(f, tmp);
+            return write_failed(err, errlen, path, e);
+        }
     }
     return fio_close_commit(f, tmp, path, err, errlen);
+}
+
+int fio_write_atomic(const char *path, const void *buf, size_t len, char *err, size_t errlen)
+{
+    const fio_span one = {buf, len};
+    return fio_write_spans(path, &one, 1, err, errlen);
 }
 
 int fio_write_string(const char *path, const char *s, char *err, size_t errlen)
@@ -116,6 +132,17 @@ int fio_mkdir_p(const char *dir, char *err, size_t errlen)
     if (stat(dir, &st) != 0) return fail(err, errlen, dir, "cannot create directory", errno);
     if (!S_ISDIR(st.st_mode)) return fail(err, errlen, dir, "cannot create directory", ENOTDIR);
     return 0;
+}
+
+int fio_mkdir_parent(const char *path, char *err, size_t errlen)
+{
+    char dir[FIO_PATH_MAX];
+    int n = snprintf(dir, sizeof dir, "%s", path);
+    if (n <= 0 || (size_t)n >= sizeof dir) return fail(err, errlen, path, "cannot create directory", ENAMETOOLONG);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return 0;   /* the current folder or the root */
+    *slash = '\0';
+    return fio_mkdir_p(dir, err, errlen);
 }
 
 int fio_read_all(const char *path, size_t max_bytes, char **out, size_t *len, char *err, size_t errlen)

@@ -1,5 +1,6 @@
 /* Sealed HDF5 files (see h5io.h). */
 #include "base/h5io.h"
+#include "base/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -162,49 +163,6 @@ void h5io_discard(h5io_writer *w)
     w->keep = NULL;
 }
 
-/* fsync the folder holding path so the rename itself is durable. Best effort. */
-static void sync_parent(const char *path)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == dir) dir[1] = 0;
-    else *slash = 0;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) { fsync(fd); close(fd); }
-}
-
-/* head, then body -> "<path>.tmp.<pid>" -> fsync -> rename over path. */
-static int write_atomic(const char *path, const uint8_t *head, size_t head_len, const uint8_t *body, size_t len,
-                        char *err, size_t errlen)
-{
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return fail(err, errlen, "%s: cannot name the temporary file: %s", path, strerror(ENAMETOOLONG));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    if (fd < 0) return fail(err, errlen, "%s: cannot create the temporary file: %s", tmp, strerror(errno));
-    int e = 0;
-    const struct { const uint8_t *p; size_t n; } part[2] = {{head, head_len}, {body, len}};
-    for (int i = 0; i < 2 && !e; i++)
-        for (size_t done = 0; done < part[i].n && !e;) {
-            size_t want = part[i].n - done > IO_CHUNK ? IO_CHUNK : part[i].n - done;
-            ssize_t k = write(fd, part[i].p + done, want);
-            if (k < 0 && errno == EINTR) continue;
-            if (k <= 0) e = k < 0 ? errno : EIO;
-            else done += (size_t)k;
-        }
-    if (!e && fsync(fd) != 0) e = errno;
-    if (close(fd) != 0 && !e) e = errno;
-    if (!e && rename(tmp, path) != 0) e = errno;
-    if (e) {
-        unlink(tmp);
-        return fail(err, errlen, "%s: cannot write: %s; the previous file (if any) is unchanged", path, strerror(e));
-    }
-    sync_parent(path);
-    return 0;
-}
-
 /* The file's length: the end-of-file address in its version 2/3 superblock (8-byte addresses,
  * created by h5io_create), or 0 when the bytes are not such a superblock. */
 static uint64_t image_length(const uint8_t *buf)
@@ -231,7 +189,8 @@ int h5io_commit(h5io_writer *w, const char *kind, const char *path, char *err, s
         uint8_t head[H5IO_USERBLOCK];
         memset(head, 0, sizeof head);
         seal(head, body, (size_t)len, kind);
-        rc = write_atomic(path, head, sizeof head, body, (size_t)len, err, errlen);
+        const fio_span parts[2] = {{head, sizeof head}, {body, (size_t)len}};
+        rc = fio_write_spans(path, parts, 2, err, errlen);
     }
     h5io_discard(w);
     return rc;

@@ -5,7 +5,7 @@
  * and chunk indexes; no time stamp on the root group, so the same content gives the same bytes),
  * puts a 512-byte block holding a seal in front of it (HDF5 reads such a
  * block as a user block, h5py and h5dump included), and writes the bytes to
- * "<path>.tmp.<pid>", which is flushed and renamed over <path>. HDF5 never writes to disk, so a
+ * path atomically (base/fileio.h: a temporary name, flushed, renamed). HDF5 never writes to disk, so a
  * full disk is an ordinary write error (named, the temporary file removed, the previous file
  * untouched) instead of a failed H5Fclose that leaves the library in a state that crashes at exit.
  *
@@ -47,5 +47,36 @@ h5io_status h5io_open(const char *path, const char *kind, hid_t *file, char *err
 /* Seals a file's bytes in place (buf holds the 512-byte block, then the HDF5 body): for tests
  * and fuzzers. */
 void h5io_seal(uint8_t *buf, size_t len, const char *kind);
+
+/* ---- attributes and datasets (h5io_rw.c) -------------------------------------------------
+ * The one place that reads and writes the harness's HDF5 objects. Failures are recorded in an
+ * h5io_ctx: the first one wins, as "<path>: <message>", and every later call does nothing and
+ * returns -1, so a sequence of reads needs one check at its end. `where` prefixes names in
+ * messages ("" or "optim/"). */
+enum { H5IO_RANK_MAX = 4 };
+typedef struct h5io_ctx { const char *path; char *err; size_t errlen; int bad; } h5io_ctx;
+int h5io_fail(h5io_ctx *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Releases each id that is >= 0. */
+void h5io_close_ids(const hid_t *ids, int n);
+/* A fixed-length, NUL-terminated string type of `bytes` bytes (NUL included); -1 on failure. */
+hid_t h5io_str_type(size_t bytes);
+
+/* rank 0: a scalar; rank 1: n values. ftype is the type in the file, mtype in memory. */
+int h5io_put_attr(h5io_ctx *, hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank, hsize_t n,
+                  const void *v);
+int h5io_put_attr_str(h5io_ctx *, hid_t loc, const char *name, const char *s);
+/* A chunked dataset (whole rows of dims[0] per chunk, at most 1 MiB), Fletcher-32 checksummed,
+ * deflated at level `deflate` (0: not compressed), without time stamps. */
+int h5io_put_data(h5io_ctx *, hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
+                  const hsize_t *dims, const void *v, int deflate);
+
+/* Reads an attribute of mtype's class: a scalar (rank 0) or exactly n values (rank 1); a string
+ * must be fixed-length and fit mtype's size. */
+int h5io_get_attr(h5io_ctx *, hid_t loc, const char *where, const char *name, hid_t mtype, int rank, hsize_t n,
+                  void *v);
+/* A fixed-length string attribute into out[outlen] (NUL included). */
+int h5io_get_attr_str(h5io_ctx *, hid_t loc, const char *where, const char *name, char *out, size_t outlen);
+/* Reads a dataset of mtype's class holding exactly n values. */
+int h5io_get_data(h5io_ctx *, hid_t loc, const char *where, const char *name, hid_t mtype, size_t n, void *v);
 
 #endif

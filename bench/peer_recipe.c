@@ -20,7 +20,7 @@
 #include "harness/config.h"
 #include "harness/data_store.h"
 #include "base/fileio.h"
-#include "harness/run.h"
+#include "harness/roots.h"
 #include "nn/schedule.h"
 
 enum { ARGV_MAX = 96 };

@@ -137,6 +137,33 @@ class Batches:
         return self.perm[self.pos - self.batch:self.pos]
 
 
+def load_dump(path, shape, mean, std, who):
+    """The raw dump the bench writes (train images, labels, test images, labels as uint8) as
+    tensors, and the per-batch normalization the harness loader applies."""
+    n_train, n_test, c, h, w = (int(v) for v in shape.split(","))
+    px = c * h * w
+    raw = np.fromfile(path, dtype=np.uint8)
+    want = (n_train + n_test) * (px + 1)
+    if raw.size != want:
+        raise SystemExit(f"{who}: {path} has {raw.size} bytes, expected {want}")
+    o = 0
+
+    def take(n):
+        nonlocal o
+        o += n
+        return torch.from_numpy(raw[o - n:o])
+    xtr = take(n_train * px).view(n_train, c, h, w)
+    ytr = take(n_train).long()
+    xte = take(n_test * px).view(n_test, c, h, w)
+    yte = take(n_test).long()
+    m = torch.tensor(mean).view(1, c, 1, 1)
+    sd = torch.tensor(std).view(1, c, 1, 1)
+
+    def normalize(xb):
+        return (xb.float() / 255.0 - m) / sd
+    return xtr, ytr, xte, yte, normalize
+
+
 def floats(s):
     return [float(v) for v in s.split(",")]
 
@@ -163,28 +190,8 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    n_train, n_test, c, h, w = (int(v) for v in args.shape.split(","))
-    px = c * h * w
-    raw = np.fromfile(args.data, dtype=np.uint8)
-    want = n_train * (px + 1) + n_test * (px + 1)
-    if raw.size != want:
-        raise SystemExit(f"peer_torch: {args.data} has {raw.size} bytes, expected {want}")
-    o = 0
-
-    def take(n):
-        nonlocal o
-        o += n
-        return torch.from_numpy(raw[o - n:o])
-    xtr = take(n_train * px).view(n_train, c, h, w)
-    ytr = take(n_train).long()
-    xte = take(n_test * px).view(n_test, c, h, w)
-    yte = take(n_test).long()
-    mean = torch.tensor(args.mean).view(1, c, 1, 1)
-    std = torch.tensor(args.std).view(1, c, 1, 1)
-
-    def normalize(xb):
-        return (xb.float() / 255.0 - mean) / std
-
+    xtr, ytr, xte, yte, normalize = load_dump(args.data, args.shape, args.mean, args.std, "peer_torch")
+    n_train, n_test, c = xtr.shape[0], xte.shape[0], xtr.shape[1]
     g = torch.Generator().manual_seed(args.seed)
     model, decay = build(args.spec, c)
     rest = [p for p in model.parameters() if all(p is not d for d in decay)]

@@ -14,9 +14,8 @@ import os
 import sys
 import time
 
-from peer_torch import build, crop_flip, floats  # exits 3 when torch is missing
+from peer_torch import build, crop_flip, floats, load_dump  # exits 3 when torch is missing
 
-import numpy as np
 import torch
 import torch.nn as nn
 
@@ -97,27 +96,8 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    n_train, n_test, c, h, w = (int(v) for v in a.shape.split(","))
-    px = c * h * w
-    raw = np.fromfile(a.data, dtype=np.uint8)
-    if raw.size != (n_train + n_test) * (px + 1):
-        raise SystemExit(f"peer_torch_train: {a.data} has {raw.size} bytes, expected {(n_train + n_test) * (px + 1)}")
-    o = 0
-
-    def take(n):
-        nonlocal o
-        o += n
-        return torch.from_numpy(raw[o - n:o])
-    xtr = take(n_train * px).view(n_train, c, h, w)
-    ytr = take(n_train).long()
-    xte = take(n_test * px).view(n_test, c, h, w)
-    yte = take(n_test).long()
-    mean = torch.tensor(a.mean).view(1, c, 1, 1)
-    std = torch.tensor(a.std).view(1, c, 1, 1)
-
-    def normalize(xb):
-        return (xb.float() / 255.0 - mean) / std
-
+    xtr, ytr, xte, yte, normalize = load_dump(a.data, a.shape, a.mean, a.std, "peer_torch_train")
+    n_train, n_test, c = xtr.shape[0], xte.shape[0], xtr.shape[1]
     model, decay = build(a.spec, c)
     init_weights(model, a.init)
     rest = [p for p in model.parameters() if all(p is not d for d in decay)]

@@ -30,9 +30,9 @@ static void put_layer(ck *c, hid_t layers, const nn_node *n, const float *w)
         hsize_t conv[4] = {(hsize_t)n->out_c, (hsize_t)n->in_dims.c, (hsize_t)n->k, (hsize_t)n->k};
         hsize_t fc[2] = {(hsize_t)n->out_c, n->out_c ? n->nw / (hsize_t)n->out_c : 0};
         if (n->kind == NN_CONV && conv[0] * conv[1] * conv[2] * conv[3] == n->nw)
-            ck_put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, conv, w);
+            h5io_put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, conv, w, 0);
         else if (n->kind == NN_LINEAR && fc[0] * fc[1] == n->nw)
-            ck_put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, fc, w);
+            h5io_put_data(c, g, "weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, fc, w, 0);
         else
             ck_put_floats(c, g, "weight", w, n->nw);
     }
@@ -82,18 +82,18 @@ static void put_model(ck *c, hid_t file, const nn_model *m, const nn_optim *opt,
 {
     int dims[3] = {m->in_dims.c, m->in_dims.h, m->in_dims.w};
     uint64_t rng[2] = {mt->rng.state, mt->rng.inc};
-    ck_put_attr_str(c, file, "format", CKPT_FORMAT);
+    h5io_put_attr_str(c, file, "format", CKPT_FORMAT);
     ck_put_i64(c, file, "version", CKPT_VERSION);
-    ck_put_attr_str(c, file, "arch", m->arch);
-    ck_put_attr(c, file, "in_dims", H5T_STD_I32LE, H5T_NATIVE_INT, 3, dims);
+    h5io_put_attr_str(c, file, "arch", m->arch);
+    h5io_put_attr(c, file, "in_dims", H5T_STD_I32LE, H5T_NATIVE_INT, 1, 3, dims);
     ck_put_i64(c, file, "n_classes", m->n_classes);
     ck_put_i64(c, file, "epoch", mt->epoch);
     ck_put_i64(c, file, "round", mt->round);
     ck_put_i64(c, file, "step", mt->step);
-    ck_put_attr(c, file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, &mt->seed);
-    ck_put_attr(c, file, "rng", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, rng);
+    h5io_put_attr(c, file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, 1, &mt->seed);
+    h5io_put_attr(c, file, "rng", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, 2, rng);
     ck_put_f64(c, file, "best_acc", mt->best_acc);
-    ck_put_attr_str(c, file, "config_hash", mt->config_hash);
+    h5io_put_attr_str(c, file, "config_hash", mt->config_hash);
     ck_put_i64(c, file, "n_params", (long long)m->n_params);
     ck_put_i64(c, file, "n_state", (long long)m->n_state);
     float *params = effective_params(m);
@@ -194,7 +194,7 @@ static void get_flags(ck *c, hid_t file, nn_model *m, const char *gname,
         }
         uint8_t *dst = flags_of(m, nd);
         if (!dst) { ck_fail(c, "%s%s: out of memory", where, name); break; }
-        if (ck_get_data(c, g, where, name, H5T_NATIVE_UINT8, H5T_INTEGER, nd->nw, dst) != 0) break;
+        if (h5io_get_data(c, g, where, name, H5T_NATIVE_UINT8, nd->nw, dst) != 0) break;
         for (size_t j = 0; j < nd->nw; j++)
             if (dst[j] > 1) { ck_fail(c, "%s%s: value %d at [%zu] is not 0 or 1", where, name, dst[j], j); break; }
     }
@@ -240,11 +240,11 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
     ck_get_i64(c, g, "optim/", "nesterov", &nesterov);
     const ck_range counts[] = {{"optim/step", step, 0, CKPT_MAX_STEP}, {"optim/nesterov", nesterov, 0, 1}};
     ck_check_ranges(c, counts, 2);
-    ck_get_attr(c, g, "optim/", "momentum", H5T_NATIVE_DOUBLE, 0, &momentum);
-    ck_get_attr(c, g, "optim/", "beta1", H5T_NATIVE_DOUBLE, 0, &beta1);
-    ck_get_attr(c, g, "optim/", "beta2", H5T_NATIVE_DOUBLE, 0, &beta2);
-    ck_get_attr(c, g, "optim/", "eps", H5T_NATIVE_DOUBLE, 0, &eps);
-    ck_get_attr(c, g, "optim/", "weight_decay", H5T_NATIVE_DOUBLE, 0, &wd);
+    h5io_get_attr(c, g, "optim/", "momentum", H5T_NATIVE_DOUBLE, 0, 1, &momentum);
+    h5io_get_attr(c, g, "optim/", "beta1", H5T_NATIVE_DOUBLE, 0, 1, &beta1);
+    h5io_get_attr(c, g, "optim/", "beta2", H5T_NATIVE_DOUBLE, 0, 1, &beta2);
+    h5io_get_attr(c, g, "optim/", "eps", H5T_NATIVE_DOUBLE, 0, 1, &eps);
+    h5io_get_attr(c, g, "optim/", "weight_decay", H5T_NATIVE_DOUBLE, 0, 1, &wd);
     const struct { const char *name; double v; } hyper[] = {
         {"momentum", momentum}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", wd},
     };
@@ -261,8 +261,8 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
     o.beta2 = (float)beta2;
     o.eps = (float)eps;
     o.weight_decay = (float)wd;
-    ck_get_data(c, g, "optim/", "m", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.m);
-    if (o.v) ck_get_data(c, g, "optim/", "v", H5T_NATIVE_FLOAT, H5T_FLOAT, o.n, o.v);
+    h5io_get_data(c, g, "optim/", "m", H5T_NATIVE_FLOAT, o.n, o.m);
+    if (o.v) h5io_get_data(c, g, "optim/", "v", H5T_NATIVE_FLOAT, o.n, o.v);
     check_finite(c, m, "optim/m", o.m, o.n, 0);
     if (o.v) check_finite(c, m, "optim/v", o.v, o.n, 0);
     ck_close_group(g);
@@ -272,10 +272,11 @@ static void get_optim(ck *c, hid_t file, nn_model *m, nn_optim *dst)
 }
 
 /* Version 2 named an architecture of nn/arch.c instead of holding the graph. */
-static nn_model *build_from_arch(ck *c, const char *arch, nn_dims in, int n_classes, size_t n_params, size_t n_state)
+static nn_model *build_from_arch(ck *c, const char *arch, nn_dims in, int n_classes, size_t n_params, size_t n_state,
+                                 size_t max_params)
 {
     char why[NN_ERR_MAX];
-    nn_model *m = nn_model_create(arch, in, n_classes, why, sizeof why);
+    nn_model *m = nn_model_create_capped(arch, in, n_classes, max_params, why, sizeof why);
     if (!m) { ck_fail(c, "arch: %s", why); return NULL; }
     if (n_params != m->n_params || n_state != m->n_state) {
         ck_fail(c, "n_params: the file has %zu parameters and %zu state values, but arch '%s' "
@@ -306,7 +307,7 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
 {
     char format[32] = "";
     if (H5Aexists(file, "format") <= 0) { ck_fail(c, "format: missing attribute (not a harness checkpoint)"); return NULL; }
-    if (ck_get_attr_str(c, file, "format", format, sizeof format) != 0) return NULL;
+    if (h5io_get_attr_str(c, file, "", "format", format, sizeof format) != 0) return NULL;
     if (strcmp(format, CKPT_FORMAT)) { ck_fail(c, "format: '%s' is not '%s'", format, CKPT_FORMAT); return NULL; }
     long long version = 0, n_classes = 0, n_params = 0, n_state = 0;
     int dims[3] = {0, 0, 0};
@@ -314,8 +315,8 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
     ck_get_i64(c, file, "", "version", &version);
     if (!c->bad && version != CKPT_VERSION && version != CKPT_VERSION_ARCH)
         ck_fail(c, "version: %lld, this build reads %d and %d", version, CKPT_VERSION_ARCH, CKPT_VERSION);
-    ck_get_attr_str(c, file, "arch", arch, sizeof arch);
-    ck_get_attr(c, file, "", "in_dims", H5T_NATIVE_INT, 3, dims);
+    h5io_get_attr_str(c, file, "", "arch", arch, sizeof arch);
+    h5io_get_attr(c, file, "", "in_dims", H5T_NATIVE_INT, 1, 3, dims);
     ck_get_i64(c, file, "", "n_classes", &n_classes);
     ck_get_i64(c, file, "", "n_params", &n_params);
     ck_get_i64(c, file, "", "n_state", &n_state);
@@ -339,11 +340,12 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
     }
     nn_dims in = {dims[0], dims[1], dims[2]};
     nn_model *m = version == CKPT_VERSION_ARCH
-                      ? build_from_arch(c, arch, in, (int)n_classes, (size_t)n_params, (size_t)n_state)
+                      ? build_from_arch(c, arch, in, (int)n_classes, (size_t)n_params, (size_t)n_state,
+                                        (size_t)(file_bytes / sizeof(float)))
                       : ckg_build(c, file, arch, in, (int)n_classes, (size_t)n_params, (size_t)n_state);
     if (!m) return NULL;
-    ck_get_data(c, file, "", "params", H5T_NATIVE_FLOAT, H5T_FLOAT, m->n_params, m->params);
-    ck_get_data(c, file, "", "state", H5T_NATIVE_FLOAT, H5T_FLOAT, m->n_state, m->state);
+    h5io_get_data(c, file, "", "params", H5T_NATIVE_FLOAT, m->n_params, m->params);
+    h5io_get_data(c, file, "", "state", H5T_NATIVE_FLOAT, m->n_state, m->state);
     check_finite(c, m, "params", m->params, m->n_params, 0);
     check_finite(c, m, "state", m->state, m->n_state, 1);
     get_flags(c, file, m, "masks", nn_node_mask);
@@ -357,9 +359,9 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
         ck_get_i64(c, file, "", "epoch", &epoch);
         ck_get_i64(c, file, "", "round", &round);
         ck_get_i64(c, file, "", "step", &step);
-        ck_get_attr(c, file, "", "seed", H5T_NATIVE_UINT64, 0, &mt.seed);
-        ck_get_attr(c, file, "", "rng", H5T_NATIVE_UINT64, 2, rng);
-        ck_get_attr(c, file, "", "best_acc", H5T_NATIVE_DOUBLE, 0, &mt.best_acc);
+        h5io_get_attr(c, file, "", "seed", H5T_NATIVE_UINT64, 0, 1, &mt.seed);
+        h5io_get_attr(c, file, "", "rng", H5T_NATIVE_UINT64, 1, 2, rng);
+        h5io_get_attr(c, file, "", "best_acc", H5T_NATIVE_DOUBLE, 0, 1, &mt.best_acc);
         const ck_range pos[] = {
             {"epoch", epoch, 0, CKPT_MAX_EPOCHS - 1}, {"round", round, 0, CKPT_MAX_ROUNDS - 1},
             {"step", step, 0, CKPT_MAX_STEP},
@@ -367,8 +369,8 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
         ck_check_ranges(c, pos, (int)(sizeof pos / sizeof pos[0]));
         if (!c->bad && !(mt.best_acc >= -1 && mt.best_acc <= 100))
             ck_fail(c, "best_acc: %g is not an accuracy in percent", mt.best_acc);
-        ck_get_attr_str(c, file, "config_hash", mt.config_hash, sizeof mt.config_hash);
-        mt.json = ck_get_str_data(c, file, "state_json");
+        h5io_get_attr_str(c, file, "", "config_hash", mt.config_hash, sizeof mt.config_hash);
+        mt.json = ck_get_str_data(c, file, "state_json", file_bytes);
         snprintf(mt.arch, sizeof mt.arch, "%s", arch);
         mt.in_dims = in;
         mt.n_classes = (int)n_classes;

@@ -94,15 +94,15 @@ void ckg_put(ck *c, hid_t file, const nn_model *m)
     }
     hid_t g = ck_put_group(c, file, "graph");
     hsize_t dims[2] = {(hsize_t)n, NN_NAME_MAX};
-    ck_put_data(c, g, "names", H5T_STD_U8LE, H5T_NATIVE_UINT8, 2, dims, names ? names[0] : NULL);
+    h5io_put_data(c, g, "names", H5T_STD_U8LE, H5T_NATIVE_UINT8, 2, dims, names ? names[0] : NULL, 0);
     for (int f = 0; f < N_FIELDS && !c->bad; f++) {
         const graph_field *gf = &graph_fields[f];
         for (int i = 0; i < n; i++) {
             if (gf->is_float) ((float *)col)[i] = *ffield(&rows[i], gf);
             else ((int *)col)[i] = *ifield(&rows[i], gf);
         }
-        if (gf->is_float) ck_put_data(c, g, gf->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dims, col);
-        else ck_put_data(c, g, gf->name, H5T_STD_I32LE, H5T_NATIVE_INT, 1, dims, col);
+        if (gf->is_float) h5io_put_data(c, g, gf->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dims, col, 0);
+        else h5io_put_data(c, g, gf->name, H5T_STD_I32LE, H5T_NATIVE_INT, 1, dims, col, 0);
     }
     ck_close_group(g);
     free(rows);
@@ -124,7 +124,7 @@ static int read_rows(ck *c, hid_t g, int n, graph_row *rows, char (*names)[NN_NA
 {
     void *col = malloc((size_t)n * sizeof(int));
     if (!col) return ck_fail(c, "graph: out of memory");
-    ck_get_data(c, g, "graph/", "names", H5T_NATIVE_UINT8, H5T_INTEGER, (size_t)n * NN_NAME_MAX, names);
+    h5io_get_data(c, g, "graph/", "names", H5T_NATIVE_UINT8, (size_t)n * NN_NAME_MAX, names);
     for (int i = 0; i < n && !c->bad; i++) {
         size_t len = strnlen(names[i], NN_NAME_MAX);
         if (len == 0 || len == NN_NAME_MAX)
@@ -135,8 +135,8 @@ static int read_rows(ck *c, hid_t g, int n, graph_row *rows, char (*names)[NN_NA
     }
     for (int f = 0; f < N_FIELDS && !c->bad; f++) {
         const graph_field *gf = &graph_fields[f];
-        if (gf->is_float) ck_get_data(c, g, "graph/", gf->name, H5T_NATIVE_FLOAT, H5T_FLOAT, (size_t)n, col);
-        else ck_get_data(c, g, "graph/", gf->name, H5T_NATIVE_INT, H5T_INTEGER, (size_t)n, col);
+        if (gf->is_float) h5io_get_data(c, g, "graph/", gf->name, H5T_NATIVE_FLOAT, (size_t)n, col);
+        else h5io_get_data(c, g, "graph/", gf->name, H5T_NATIVE_INT, (size_t)n, col);
         for (int i = 0; i < n && !c->bad; i++) {
             if (gf->is_float) {
                 float v = ((float *)col)[i];

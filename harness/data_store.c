@@ -1,8 +1,9 @@
 #include "harness/data_store.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/fileio.h"
-#include "harness/run.h"
+#include "harness/roots.h"
 #include "nn/loss.h"
 
 void hx_dataset_path(const char *name, char *out, size_t outlen)

@@ -9,7 +9,8 @@
 #include "harness/data_store.h"
 #include "base/fileio.h"
 #include "harness/omp_env.h"
-#include "harness/run.h"
+#include "harness/experiment.h"
+#include "harness/roots.h"
 #include "harness/plot.h"
 #include "harness/report_runs.h"
 #include "harness/seeds.h"
@@ -116,7 +117,7 @@ static int cmd_run(int argc, char **argv)
         o.reuse = 1;
         return run_seeds(config, &o, &seeds);
     }
-    if (hx_run(config, &o, NULL, err, sizeof err) != 0) {
+    if (hx_experiment(config, &o, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "harness: %s\n", err);
         return 1;
     }
@@ -305,7 +306,9 @@ static const command commands[] = {
     {"archs", "", "list the architectures", cmd_archs},
     {"config", "", "list every config section and key with its range and default", cmd_config},
     {"table", "[--runs DIR] [--format md|csv|tex] [--out FILE] [--ref FILE] [--skip-bad]", "Table-4-style report of finished runs vs. published numbers", cmd_table},
-    {"plot", "[--runs DIR] [--out DIR] [--ref FILE] [--skip-bad] [--no-gnuplot]", "gnuplot figures: accuracy vs bits / compression, training curves, Lottery Ticket rounds", cmd_plot},
+    {"plot", "[--runs DIR] [--out DIR] [--ref FILE] [--skip-bad] [--no-gnuplot] | --pictures RUN_DIR | --samples NAME [--out DIR] [--per-class N]",
+     "gnuplot figures: accuracy vs bits / compression, training curves, Lottery Ticket rounds; PNG pictures: "
+     "dataset samples, first-layer filters before/after compression, pruning masks", cmd_plot},
     {"compare", "CONFIG [--against METHOD,...|all] [--seeds N | --seed-list S,...] [--configs DIR] [--out FILE] [--quiet]",
      "run or reuse a method and the surveyed ones on its arch and data; top-1 ± std, Δ, size, Welch's t-test p", cmd_compare},
     {"reproduce", "--suite NAME [--seeds N | --seed-list S,...] [--configs DIR] [--quiet] [--no-gnuplot]",

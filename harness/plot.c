@@ -10,12 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "base/fileio.h"
+#include "harness/plot_recipes.h"
 
-enum { METRICS_MAX_BYTES = 64 << 20, LOG_TAIL = 800 };
+enum { METRICS_MAX_BYTES = 64 << 20, LOG_TAIL = 800, PER_CLASS_MAX = 100 };
 
 /* --- small helpers ---------------------------------------------------------------------------- */
-/* File-name-safe copy: letters, digits, '.', '-' kept; anything else becomes '_'. */
-static void safe_name(const char *s, char *out, size_t n)
+void hx_plot_file_name(const char *s, char *out, size_t n)
 {
     size_t i = 0;
     for (; *s && i + 1 < n; s++, i++) {
@@ -200,33 +200,58 @@ static int write_bits(const model *m, rr_buf *scripts, char *err, size_t errlen)
     return fig_save(&f, m->dir, scripts, err, errlen);
 }
 
+/* Method colours: dark enough on white, none the red of published points or the green of the front. */
+static const char *const method_colors[] = {"#1f4e79", "#e67e22", "#7b3294", "#008b8b",
+                                            "#8c564b", "#d6279b", "#4d4d4d", "#b8860b"};
+
+/* Accuracy vs compression: one point per recipe (runs differing only in their seed: mean ±
+ * std), one legend entry per method, the Pareto front across all of them joined. */
 static int write_compression(const model *m, rr_buf *scripts, char *err, size_t errlen)
 {
+    hx_recipe *rs;
+    int n = hx_plot_recipes(m->s, m->g0, m->g1, &rs);
     figure f;
     char title[256];
     snprintf(title, sizeof title, "%s / %s: top-1 vs compression", m->arch, m->dataset);
     fig_begin(&f, "compression", m->stem, title, "compression × (fp32 bytes / compressed bytes, log scale)",
               "top-1 test accuracy (%)");
-    rr_puts(&f.head, "set logscale x 10\nset offsets graph 0.05, graph 0.15, 0.5, 0.5\n");
-    fig_block(&f, "reproduced: label compression top1_mean top1_std seeds");
-    int n = m->g1 - m->g0;
+    /* one legend entry per method: a column on the right grows with them, a row below would not */
+    rr_puts(&f.head, "set logscale x 10\nset offsets graph 0.05, graph 0.15, 0.5, 0.5\n"
+                     "set key outside right top vertical box noenhanced\nset bmargin\n");
+    fig_block(&f, "reproduced, one row per recipe (runs that differ only in [run] seed: same recipe_hash): "
+                  "label method compression top1_mean top1_std seeds method_index");
     for (int i = 0; i < n; i++) {
-        const rr_group *g = &m->s->groups[m->g0 + i];
-        m->x[i] = g->compression.mean;
-        m->y[i] = g->acc.mean;
-        gp_str(&f.dat, label_of(g));
-        rr_printf(&f.dat, " %.9g %.9g %.9g %d\n", m->x[i], m->y[i], g->acc.std, g->n_runs);
-        fig_label(&f, m->x[i], m->y[i], label_of(g), "#1f4e79");
+        m->x[i] = rs[i].compression.mean;
+        m->y[i] = rs[i].acc.mean;
+        gp_str(&f.dat, rs[i].label);
+        rr_puts(&f.dat, " ");
+        gp_str(&f.dat, label_of(&m->s->groups[rs[i].group]));
+        rr_printf(&f.dat, " %.9g %.9g %.9g %d %d\n", m->x[i], m->y[i], rs[i].acc.std, rs[i].n_runs,
+                  rs[i].group - m->g0);
     }
-    fig_clause(&f, 0, "using 2:3:4 with yerrorbars pt 7 ps 1.4 lc rgb \"#1f4e79\" "
-                      "title \"reproduced (mean ± std over seeds)\"");
+    /* One clause per method present: its rows of block 0 (others become NaN, which gnuplot skips). */
+    for (int g = m->g0; g < m->g1; g++) {
+        int k = g - m->g0, nc = (int)(sizeof method_colors / sizeof *method_colors);
+        char c[RR_KEY_MAX + 256];
+        snprintf(c, sizeof c, "using 3:(column(7) == %d ? column(4) : NaN):5 with yerrorbars pt %d ps 1.4 lw 1.5 "
+                              "lc rgb \"%s\" title ", k, 5 + 2 * (k / nc % 4), method_colors[k % nc]);
+        rr_buf t = {0};
+        rr_puts(&t, c);
+        gp_str(&t, label_of(&m->s->groups[g]));
+        fig_clause(&f, 0, t.s);
+        rr_buf_free(&t);
+    }
     int nf = hx_plot_pareto(m->x, m->y, n, m->front);
-    fig_block(&f, "Pareto front of the reproduced points (no other is both smaller and more accurate)");
+    fig_block(&f, "Pareto front across methods (no other point is both more compressed and more accurate): "
+                  "label method compression top1_mean");
     for (int k = 0; k < nf; k++) {
-        gp_str(&f.dat, label_of(&m->s->groups[m->g0 + m->front[k]]));
+        gp_str(&f.dat, rs[m->front[k]].label);
+        rr_puts(&f.dat, " ");
+        gp_str(&f.dat, label_of(&m->s->groups[rs[m->front[k]].group]));
         rr_printf(&f.dat, " %.9g %.9g\n", m->x[m->front[k]], m->y[m->front[k]]);
     }
-    fig_clause(&f, 1, "using 2:3 with linespoints lw 2 dt 2 pt 7 ps 0.6 lc rgb \"#2e8b57\" title \"Pareto front\"");
+    fig_clause(&f, 1, "using 3:4 with lines lw 2 dt 2 lc rgb \"#2e8b57\" title \"Pareto front (mean top-1)\"");
+    free(rs);
     add_reported(&f, m, 0, 2);
     return fig_save(&f, m->dir, scripts, err, errlen);
 }
@@ -431,7 +456,7 @@ static int write_lottery(const char *run_dir, const char *run_id, const char *di
         return skip_bad ? 0 : rc;
     }
     char stem[RR_NAME_MAX * 2], title[384];
-    safe_name(run_id, stem, sizeof stem);
+    hx_plot_file_name(run_id, stem, sizeof stem);
     snprintf(title, sizeof title, "Lottery ticket %s: iterative pruning, winning ticket vs random re-init", run_id);
     figure f;
     fig_begin(&f, "lottery", stem, title, "weights remaining (%, log scale)", "test accuracy at early stop (%)");
@@ -487,7 +512,7 @@ int hx_plot_write(const rr_set *s, const rf_table *ref, const char *dir, int ski
                   size_t errlen)
 {
     if (fio_mkdir_p(dir, err, errlen) != 0) return -1;
-    size_t cap = (size_t)s->n_groups + (size_t)ref->n + 1;
+    size_t cap = (size_t)s->n_runs + (size_t)s->n_groups + (size_t)ref->n + 1;   /* recipes <= runs */
     model m = {.s = s, .ref = ref, .dir = dir};
     m.x = malloc(sizeof *m.x * cap);
     m.y = malloc(sizeof *m.y * cap);
@@ -504,8 +529,8 @@ int hx_plot_write(const rr_set *s, const rf_table *ref, const char *dir, int ski
              m.g1++) {
         }
         char a[RR_NAME_MAX], d[RR_NAME_MAX];
-        safe_name(m.arch, a, sizeof a);
-        safe_name(m.dataset, d, sizeof d);
+        hx_plot_file_name(m.arch, a, sizeof a);
+        hx_plot_file_name(m.dataset, d, sizeof d);
         snprintf(m.stem, sizeof m.stem, "%s_%s", a, d);
         rc = write_bits(&m, scripts, err, errlen);
         if (rc == 0) rc = write_compression(&m, scripts, err, errlen);
@@ -578,20 +603,40 @@ int hx_plot_main(int argc, char **argv, FILE *out, char *err, size_t errlen)
     char runs_dir[RR_PATH_MAX], ref_path[RR_PATH_MAX], out_dir[RR_PATH_MAX] = "plots/out";
     rr_results_path("runs", runs_dir, sizeof runs_dir);
     rr_results_path("reference.csv", ref_path, sizeof ref_path);
+    char pictures[RR_PATH_MAX] = "", samples[RR_PATH_MAX] = "", per_class_text[RR_PATH_MAX] = "10";
     int skip_bad = 0, ref_given = 0, run_gnuplot = 1;
+    const struct { const char *name; char *dst; } value_options[] = {
+        {"--runs", runs_dir}, {"--out", out_dir}, {"--ref", ref_path},
+        {"--pictures", pictures}, {"--samples", samples}, {"--per-class", per_class_text},
+    };
+    enum { N_VALUE_OPTIONS = sizeof value_options / sizeof value_options[0] };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--skip-bad") == 0) { skip_bad = 1; continue; }
         if (strcmp(a, "--no-gnuplot") == 0) { run_gnuplot = 0; continue; }
-        if (!v || (strcmp(a, "--runs") && strcmp(a, "--out") && strcmp(a, "--ref"))) {
+        int k = 0;
+        while (k < N_VALUE_OPTIONS && strcmp(a, value_options[k].name) != 0) k++;
+        if (!v || k == N_VALUE_OPTIONS) {
             snprintf(err, errlen, "plot: unexpected '%s'; usage: harness plot [--runs DIR] [--out DIR] [--ref FILE] "
-                                  "[--skip-bad] [--no-gnuplot]", a);
+                                  "[--skip-bad] [--no-gnuplot] | --pictures RUN_DIR | --samples DATASET "
+                                  "[--out DIR] [--per-class N]", a);
             return -1;
         }
-        i++;
-        char *dst = strcmp(a, "--runs") == 0 ? runs_dir : strcmp(a, "--out") == 0 ? out_dir : ref_path;
-        snprintf(dst, RR_PATH_MAX, "%s", v);
+        snprintf(value_options[k].dst, RR_PATH_MAX, "%s", argv[++i]);
         ref_given |= strcmp(a, "--ref") == 0;
+    }
+    if (pictures[0] || samples[0]) {
+        char *end;
+        long per_class = strtol(per_class_text, &end, 10);
+        if (*end || end == per_class_text || per_class < 1 || per_class > PER_CLASS_MAX) {
+            snprintf(err, errlen, "plot: --per-class %s: give a whole number from 1 to %d", per_class_text,
+                     PER_CLASS_MAX);
+            return -1;
+        }
+        int rc = 0;
+        if (pictures[0]) rc = hx_plot_pictures(pictures, out_dir, (int)per_class, out, err, errlen);
+        if (rc == 0 && samples[0]) rc = hx_plot_samples(samples, out_dir, (int)per_class, out, err, errlen);
+        return rc;
     }
     rf_table ref = {0};
     if ((ref_given || fio_exists(ref_path)) && rf_load(ref_path, &ref, err, errlen) != 0) return -1;

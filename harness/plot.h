@@ -1,6 +1,8 @@
-/* harness plot: gnuplot figures of finished runs.
+/* harness plot: gnuplot figures of finished runs, and PNG pictures of a run or a dataset.
  *
  *   harness plot [--runs DIR] [--out DIR] [--ref FILE] [--skip-bad] [--no-gnuplot]
+ *   harness plot --pictures RUN_DIR [--out DIR] [--per-class N]
+ *   harness plot --samples DATASET [--out DIR] [--per-class N]
  *
  * For every (arch, dataset) it writes into the out folder (default plots/out) a data file and a
  * self-contained gnuplot script for: top-1 vs weight bits (bits_<arch>_<dataset>), top-1 vs
@@ -17,6 +19,9 @@
 #include <stdio.h>
 #include "harness/report_ref.h"
 #include "harness/report_runs.h"
+
+/* File-name-safe copy: letters, digits, '.', '-' kept; anything else becomes '_'. */
+void hx_plot_file_name(const char *s, char *out, size_t n);
 
 /* CLI entry; 0 = ok (also when gnuplot is missing: the message goes to out). */
 int hx_plot_main(int argc, char **argv, FILE *out, char *err, size_t errlen);
@@ -39,5 +44,18 @@ int hx_plot_gnuplot(const char *dir, const char *scripts, char *err, size_t errl
 /* Pareto front of points (x[i], y[i]), both larger-is-better: the indices of the points no
  * other point dominates, sorted by x ascending, into front. Returns their count. */
 int hx_plot_pareto(const double *x, const double *y, int n, int *front);
+
+/* Pictures through libpng (harness/pictures.h), into out_dir (created if needed); each file
+ * written gets a line on out saying what it shows.
+ * hx_plot_samples: samples_<dataset>.png, the first per_class test images of every class, one row
+ * per class in label order.
+ * hx_plot_pictures: for the finished run in run_dir, the samples of its dataset, then
+ * filters_<run-id>_final.png (its first weighted layer after compression) and, when the run
+ * started from [model] pretrained, filters_<run-id>_baseline.png on the same scale (when that
+ * baseline's model is not there, a note says so: nothing is trained), and
+ * masks_<run-id>_<NN>-<layer>.png for every layer of the final model with a pruning mask.
+ * 0, or -1 with err naming the file. */
+int hx_plot_samples(const char *dataset, const char *out_dir, int per_class, FILE *out, char *err, size_t errlen);
+int hx_plot_pictures(const char *run_dir, const char *out_dir, int per_class, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -66,32 +66,28 @@ uint8_t *png_tile(const uint8_t *imgs, int n, int c, int h, int w, int cols, int
     return out;
 }
 
-int png_write_grid(const char *path, const uint8_t *imgs, int n, int c, int h, int w, int cols,
-                   int pad, char *err, size_t errlen)
+uint8_t *png_upscale(const uint8_t *px, int w, int h, int bpp, int s)
 {
-    int W, H;
-    uint8_t *grid = png_tile(imgs, n, c, h, w, cols, pad, 0, &W, &H);
-    if (!grid) {
-        snprintf(err, errlen, "%s: out of memory tiling %d images", path, n);
-        return -1;
+    assert(w > 0 && h > 0 && bpp > 0 && s >= 1);
+    size_t row = (size_t)w * (size_t)s * (size_t)bpp;
+    uint8_t *out = malloc(row * (size_t)h * (size_t)s);
+    if (!out) return NULL;
+    for (int y = 0; y < h; y++) {
+        uint8_t *dst = out + (size_t)y * (size_t)s * row;
+        const uint8_t *src = px + (size_t)y * (size_t)w * (size_t)bpp;
+        for (int x = 0; x < w; x++)
+            for (int r = 0; r < s; r++) memcpy(dst + ((size_t)x * (size_t)s + (size_t)r) * (size_t)bpp,
+                                               src + (size_t)x * (size_t)bpp, (size_t)bpp);
+        for (int r = 1; r < s; r++) memcpy(dst + (size_t)r * row, dst, row);   /* the row, s times */
     }
-    int rc = c == 1 ? png_write_gray(path, W, H, grid, err, errlen)
-                    : png_write_rgb(path, W, H, grid, err, errlen);
-    free(grid);
-    return rc;
+    return out;
 }
 
-void png_scale_to_u8(const float *x, size_t n, uint8_t *out)
+void png_signed_to_u8(const float *x, size_t n, float absmax, uint8_t *out)
 {
-    float lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
-        if (!isfinite(x[i])) continue;
-        if (x[i] < lo) lo = x[i];
-        if (x[i] > hi) hi = x[i];
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(x[i])) out[i] = 0;
-        else if (!(hi > lo)) out[i] = 128;
-        else out[i] = (uint8_t)lrint(255.0 * ((double)x[i] - lo) / ((double)hi - lo));
+        if (!isfinite(x[i])) { out[i] = 0; continue; }
+        double v = absmax > 0 ? 127.5 + 127.5 * (double)x[i] / (double)absmax : 128;
+        out[i] = (uint8_t)(v <= 0 ? 0 : v >= 255 ? 255 : lrint(v));
     }
 }

@@ -16,11 +16,14 @@ int png_write_rgb(const char *path, int w, int h, const uint8_t *rgb, char *err,
  * RGB for c = 3) of *out_w x *out_h, or NULL when out of memory. */
 uint8_t *png_tile(const uint8_t *imgs, int n, int c, int h, int w, int cols, int pad, uint8_t bg,
                   int *out_w, int *out_h);
-/* png_tile, then write it (gray or RGB by c). */
-int png_write_grid(const char *path, const uint8_t *imgs, int n, int c, int h, int w, int cols,
-                   int pad, char *err, size_t errlen);
-/* Linearly maps x[0..n) onto 0..255 (min -> 0, max -> 255; a constant input maps to 128),
- * for picturing weights or activations. Non-finite values map to 0. */
-void png_scale_to_u8(const float *x, size_t n, uint8_t *out);
+/* Nearest-neighbour enlargement by a whole factor s >= 1: every pixel of the w x h image (bpp
+ * interleaved bytes each) becomes an s x s block. Planar images enlarge the same way when
+ * passed as one gray image of w x (planes * h). Returns a malloc'd (w*s) x (h*s) image, or NULL
+ * when out of memory. */
+uint8_t *png_upscale(const uint8_t *px, int w, int h, int bpp, int s);
+/* Signed values onto gray: -absmax -> 0, 0 -> 128, +absmax -> 255 (linear, rounded, clamped),
+ * so zeros (pruned weights) are mid-gray and two pictures given the same absmax compare. An
+ * absmax of 0 maps everything to 128; non-finite values map to 0. */
+void png_signed_to_u8(const float *x, size_t n, float absmax, uint8_t *out);
 
 #endif

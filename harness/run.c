@@ -17,23 +17,12 @@
 #include "base/fileio.h"
 #include "base/json.h"
 #include "harness/metrics.h"
+#include "harness/roots.h"
 #include "harness/run_dir.h"
 #include "methods/method.h"
 #include "nn/loss.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
-
-const char *hx_results_root(void)
-{
-    const char *e = getenv("HARNESS_RESULTS");
-    return e && *e ? e : "results";
-}
-
-const char *hx_data_root(void)
-{
-    const char *e = getenv("HARNESS_DATA_DIR");
-    return e && *e ? e : "data";
-}
 
 typedef struct runner {
     hx_config cfg;
@@ -42,6 +31,7 @@ typedef struct runner {
     hx_run_dir dir;            /* the run folder, locked while the run writes it */
     FILE *log;
     int quiet;
+    const nn_model *pretrained;   /* the caller's baseline model ([model] pretrained) */
     ds_dataset ds;
     ds_split train, val;       /* views into ds (train may be a subset) */
     nn_model *model;
@@ -135,31 +125,38 @@ static void mt_replace_model(mt_run *mt, nn_model *m)
 #define HOOK(r, name) do { if ((r)->cfg.method && (r)->cfg.method->name) (r)->cfg.method->name(&(r)->mt, (r)->mstate); } while (0)
 
 /* --- set-up --------------------------------------------------------------------------- */
+/* Starts from the baseline the caller resolved (harness/experiment.c). */
 static int load_pretrained(runner *r, char *err, size_t errlen)
 {
-    char berr[1024];
-    nn_model *b = hx_baseline(r->cfg.pretrained, r->cfg.threads, r->log, berr, sizeof berr);
-    if (!b) { snprintf(err, errlen, "%s: [model] pretrained = %s: %s", r->cfg.path, r->cfg.pretrained, berr); return -1; }
+    const nn_model *b = r->pretrained;
+    if (!b) {
+        snprintf(err, errlen, "%s: [model] pretrained = %s: no baseline model was handed to the run (hx_experiment "
+                 "resolves it)", r->cfg.path, r->cfg.pretrained);
+        return -1;
+    }
     if (strcmp(b->arch, r->model->arch) != 0 || b->n_params != r->model->n_params ||
-        b->n_classes != r->model->n_classes) {
+        b->n_state != r->model->n_state || b->n_classes != r->model->n_classes) {
         snprintf(err, errlen, "%s: [model] pretrained = %s trains arch %s (%zu params) but this run uses %s (%zu params)",
                  r->cfg.path, r->cfg.pretrained, b->arch, b->n_params, r->model->arch, r->model->n_params);
-        nn_model_free(b);
         return -1;
     }
     memcpy(r->model->params, b->params, sizeof(float) * b->n_params);
     if (b->n_state) memcpy(r->model->state, b->state, sizeof(float) * b->n_state);
-    nn_model_free(b);
     return 0;
+}
+
+void hx_run_locate(const hx_config *c, char hash[17], char *run_id, size_t id_len, char *run_dir, size_t dir_len)
+{
+    cfg_hash(c, hash);
+    snprintf(run_id, id_len, "%s-%s", c->name, hash);
+    snprintf(run_dir, dir_len, "%s/runs/%s", hx_results_root(), run_id);
 }
 
 static int setup(runner *r, rd_mode mode, char *err, size_t errlen)
 {
     hx_config *c = &r->cfg;
     int resume = mode == RD_RESUME;
-    cfg_hash(c, r->hash);
-    snprintf(r->run_id, sizeof r->run_id, "%s-%s", c->name, r->hash);
-    snprintf(r->run_dir, sizeof r->run_dir, "%s/runs/%s", hx_results_root(), r->run_id);
+    hx_run_locate(c, r->hash, r->run_id, sizeof r->run_id, r->run_dir, sizeof r->run_dir);
     snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/model.h5", r->run_dir);
     if (hx_run_dir_take(&r->dir, r->run_dir, r->run_id, r->hash, mode, err, errlen) != 0) return -1;
     if (r->dir.reuse) return 0;   /* finished already: hx_run reads its result */
@@ -586,6 +583,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
     r->saved_round = r->saved_epoch = -1;
     r->log = o->log ? o->log : stdout;
     r->quiet = o->quiet;
+    r->pretrained = o->pretrained;
     r->best_acc = -1;
     const char *stop = getenv("HARNESS_STOP_AFTER_EPOCHS");
     r->stop_after = stop && *stop ? atol(stop) : -1;

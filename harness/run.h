@@ -13,6 +13,9 @@ typedef struct hx_run_opts {
     int reuse;                             /* a finished run of the same id is reused, not refused */
     int quiet;                             /* no per-batch progress */
     FILE *log;                             /* progress log (default stdout) */
+    const nn_model *pretrained;            /* the trained baseline when the config names [model] pretrained
+                                              (resolved by the caller: harness/experiment.h); only
+                                              its parameters and state are copied */
 } hx_run_opts;
 
 typedef struct hx_run_result {
@@ -27,12 +30,8 @@ typedef struct hx_run_result {
  * unless resume or rerun). 0 = ok; else err says what stopped it. */
 int hx_run(const char *config_path, const hx_run_opts *, hx_run_result *, char *err, size_t errlen);
 
-/* The trained model of a baseline config, trained once and cached under
- * results/baselines/<arch>-<dataset>-<hash>.h5. threads: the caller's thread count. */
-nn_model *hx_baseline(const char *baseline_config, int threads, FILE *log, char *err, size_t errlen);
-
-/* Root folders: $HARNESS_RESULTS (default "results") and $HARNESS_DATA_DIR (default "data"). */
-const char *hx_results_root(void);
-const char *hx_data_root(void);
+/* A config's run id ("<name>-<hash>") and folder (<results>/runs/<run id>); hash gets the
+ * config hash. */
+void hx_run_locate(const hx_config *, char hash[17], char *run_id, size_t id_len, char *run_dir, size_t dir_len);
 
 #endif

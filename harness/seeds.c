@@ -1,5 +1,6 @@
 /* Several seeds of one config (see seeds.h). */
 #include "harness/seeds.h"
+#include "harness/experiment.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +103,7 @@ int hx_run_seeds(const char *config, const hx_run_opts *base, const hx_seeds *s,
         snprintf(set, sizeof set, "run.seed=%d", s->v[i]);
         sets[base->n_sets] = set;
         hx_run_result res;
-        if (hx_run(config, &o, &res, msg, sizeof msg) != 0) {
+        if (hx_experiment(config, &o, &res, msg, sizeof msg) != 0) {
             snprintf(err, errlen, "%s, seed %d: %s", config, s->v[i], msg);
             return -1;
         }

@@ -7,6 +7,7 @@
 #include "harness/plot.h"
 #include "harness/report_ref.h"
 #include "harness/report_runs.h"
+#include "harness/roots.h"
 #include "harness/run.h"
 #include "harness/seeds.h"
 #include "harness/table.h"

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "base/fileio.h"
+#include "harness/roots.h"
 #include "harness/run.h"
 #include "harness/run_dir.h"
 #include "harness/seeds.h"

@@ -14,7 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "methods/dc_pack.h"
+#include "base/fileio.h"
+#include "methods/deep_compression_pack.h"
 #include "methods/footprint.h"
 #include "methods/kmeans.h"
 #include "methods/method.h"
@@ -182,10 +183,10 @@ static void prune_round(mt_run *run, dc_state *s, int r)
         nn_apply_masks(run->model);
         size_t kept = mt_kept(n);
         kept_all += kept; total += n->nw;
-        fprintf(run->log, "dc: round %d: %s threshold %.4g keeps %.2f%%\n", r, n->name, thr,
+        fprintf(run->log, "deep-compression: round %d: %s threshold %.4g keeps %.2f%%\n", r, n->name, thr,
                 100.0 * (double)kept / (double)n->nw);
     }
-    fprintf(run->log, "dc: pruned to %.2f%% of weights (%.1fx)\n", 100.0 * (double)kept_all / (double)total,
+    fprintf(run->log, "deep-compression: pruned to %.2f%% of weights (%.1fx)\n", 100.0 * (double)kept_all / (double)total,
             kept_all ? (double)total / (double)kept_all : 0.0);
 }
 
@@ -229,12 +230,12 @@ static void round_begin(mt_run *run, void *state)
         return;
     }
     if (quantize(run, s) != 0) {
-        fprintf(run->log, "dc: out of memory while quantizing; continuing unquantized\n");
+        fprintf(run->log, "deep-compression: out of memory while quantizing; continuing unquantized\n");
         return;
     }
     if (run->evaluate) {
         s->acc_quantized = run->evaluate(run, run->model, NULL);
-        fprintf(run->log, "dc: quantized (%d-bit conv, %d-bit fc): test acc %.2f%% before fine-tuning\n",
+        fprintf(run->log, "deep-compression: quantized (%d-bit conv, %d-bit fc): test acc %.2f%% before fine-tuning\n",
                 c->bits_conv, c->bits_fc, s->acc_quantized);
     }
     run->round_epochs = c->quant_epochs ? c->quant_epochs : run->epochs;
@@ -306,10 +307,10 @@ static void csv_row(FILE *f, const char *name, int bits, int ib, dc_sizes z)
 static void write_csv(const mt_run *run, const dc_state *s)
 {
     if (!run->run_dir) return;
-    char path[4096];
+    char path[4096], tmp[4200], err[4400];
     snprintf(path, sizeof path, "%s/dc_layers.csv", run->run_dir);
-    FILE *f = fopen(path, "w");
-    if (!f) { fprintf(run->log, "dc: cannot write %s\n", path); return; }
+    FILE *f = fio_open_tmp(path, tmp, sizeof tmp, err, sizeof err);   /* written whole or not at all */
+    if (!f) { fprintf(run->log, "deep-compression: %s\n", err); return; }
     fprintf(f, "layer,weights,kept_pct,w_bits,w_bits_huffman,index_bits,index_bits_huffman,"
                "bytes_fp32,bytes_pruned,bytes_quantized,bytes_huffman,pct_pq,pct_pqh,ratio_pqh\n");
     for (int i = 0; i < s->n_layers; i++) {
@@ -317,7 +318,7 @@ static void write_csv(const mt_run *run, const dc_state *s)
         csv_row(f, run->model->nodes[l->node].name, l->bits, l->index_bits, layer_sizes(l));
     }
     csv_row(f, "total", 0, 0, total_sizes(run->model, s));
-    fclose(f);
+    if (fio_close_commit(f, tmp, path, err, sizeof err) != 0) fprintf(run->log, "deep-compression: %s\n", err);
 }
 
 static int finish(mt_run *run, void *state, char *err, size_t errlen)
@@ -348,7 +349,7 @@ static int finish(mt_run *run, void *state, char *err, size_t errlen)
     }
     s->packed = 1;
     dc_sizes t = total_sizes(run->model, s);
-    fprintf(run->log, "dc: %.0f B fp32 -> pruned %.0f B (%.1fx) -> quantized %.0f B (%.1fx) -> "
+    fprintf(run->log, "deep-compression: %.0f B fp32 -> pruned %.0f B (%.1fx) -> quantized %.0f B (%.1fx) -> "
             "huffman %.0f B (%.1fx)\n", t.fp32, t.pruned, t.fp32 / t.pruned, t.quantized,
             t.fp32 / t.quantized, t.huffman, t.fp32 / t.huffman);
     write_csv(run, s);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/fileio.h"
 #include "methods/footprint.h"
 #include "methods/method.h"
 #include "methods/prune.h"
@@ -55,6 +56,7 @@ typedef struct {
     float *ticket_p, *ticket_s;     /* trained ticket, kept while its control trains */
     int have_rewind;
     double *epoch_acc; int epoch_cap;
+    char *csv; size_t csv_len;      /* rounds.csv so far, rewritten whole (atomically) every round */
 } lth_state;
 
 static int level_of(const lth_config *c, int round) { return c->control ? (round + 1) / 2 : round; }
@@ -65,6 +67,7 @@ static void free_state(void *state)
     lth_state *s = state;
     if (!s) return;
     free(s->rewind_p); free(s->rewind_s); free(s->ticket_p); free(s->ticket_s); free(s->epoch_acc);
+    free(s->csv);
     free(s);
 }
 
@@ -106,14 +109,6 @@ static int setup(mt_run *run, const void *config, void **state, char *err, size_
     if (c->rewind_iter == 0) { snapshot(m, s->rewind_p, s->rewind_s); s->have_rewind = 1; }
     run->n_rounds = c->control ? 2 * c->rounds - 1 : c->rounds;
 
-    char path[4096];
-    snprintf(path, sizeof path, "%s/rounds.csv", run->run_dir ? run->run_dir : ".");
-    FILE *f = run->run_dir ? fopen(path, "w") : NULL;
-    if (f) {
-        fprintf(f, "round,level,kind,weights_remaining_pct,test_acc_end,best_test_acc,best_epoch,"
-                   "early_stop_epoch,early_stop_iter,early_stop_test_acc\n");
-        fclose(f);
-    }
     return 0;
 }
 
@@ -166,20 +161,31 @@ static void prune_level(nn_model *m, const lth_state *s)
     }
 }
 
-static void write_row(const mt_run *run, const lth_state *s)
+static const char csv_header[] = "round,level,kind,weights_remaining_pct,test_acc_end,best_test_acc,best_epoch,"
+                                 "early_stop_epoch,early_stop_iter,early_stop_test_acc\n";
+
+/* Adds this round's row to rounds.csv and writes the whole file again, atomically: a reader
+ * (harness plot while the run goes on) sees the rows so far, never half a row. */
+static void write_row(const mt_run *run, lth_state *s)
 {
     if (!run->run_dir) return;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/rounds.csv", run->run_dir);
-    FILE *f = fopen(path, "a");
-    if (!f) { fprintf(run->log, "lottery: cannot append to %s\n", path); return; }
     int e = run->round_min_val_epoch;
     double es_acc = e >= 0 && e < s->epoch_cap ? s->epoch_acc[e] : 0.0;
-    fprintf(f, "%d,%d,%s,%.4f,%.2f,%.2f,%d,%d,%ld,%.2f\n", run->round, level_of(&s->cfg, run->round),
-            is_control(&s->cfg, run->round) ? "control" : "ticket", remaining_pct(run->model, s),
-            run->round_test_acc, run->round_best_acc, run->round_best_epoch, e,
-            (long)(e + 1) * run->steps_per_epoch, es_acc);
-    fclose(f);
+    char row[256];
+    int n = snprintf(row, sizeof row, "%d,%d,%s,%.4f,%.2f,%.2f,%d,%d,%ld,%.2f\n", run->round,
+                     level_of(&s->cfg, run->round), is_control(&s->cfg, run->round) ? "control" : "ticket",
+                     remaining_pct(run->model, s), run->round_test_acc, run->round_best_acc, run->round_best_epoch,
+                     e, (long)(e + 1) * run->steps_per_epoch, es_acc);
+    size_t head = s->csv ? 0 : sizeof csv_header - 1;
+    char *grown = n > 0 && (size_t)n < sizeof row ? realloc(s->csv, s->csv_len + head + (size_t)n + 1) : NULL;
+    if (!grown) { fprintf(run->log, "lottery: out of memory for rounds.csv\n"); return; }
+    if (head) memcpy(grown, csv_header, head);
+    memcpy(grown + s->csv_len + head, row, (size_t)n + 1);
+    s->csv = grown;
+    s->csv_len += head + (size_t)n;
+    char path[4096], err[4200];
+    snprintf(path, sizeof path, "%s/rounds.csv", run->run_dir);
+    if (fio_write_atomic(path, s->csv, s->csv_len, err, sizeof err) != 0) fprintf(run->log, "lottery: %s\n", err);
 }
 
 static void round_end(mt_run *run, void *state)

@@ -200,10 +200,17 @@ const char *nn_arch_help(int i) { return i >= 0 && i < ARCH_COUNT ? arch_table[i
 
 nn_model *nn_model_create(const char *arch, nn_dims in, int n_classes, char *err, size_t errlen)
 {
+    return nn_model_create_capped(arch, in, n_classes, 0, err, errlen);
+}
+
+nn_model *nn_model_create_capped(const char *arch, nn_dims in, int n_classes, size_t max_params, char *err,
+                                 size_t errlen)
+{
     for (int i = 0; i < ARCH_COUNT; i++) {
         if (strcmp(arch, arch_table[i].name)) continue;
         net t = { .b = nn_builder_new(arch, in, n_classes) };
         if (!t.b) { snprintf(err, errlen, "%s: out of memory", arch); return NULL; }
+        nn_builder_cap(t.b, max_params);
         arch_table[i].build(&t, n_classes, arch_table[i].arg);
         char e[NN_ERR_MAX] = "";
         nn_model *m = nn_builder_finish(t.b, e, sizeof e);

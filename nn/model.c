@@ -13,6 +13,7 @@ enum { ALIGN = 64, ALIGN_FLOATS = ALIGN / (int)sizeof(float) };
 struct nn_builder {
     nn_model_priv *p;
     char err[NN_ERR_MAX];       /* first error; once set, every later add is a no-op */
+    size_t max_params;          /* nn_builder_finish refuses more (0: no limit) */
 };
 
 void *nn_alloc_aligned(size_t bytes)
@@ -283,6 +284,8 @@ static void bn_defaults(nn_model *m)
     }
 }
 
+void nn_builder_cap(nn_builder *b, size_t max_params) { b->max_params = max_params; }
+
 nn_model *nn_builder_finish(nn_builder *b, char *err, size_t errlen)
 {
     nn_model *m = &b->p->pub;
@@ -292,6 +295,12 @@ nn_model *nn_builder_finish(nn_builder *b, char *err, size_t errlen)
         if (nn_dims_size(o->out_dims) != (size_t)m->n_classes)
             fail(b, "%s: output layer %s gives %zu values but there are %d classes", m->arch,
                  o->name, nn_dims_size(o->out_dims), m->n_classes);
+    }
+    if (!b->err[0] && b->max_params) {
+        size_t np = 0;
+        for (int i = 0; i < m->n_nodes; i++) np += m->nodes[i].nw + m->nodes[i].nb;
+        if (np > b->max_params)
+            fail(b, "%s: %zu parameters, more than the %zu allowed", m->arch, np, b->max_params);
     }
     if (!b->err[0] && layout(b->p) != 0)
         fail(b, "%s: out of memory for %zu parameters", m->arch, m->n_params);

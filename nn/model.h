@@ -141,6 +141,10 @@ struct nn_model {
 /* --- building ------------------------------------------------------------------------- */
 /* Architectures are rows of a table (nn/arch.c). Returns NULL with a message in err. */
 nn_model *nn_model_create(const char *arch, nn_dims in, int n_classes, char *err, size_t errlen);
+/* The same, refused before any parameter memory is allocated when the network would have more
+ * than max_params parameters (for sizes read from a file). */
+nn_model *nn_model_create_capped(const char *arch, nn_dims in, int n_classes, size_t max_params, char *err,
+                                 size_t errlen);
 int  nn_arch_count(void);
 const char *nn_arch_name(int i);
 const char *nn_arch_help(int i);
@@ -171,6 +175,8 @@ int nn_add_like(nn_builder *, const nn_node *t, int in0, int in1);
  * no buffers yet. Lets a caller bound what nn_builder_finish would allocate. */
 const nn_model *nn_builder_model(const nn_builder *);
 /* Finishes the model (allocates buffers); the last node is the output. Frees the builder. */
+/* Makes nn_builder_finish fail, before allocating, beyond max_params parameters (0: no limit). */
+void nn_builder_cap(nn_builder *, size_t max_params);
 nn_model *nn_builder_finish(nn_builder *, char *err, size_t errlen);
 void nn_builder_free(nn_builder *);
 

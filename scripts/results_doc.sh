@@ -29,7 +29,7 @@ csv_table() {
   for f in "$runs"/lottery-*/rounds.csv; do
     [ -f "$f" ] && csv_table "Lottery Ticket rounds" "$f"
   done
-  for f in "$runs"/dc-*/dc_layers.csv; do
+  for f in "$runs"/*/dc_layers.csv; do   # written by deep-compression runs, whatever their name
     [ -f "$f" ] && csv_table "Deep Compression storage per layer" "$f"
   done
   echo

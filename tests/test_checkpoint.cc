@@ -508,12 +508,42 @@ TEST_F(CkptEdit, InputDimsCheckedBeforeTheModelIsBuilt)
     nn_model *g = ckpt_load_expect(f.c_str(), &want, nullptr, nullptr, err, sizeof err);
     EXPECT_EQ(g, nullptr);
     EXPECT_EQ(std::string(err), f + ": in_dims: a model of 1x2000x2000 inputs and 10 classes, the data has 1x28x28 and 10");
+    // Without an expected shape (harness eval) it is refused before anything that size is
+    // allocated too: no network is built with more parameters than the file could hold.
+    EXPECT_EQ(ckpt_load(f.c_str(), nullptr, nullptr, err, sizeof err), nullptr);
+    // The graph's shapes are worked out before nn_builder_finish allocates anything.
+    EXPECT_NE(std::string(err).find(": n_params: the file has 431650 parameters and 1140 state values, its graph "
+                                    "has 6175256650 and 1140"), std::string::npos) << err;
     want.n_classes = 7;
     EXPECT_EQ(ckpt_load_expect(save("ok.h5").c_str(), &want, nullptr, nullptr, err, sizeof err), nullptr);
     want.n_classes = 10;
     g = ckpt_load_expect(p("ok.h5").c_str(), &want, nullptr, nullptr, err, sizeof err);
     EXPECT_NE(g, nullptr) << err;
     nn_model_free(g);
+}
+
+// state_json is one string, no longer than the file: an array of strings was read into a buffer
+// of one (a heap overflow), and a declared size was allocated unchecked.
+TEST_F(CkptEdit, StateJsonIsOneStringNoLongerThanTheFile)
+{
+    const struct { hsize_t n; size_t size; const char *msg; } cases[] = {
+        {64, 8, ": state_json: expected one fixed-length string"},
+        {0, (size_t)1 << 30, ": state_json: a string of 1073741824 bytes in a file of "},
+    };
+    for (const auto &c : cases) {
+        open_for_edit();
+        ASSERT_GE(H5Ldelete(h, "state_json", H5P_DEFAULT), 0);
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, c.size);
+        hid_t s = c.n ? H5Screate_simple(1, &c.n, nullptr) : H5Screate(H5S_SCALAR);
+        hid_t d = H5Dcreate2(h, "state_json", t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);   // never written
+        ASSERT_GE(d, 0);
+        H5Dclose(d);
+        H5Sclose(s);
+        H5Tclose(t);
+        std::string e = finish();
+        EXPECT_NE(e.find(c.msg), std::string::npos) << e;
+    }
 }
 
 TEST_F(CkptEdit, BestAccuracyAndOptimizerHyperParameters)

@@ -61,3 +61,33 @@ TEST(ShippedConfigs, EveryConfigLoads)
         cfg_free(&c);
     }
 }
+
+// One name per method: a config's file is named after its registry name (optionally followed by
+// the variant and the setting, "xnor-bwn-lenet5", "deep-compression-lenet300"), its [run] name
+// is the file's name (with the folder's suite prefix, "c10-" for configs/cifar10/), and a
+// config without a method is a baseline.
+TEST(ShippedConfigs, FileRunAndRegistryNamesAgree)
+{
+    const struct { const char *dir, *prefix; } folders[] = {{"", ""}, {"cifar10/", "c10-"}};
+    std::vector<std::string> files;
+    const std::string root = HARNESS_SOURCE_DIR "/configs/";
+    collect(HARNESS_SOURCE_DIR "/configs", &files);
+    ASSERT_GT(files.size(), 10u);
+    for (const std::string &f : files) {
+        SCOPED_TRACE(f);
+        std::string rel = f.substr(root.size()), dir = rel.substr(0, rel.rfind('/') + 1);
+        std::string stem = rel.substr(dir.size(), rel.size() - dir.size() - 4);
+        const char *prefix = nullptr;
+        for (const auto &d : folders)
+            if (dir == d.dir) prefix = d.prefix;
+        ASSERT_NE(prefix, nullptr) << "configs/" << dir << ": a new folder; give its run-name prefix here";
+        hx_config c;
+        char err[CFG_ERR_MAX] = "";
+        ASSERT_EQ(cfg_load(f.c_str(), nullptr, 0, &c, err, sizeof err), 0) << err;
+        EXPECT_EQ(std::string(c.name), prefix + stem) << "[run] name differs from the file's name";
+        std::string method = c.method ? c.method->name : "baseline";
+        EXPECT_TRUE(stem == method || stem.compare(0, method.size() + 1, method + "-") == 0)
+            << "file named " << stem << " but its method is " << method;
+        cfg_free(&c);
+    }
+}

@@ -115,6 +115,27 @@ TEST_F(FileIO, StreamDiscardKeepsOriginal)
     EXPECT_EQ(ls(), std::vector<std::string>{"b.txt"});
 }
 
+// Pieces written one after another into one file (a sealed HDF5 file's block and body), and the
+// folder of a file made first (dataset stores); a failed write names the file and keeps the old one.
+TEST_F(FileIO, SpansParentFoldersAndFailedWrites)
+{
+    char err[512];
+    std::string f = p("x/y/two.bin");
+    ASSERT_EQ(fio_mkdir_parent(f.c_str(), err, sizeof err), 0) << err;
+    EXPECT_EQ(ls("x"), std::vector<std::string>{"y"});
+    EXPECT_EQ(fio_mkdir_parent("plain-name", err, sizeof err), 0) << err;   // no folder part: nothing to do
+    const fio_span parts[3] = {{"head", 4}, {"", 0}, {"-body", 5}};
+    ASSERT_EQ(fio_write_spans(f.c_str(), parts, 3, err, sizeof err), 0) << err;
+    EXPECT_EQ(slurp(f), "head-body");
+    EXPECT_EQ(ls("x/y"), std::vector<std::string>{"two.bin"});
+    std::string tmp = f + ".tmp." + std::to_string(getpid());
+    ASSERT_EQ(symlink("/dev/full", tmp.c_str()), 0);   // the temporary file's writes fail: ENOSPC
+    EXPECT_EQ(fio_write_spans(f.c_str(), parts, 3, err, sizeof err), -1);
+    EXPECT_EQ(std::string(err), f + ": cannot write: " + strerror(ENOSPC) + "; the previous file (if any) is unchanged");
+    EXPECT_EQ(slurp(f), "head-body");
+    EXPECT_EQ(ls("x/y"), std::vector<std::string>{"two.bin"});
+}
+
 TEST_F(FileIO, MkdirP)
 {
     char err[512];
@@ -414,8 +435,12 @@ TEST_F(Png, GridPlacesTiles)
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++) imgs[((i * c + ch) * h + y) * w + x] = val(i, ch, y, x);
     char err[512];
-    ASSERT_EQ(png_write_grid(p("grid.png").c_str(), imgs.data(), n, c, h, w, cols, pad, err, sizeof err), 0) << err;
     int W = 0, H = 0;
+    uint8_t *tiled = png_tile(imgs.data(), n, c, h, w, cols, pad, 0, &W, &H);
+    ASSERT_NE(tiled, nullptr);
+    int rc = png_write_rgb(p("grid.png").c_str(), W, H, tiled, err, sizeof err);
+    free(tiled);
+    ASSERT_EQ(rc, 0) << err;
     std::vector<uint8_t> px = read_png(p("grid.png"), PNG_FORMAT_RGB, &W, &H);
     ASSERT_EQ(W, 13);
     ASSERT_EQ(H, 7);
@@ -443,23 +468,38 @@ TEST_F(Png, GridPlacesTiles)
     free(g);
 }
 
-TEST(PngScale, MapsRangeOnto0To255)
+TEST(PngScale, SignedValuesAroundMidGray)
 {
-    const float x[] = {-1.0f, 0.0f, 1.0f, NAN, 0.5f};
-    uint8_t out[5];
-    png_scale_to_u8(x, 5, out);
+    const float x[] = {-1.0f, 0.0f, 1.0f, NAN, 0.5f, -3.0f, 3.0f};
+    uint8_t out[7];
+    png_signed_to_u8(x, 7, 1.0f, out);
     EXPECT_EQ(out[0], 0);
     EXPECT_EQ(out[1], 128);   // 127.5 rounds to even
     EXPECT_EQ(out[2], 255);
     EXPECT_EQ(out[3], 0);
-    EXPECT_EQ(out[4], 191);
-    const float same[] = {3.0f, 3.0f};
-    png_scale_to_u8(same, 2, out);
+    EXPECT_EQ(out[4], 191);   // 127.5 + 63.75
+    EXPECT_EQ(out[5], 0);     // beyond absmax: clamped
+    EXPECT_EQ(out[6], 255);
+    png_signed_to_u8(x, 3, 0.0f, out);   // all-zero layer: everything mid-gray
     EXPECT_EQ(out[0], 128);
-    const float wide[] = {-3e38f, 3e38f};
-    png_scale_to_u8(wide, 2, out);
-    EXPECT_EQ(out[0], 0);
-    EXPECT_EQ(out[1], 255);
+    EXPECT_EQ(out[2], 128);
+}
+
+TEST(PngUpscale, EveryPixelBecomesABlock)
+{
+    // 2x2 RGB, factor 3: 6x6, pixel (x, y) fills [3x, 3x+3) x [3y, 3y+3).
+    const uint8_t rgb[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    uint8_t *big = png_upscale(rgb, 2, 2, 3, 3);
+    ASSERT_NE(big, nullptr);
+    for (int y = 0; y < 6; y++)
+        for (int x = 0; x < 6; x++)
+            for (int ch = 0; ch < 3; ch++)
+                EXPECT_EQ(big[(y * 6 + x) * 3 + ch], rgb[((y / 3) * 2 + x / 3) * 3 + ch]) << x << "," << y;
+    free(big);
+    uint8_t *same = png_upscale(rgb, 4, 3, 1, 1);   // factor 1: a copy
+    ASSERT_NE(same, nullptr);
+    EXPECT_EQ(memcmp(same, rgb, 12), 0);
+    free(same);
 }
 
 }  // namespace

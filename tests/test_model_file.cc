@@ -15,6 +15,7 @@
 extern "C" {
 #include "harness/checkpoint.h"
 #include "harness/data_store.h"
+#include "harness/experiment.h"
 #include "base/json.h"
 #include "harness/run.h"
 #include "methods/input_transforms.h"
@@ -88,7 +89,7 @@ TEST_P(ModelFile, EvaluatesToTheRunsFinalAccuracyAndLoss)
     hx_run_opts o{};
     o.quiet = 1;
     o.log = log;
-    ASSERT_EQ(0, hx_run(cfg.c_str(), &o, &res, err, sizeof err)) << err;
+    ASSERT_EQ(0, hx_experiment(cfg.c_str(), &o, &res, err, sizeof err)) << err;
     fclose(log);
 
     char *text = nullptr;

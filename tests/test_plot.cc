@@ -117,10 +117,15 @@ TEST_F(Plot, WritesDataAndScriptsPerModel)
     EXPECT_NE(fx_read(out + "/bits_lenet5_mnist.gp").find("set logscale x 2"), std::string::npos);
 
     std::string comp = fx_read(out + "/compression_lenet5_mnist.dat");
+    auto points = block(comp, 0);   /* base-1 and base-2 differ only in their seed: one point */
+    ASSERT_EQ(points.size(), 2u) << comp;
+    EXPECT_EQ(points[0].rfind("\"base-1\" \"fp32\" 1 99.1 0.1414213", 0), 0u) << points[0];
+    EXPECT_EQ(points[0].substr(points[0].size() - 4), " 2 0") << points[0];
+    EXPECT_EQ(points[1], "\"bwn-1\" \"xnor:bwn\" 16 98 0 1 1");
     auto front = block(comp, 1);   /* fp32 (1x, 99.1) and xnor:bwn (16x, 98.0): neither dominates */
     ASSERT_EQ(front.size(), 2u) << comp;
-    EXPECT_EQ(front[0], "\"fp32\" 1 99.1");
-    EXPECT_EQ(front[1], "\"xnor:bwn\" 16 98");
+    EXPECT_EQ(front[0], "\"base-1\" \"fp32\" 1 99.1");
+    EXPECT_EQ(front[1], "\"bwn-1\" \"xnor:bwn\" 16 98");
     auto comp_rep = block(comp, 2);   /* the FLOPs-based row is not a size ratio: left out */
     ASSERT_EQ(comp_rep.size(), 1u);
     EXPECT_EQ(comp_rep[0], "\"xnor:bwn\" 32 99.1");
@@ -134,6 +139,49 @@ TEST_F(Plot, WritesDataAndScriptsPerModel)
     EXPECT_EQ(c2[2], "3 98");
     std::string cgp = fx_read(out + "/curves_lenet5_mnist.gp");
     EXPECT_NE(cgp.find("index 2 using 1:2 with lines lw 1.5 title \"xnor:bwn seed 1\""), std::string::npos) << cgp;
+}
+
+/* Recipes: runs that differ only in [run] seed (one recipe_hash) are one point with an error bar;
+ * two settings of one method are two points of one legend entry; the front joins the undominated. */
+TEST_F(Plot, CompressionPointsPerRecipeWithMethodLegendAndFront)
+{
+    fx_rmtree(runs);   /* only this test's runs */
+    mkdir(runs.c_str(), 0777);
+    auto put = [&](const char *id, const char *method, int seed, double acc, double bytes, const char *recipe) {
+        fx_run r;
+        r.id = id; r.method = method; r.seed = seed; r.acc = acc; r.bytes = bytes; r.recipe = recipe;
+        fx_write_run(runs, r);
+    };
+    put("base", "none", 1, 99.0, 32000, "");                          /* a record from before recipe_hash */
+    put("m80-a", "magnitude", 1, 98.0, 6400, "aaaa000000000080");      /* sparsity 0.8: 5x */
+    put("m80-b", "magnitude", 2, 98.4, 6400, "aaaa000000000080");
+    put("m80-c", "magnitude", 3, 98.2, 6400, "aaaa000000000080");
+    put("m90-0123456789abcdef", "magnitude", 1, 97.0, 3200, "aaaa000000000090");   /* 0.9: 10x */
+    put("dc", "dc", 1, 96.0, 8000, "dddd000000000000");                /* 4x, below m80: dominated */
+    std::string printed;
+    ASSERT_EQ(plot({"--runs", runs, "--out", out, "--no-gnuplot"}, &printed), 0) << err;
+    std::string dat = fx_read(out + "/compression_lenet5_mnist.dat");
+    auto points = block(dat, 0);
+    ASSERT_EQ(points.size(), 4u) << dat;
+    EXPECT_EQ(points[0], "\"base\" \"fp32\" 1 99 0 1 0");
+    EXPECT_EQ(points[1], "\"dc\" \"dc\" 4 96 0 1 1");
+    EXPECT_EQ(points[2], "\"m80-a\" \"magnitude\" 5 98.2 0.2 3 2");   /* mean ± sample std of 3 seeds */
+    EXPECT_EQ(points[3], "\"m90\" \"magnitude\" 10 97 0 1 2");   /* the name: the run id without its hash */
+    auto front = block(dat, 1);
+    ASSERT_EQ(front.size(), 3u) << dat;
+    EXPECT_EQ(front[0], "\"base\" \"fp32\" 1 99");
+    EXPECT_EQ(front[1], "\"m80-a\" \"magnitude\" 5 98.2");
+    EXPECT_EQ(front[2], "\"m90\" \"magnitude\" 10 97");
+    std::string gp = fx_read(out + "/compression_lenet5_mnist.gp");
+    for (const char *t : {"(column(7) == 0 ? column(4) : NaN):5 with yerrorbars", "title \"fp32\"",
+                          "(column(7) == 1 ? column(4) : NaN):5", "title \"dc\"",
+                          "(column(7) == 2 ? column(4) : NaN):5", "title \"magnitude\"",
+                          "index 1 using 3:4 with lines", "set xlabel \"compression", "set ylabel \"top-1"})
+        EXPECT_NE(gp.find(t), std::string::npos) << t << "\n" << gp;
+
+    if (!gnuplot_installed()) GTEST_SKIP() << "gnuplot not installed: PNG not checked";
+    ASSERT_EQ(plot({"--runs", runs, "--out", out}, &printed), 0) << err;
+    EXPECT_EQ(fx_read(out + "/compression_lenet5_mnist.png").compare(0, 8, "\x89PNG\r\n\x1a\n"), 0);
 }
 
 TEST_F(Plot, BadMetricsNamesTheFileUnlessSkipped)

@@ -1,7 +1,7 @@
 /* Packing one layer the Deep Compression way. Entry e sits gap_e positions after entry e-1
  * (the first after position -1); its code is a centroid's or, for filler entries that only
  * bridge long gaps, the reserved zero code. */
-#include "methods/dc_pack.h"
+#include "methods/deep_compression_pack.h"
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>

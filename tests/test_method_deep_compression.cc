@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 extern "C" {
-#include "methods/dc_pack.h"
+#include "methods/deep_compression_pack.h"
 #include "methods/footprint.h"
 #include "methods/huffman.h"
 #include "methods/kmeans.h"

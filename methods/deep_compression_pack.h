@@ -1,7 +1,7 @@
 /* Deep Compression's storage format for one layer: relative sparse indices, weight-sharing
  * codes, both Huffman coded (Han et al., ICLR 2016, sections 2-4). */
-#ifndef METHODS_DC_PACK_H
-#define METHODS_DC_PACK_H
+#ifndef METHODS_DEEP_COMPRESSION_PACK_H
+#define METHODS_DEEP_COMPRESSION_PACK_H
 #include <stddef.h>
 #include <stdint.h>
 
