@@ -66,7 +66,7 @@ static int unknown(const char *what, const char *got, const char *const *known, 
 }
 
 static const char *const run_options[] = {"--set", "--resume", "--rerun", "--quiet", "--seeds", "--seed-list"};
-static const char *const eval_options[] = {"--data", "--batch"};
+static const char *const eval_options[] = {"--data", "--batch", "--bench"};
 
 /* Every seed's run, then one line: the seeds' mean ± std and how many were trained or reused. */
 static int run_seeds(const char *config, const hx_run_opts *o, const hx_seeds *seeds)
@@ -129,10 +129,11 @@ static int cmd_run(int argc, char **argv)
 static int cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL;
-    int batch = 1000;
+    int batch = 1000, bench = 0;
     for (int i = 0; i < argc; i++) {
         char *end = NULL;
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) data = argv[++i];
+        else if (strcmp(argv[i], "--bench") == 0) bench = 1;
         else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
             long b = strtol(argv[++i], &end, 10);
             if (*end || b < 1 || b > 65536) return usage_error("eval: --batch takes a whole number from 1 to 65536");
@@ -144,8 +145,10 @@ static int cmd_eval(int argc, char **argv)
     }
     if (!model || !data || batch < 1) return usage_error("eval: usage: harness eval MODEL.h5 --data NAME");
     char err[ERR_MAX];
+    if (bench && !hx_packed_is(model)) return usage_error("eval: --bench times a model.packed.h5 against model.h5");
     if (hx_packed_is(model)) {   /* through the packed formats' kernels, against model.h5 beside it */
-        if (hx_packed_eval_run(model, data, batch, 2, stdout, NULL, err, sizeof err) != 0) {
+        if (hx_packed_eval_run(model, data, batch, 2, stdout, NULL, err, sizeof err) != 0 ||
+            (bench && hx_packed_bench(model, data, 2, 5, stdout, err, sizeof err) != 0)) {
             fprintf(stderr, "harness: %s\n", err);
             return 1;
         }
@@ -323,9 +326,9 @@ typedef struct { const char *name, *args, *help; int (*fn)(int, char **); } comm
 static const command commands[] = {
     {"run", "CONFIG.ini [--set section.key=value ...] [--resume | --rerun] [--quiet] [--seeds N | --seed-list S,S,...]",
      "train / compress as the config says; with seeds, one run per seed (finished ones are reused)", cmd_run},
-    {"eval", "MODEL.h5 --data NAME [--batch N]",
+    {"eval", "MODEL.h5 --data NAME [--batch N] [--bench]",
      "test accuracy of a saved model; of a model.packed.h5: through the packed kernels, with its agreement with "
-     "model.h5 beside it", cmd_eval},
+     "model.h5 beside it (--bench: images/s of both)", cmd_eval},
     {"export", "RUN_DIR", "write RUN_DIR/model.packed.h5: every layer in its deployable packed format (harness run "
      "does this at its end)", cmd_export},
     {"data", "NAME [--src DIR] | import NAME --idx DIR | import NAME --images DIR",

@@ -20,4 +20,9 @@ typedef struct hx_packed_eval {
 int hx_packed_eval_run(const char *path, const char *data, int batch, int threads, FILE *out, hx_packed_eval *res,
                        char *err, size_t errlen);
 
+/* Images per second of the packed model and of model.h5 beside it, at batch 1 (latency) and 64
+ * (throughput), over `reps` repetitions: min / median / max printed to out. Timings of a loaded
+ * machine say little; the numbers are measured, not checked. 0, or -1 with err. */
+int hx_packed_bench(const char *path, const char *data, int threads, int reps, FILE *out, char *err, size_t errlen);
+
 #endif
