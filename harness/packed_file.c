@@ -261,13 +261,14 @@ static int load(ck *c, hid_t file, const ckpt_expect *expect, int threads, rt_mo
     ck_get_i64(c, file, "", "n_state", &n_state);
     hsize_t file_bytes = 0;
     if (!c->bad && H5Fget_filesize(file, &file_bytes) < 0) ck_fail(c, "cannot tell the file's size");
-    /* n_params counts the float model's parameters (the graph's): bounded by 2^31 like a
-     * matrix, and the file need not hold them as floats. */
+    /* n_params counts the float model's parameters (the graph's), which the file holds packed:
+     * at most 64 per stored byte (a binary layer stores 8, CSR less the sparser it is), so a
+     * damaged count cannot make the builder allocate more than the file could describe. */
     const ck_range shape[] = {
         {"version", version, HX_PACKED_VERSION, HX_PACKED_VERSION},
         {"in_dims[0] (channels)", dims[0], 1, DS_MAX_CHANNELS}, {"in_dims[1] (height)", dims[1], 1, CKPT_MAX_SIDE},
         {"in_dims[2] (width)", dims[2], 1, CKPT_MAX_SIDE}, {"n_classes", n_classes, 2, DS_MAX_CLASSES},
-        {"n_params", n_params, 1, 1LL << 31}, {"n_state", n_state, 0, (long long)(file_bytes / sizeof(float))},
+        {"n_params", n_params, 1, 64 * (long long)file_bytes}, {"n_state", n_state, 0, (long long)(file_bytes / sizeof(float))},
     };
     if (c->bad || ck_check_ranges(c, shape, (int)(sizeof shape / sizeof shape[0])) != 0) return -1;
     if (expect && (dims[0] != expect->in_dims.c || dims[1] != expect->in_dims.h || dims[2] != expect->in_dims.w ||
