@@ -6,13 +6,14 @@
 #   and header of every room and fails naming file:line for each #include "<room>/..." of a
 #   room that is not below it (and for a relative "../" include, which would hide the room).
 # The build runs the script (target `layers`, part of `all`) and so does ctest (test `layers`).
-set(HX_ROOMS base nn datasets methods harness deploy)
+set(HX_ROOMS base nn datasets methods deploy runtime harness)
 set(HX_ROOM_base "")
 set(HX_ROOM_nn base)
 set(HX_ROOM_datasets base nn)
 set(HX_ROOM_methods base nn)
-set(HX_ROOM_harness base nn datasets methods)
 set(HX_ROOM_deploy "")   # packed formats and kernels: independent of every other room
+set(HX_ROOM_runtime base nn methods deploy)   # the packed model's executor
+set(HX_ROOM_harness base nn datasets methods deploy runtime)
 
 if(CMAKE_SCRIPT_MODE_FILE)
   if(NOT ROOT)

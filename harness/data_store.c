@@ -47,6 +47,12 @@ int hx_dataset_open(const char *name, ds_dataset *ds, FILE *log, char *err, size
 
 double hx_evaluate(nn_model *m, const ds_dataset *ds, const ds_split *split, uint32_t n, int batch, double *loss)
 {
+    return hx_predict(m, ds, split, n, batch, loss, NULL);
+}
+
+double hx_predict(nn_model *m, const ds_dataset *ds, const ds_split *split, uint32_t n, int batch, double *loss,
+                  uint8_t *pred)
+{
     if (n == 0 || n > split->n) n = split->n;
     ds_loader ld;
     if (ds_loader_init(&ld, ds, split, 0, n, batch, 0, 0, 0) != 0) return -1;
@@ -56,11 +62,14 @@ double hx_evaluate(nn_model *m, const ds_dataset *ds, const ds_split *split, uin
     long correct = 0;
     double loss_sum = 0;
     int got;
+    size_t at = 0;
     while ((got = ds_loader_next(&ld, x, y)) > 0) {
         const float *logits = nn_forward(m, x, got, 0);
         int c = 0;
         loss_sum += (double)nn_softmax_xent(logits, y, got, m->n_classes, NULL, &c) * got;
         correct += c;
+        for (int i = 0; pred && i < got; i++, at++)   /* as the loss counts a hit */
+            pred[at] = (uint8_t)nn_argmax(logits + (size_t)i * m->n_classes, m->n_classes);
     }
     free(x);
     free(y);

@@ -11,5 +11,8 @@ void hx_dataset_path(const char *name, char *out, size_t outlen);
 
 /* Top-1 accuracy (%) and mean loss of model on `split` (first n images; 0 = all). */
 double hx_evaluate(nn_model *, const ds_dataset *, const ds_split *, uint32_t n, int batch, double *loss);
+/* The same, and each image's predicted class (the first largest logit) into pred[n] when not NULL. */
+double hx_predict(nn_model *, const ds_dataset *, const ds_split *, uint32_t n, int batch, double *loss,
+                  uint8_t *pred);
 
 #endif

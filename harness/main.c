@@ -4,6 +4,8 @@
 #include <string.h>
 #include "datasets/dataset.h"
 #include "harness/checkpoint.h"
+#include "harness/packed_eval.h"
+#include "harness/packed_file.h"
 #include "harness/compare.h"
 #include "harness/config.h"
 #include "harness/data_store.h"
@@ -64,7 +66,7 @@ static int unknown(const char *what, const char *got, const char *const *known, 
 }
 
 static const char *const run_options[] = {"--set", "--resume", "--rerun", "--quiet", "--seeds", "--seed-list"};
-static const char *const eval_options[] = {"--data", "--batch"};
+static const char *const eval_options[] = {"--data", "--batch", "--bench"};
 
 /* Every seed's run, then one line: the seeds' mean ± std and how many were trained or reused. */
 static int run_seeds(const char *config, const hx_run_opts *o, const hx_seeds *seeds)
@@ -127,10 +129,11 @@ static int cmd_run(int argc, char **argv)
 static int cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL;
-    int batch = 1000;
+    int batch = 1000, bench = 0;
     for (int i = 0; i < argc; i++) {
         char *end = NULL;
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) data = argv[++i];
+        else if (strcmp(argv[i], "--bench") == 0) bench = 1;
         else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
             long b = strtol(argv[++i], &end, 10);
             if (*end || b < 1 || b > 65536) return usage_error("eval: --batch takes a whole number from 1 to 65536");
@@ -142,6 +145,15 @@ static int cmd_eval(int argc, char **argv)
     }
     if (!model || !data || batch < 1) return usage_error("eval: usage: harness eval MODEL.h5 --data NAME");
     char err[ERR_MAX];
+    if (bench && !hx_packed_is(model)) return usage_error("eval: --bench times a model.packed.h5 against model.h5");
+    if (hx_packed_is(model)) {   /* through the packed formats' kernels, against model.h5 beside it */
+        if (hx_packed_eval_run(model, data, batch, 2, stdout, NULL, err, sizeof err) != 0 ||
+            (bench && hx_packed_bench(model, data, 2, 5, stdout, err, sizeof err) != 0)) {
+            fprintf(stderr, "harness: %s\n", err);
+            return 1;
+        }
+        return 0;
+    }
     ds_dataset ds;
     if (hx_dataset_open(data, &ds, stderr, err, sizeof err) != 0) {
         fprintf(stderr, "harness: %s\n", err);
@@ -164,6 +176,21 @@ static int cmd_eval(int argc, char **argv)
     ds_free(&ds);
     nn_model_free(m);
     return rc;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+    if (argc != 1 || argv[0][0] == '-') return usage_error("export: usage: harness export RUN_DIR");
+    char err[ERR_MAX];
+    hx_packed_size sz;
+    if (hx_export(argv[0], &sz, err, sizeof err) != 0) {
+        fprintf(stderr, "harness: %s\n", err);
+        return 1;
+    }
+    printf("%s/model.packed.h5: %zu bytes of packed weights + %zu of fp32 parameters = %zu bytes of payload, "
+           "%zu bytes on disk\n", argv[0], sz.weight_bytes, sz.param_bytes, sz.weight_bytes + sz.param_bytes,
+           sz.file_bytes);
+    return 0;
 }
 
 static int cmd_data(int argc, char **argv)
@@ -299,7 +326,11 @@ typedef struct { const char *name, *args, *help; int (*fn)(int, char **); } comm
 static const command commands[] = {
     {"run", "CONFIG.ini [--set section.key=value ...] [--resume | --rerun] [--quiet] [--seeds N | --seed-list S,S,...]",
      "train / compress as the config says; with seeds, one run per seed (finished ones are reused)", cmd_run},
-    {"eval", "MODEL.h5 --data NAME [--batch N]", "test accuracy of a saved model", cmd_eval},
+    {"eval", "MODEL.h5 --data NAME [--batch N] [--bench]",
+     "test accuracy of a saved model; of a model.packed.h5: through the packed kernels, with its agreement with "
+     "model.h5 beside it (--bench: images/s of both)", cmd_eval},
+    {"export", "RUN_DIR", "write RUN_DIR/model.packed.h5: every layer in its deployable packed format (harness run "
+     "does this at its end)", cmd_export},
     {"data", "NAME [--src DIR] | import NAME --idx DIR | import NAME --images DIR",
      "turn raw dataset files into data/NAME.h5: IDX, CIFAR-10 binary, or DIR/{train,test}/<class>/ PNG/JPEG images", cmd_data},
     {"methods", "[NAME]", "list the compression methods, or one with its options", cmd_methods},

@@ -1,5 +1,6 @@
 /* The experiment runner: the one training loop every method hooks into (see methods/method.h). */
 #include "harness/run.h"
+#include "harness/packed_file.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -393,7 +394,7 @@ static int resume_from(runner *r, int *start_round, int *start_epoch, char *err,
 }
 
 static int write_result(runner *r, double final_acc, double final_loss, double wall, const mt_footprint *fp,
-                        char *err, size_t errlen)
+                        const hx_packed_size *packed, char *err, size_t errlen)
 {
     const hx_config *c = &r->cfg;
     json_w j;
@@ -451,6 +452,12 @@ static int write_result(runner *r, double final_acc, double final_loss, double w
     json_obj_begin(&j, "extra");
     for (int i = 0; i < fp->n_extras; i++) json_num(&j, fp->extra_key[i], fp->extra_val[i]);
     json_obj_end(&j);
+    /* measured: the payloads model.packed.h5 holds (harness/packed_file.h), beside the formula above */
+    if (packed) {
+        json_int(&j, "packed_bytes", (long long)(packed->weight_bytes + packed->param_bytes));
+        json_int(&j, "packed_weight_bytes", (long long)packed->weight_bytes);
+        json_int(&j, "packed_file_bytes", (long long)packed->file_bytes);
+    }
     json_obj_end(&j);
     json_obj_begin(&j, "versions");
     json_str(&j, "harness", HARNESS_VERSION);
@@ -625,7 +632,14 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
         if (r->cfg.method && r->cfg.method->account) r->cfg.method->account(&r->mt, r->mstate, fp);
         double wall = now_s() - t0;
         rc = save_checkpoint(r, r->mt.n_rounds - 1, r->cfg.epochs - 1, err, errlen);
-        if (rc == 0) rc = write_result(r, final_acc, final_loss, wall, fp, err, errlen);
+        /* A layer that cannot be packed does not cost the trained run: said, and left out. */
+        hx_packed_size packed = {0, 0, 0};
+        char why[1024];
+        int exported = rc == 0 && hx_export(r->run_dir, &packed, why, sizeof why) == 0;
+        if (rc == 0 && !exported)
+            fprintf(stderr, "harness: warning: %s: no model.packed.h5, result.json without packed sizes: %s\n",
+                    r->run_id, why);
+        if (rc == 0) rc = write_result(r, final_acc, final_loss, wall, fp, exported ? &packed : NULL, err, errlen);
         if (rc == 0) {
             fprintf(r->log, "done %s: final test acc %.2f%% (best %.2f%%), %.1f s, %.0f img/s, compression %.1fx, peak %.0f MiB\n",
                     r->run_id, final_acc, r->best_acc, wall,

@@ -202,7 +202,7 @@ void nn_bn_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int
         const float is = (float)(1.0 / sqrt(var + BN_EPS)), mf = (float)mu;
         mean[c] = mf;
         invstd[c] = is;
-        scale[c] = n->w[c] * is;
+        scale[c] = n->w[c] * is;   /* as nn_bn_affine: keep the two together */
         shift[c] = n->b[c] - mf * scale[c];
     }
     channel_affine(m, &g, n->out, 0, x, scale, NULL, NULL, shift);
@@ -237,4 +237,13 @@ void nn_bn_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
     }
     if (dx) channel_affine(m, &g, dx, !n->dx_fresh[0], n->dout, k, x, kx, k0);
     free(s); free(k);
+}
+
+void nn_bn_affine(const nn_node *n, float *scale, float *shift)
+{
+    for (int c = 0; c < n->in_dims.c; c++) {
+        const float is = (float)(1.0 / sqrt((double)n->run_var[c] + BN_EPS)), mf = n->run_mean[c];
+        scale[c] = n->w[c] * is;
+        shift[c] = n->b[c] - mf * scale[c];
+    }
 }

@@ -120,6 +120,12 @@ struct nn_node {
      * (N, C/B, H, W, B) with B = nn_layout_block(), which oneDNN's convolutions read and write
      * without reordering. Only layers that can read it ever see a blocked input. */
     uint8_t layout;
+    /* Inference override, for an executor of another form of the weights (runtime/): when set
+     * and not training, the driver calls run instead of the kind's forward and before any weight
+     * or input transform, with the raw inputs; it writes node->out (plain NCHW: the caller keeps
+     * the model inspectable). The engine never sets it. */
+    void (*run)(void *ctx, nn_model *m, nn_node *n, const float *x0, const float *x1, int batch);
+    void *run_ctx;
 };
 
 enum { NN_LAYOUT_PLAIN = 0, NN_LAYOUT_BLOCKED = 1 };
@@ -205,6 +211,10 @@ void nn_zero_grad(nn_model *);
 void nn_backward(nn_model *, const float *dlogits, int batch);
 /* Re-applies masks to latent weights (after an optimizer step). */
 void nn_apply_masks(nn_model *);
+
+/* Inference batch norm as a per-channel affine y = x scale[c] + shift[c] (bn's running statistics),
+ * the numbers the engine's inference forward computes with. */
+void nn_bn_affine(const nn_node *bn, float *scale, float *shift);
 
 /* --- queries -------------------------------------------------------------------------- */
 static inline int nn_is_weighted(const nn_node *n) { return n->kind == NN_CONV || n->kind == NN_LINEAR; }

@@ -69,6 +69,10 @@ const float *nn_forward(nn_model *m, const float *x, int batch, int train)
         nn_node *n = &m->nodes[i];
         const float *x0 = output_of(m, n->in[0], x);
         const float *x1 = n->n_in == 2 ? output_of(m, n->in[1], x) : NULL;
+        if (n->run && !train) {
+            n->run(n->run_ctx, m, n, x0, x1, batch);
+            continue;
+        }
         if (nn_is_weighted(n)) {
             effective_weights(p, i);
             if (n->xt) {

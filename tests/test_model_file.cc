@@ -1,9 +1,10 @@
-// The model file is the whole result: for every method, a tiny run on MNIST-shaped data the test
+// The model file is the whole result (and so is its packed form, model.packed.h5): for every method, a tiny run on MNIST-shaped data the test
 // writes, then the run's model.h5 loaded back on its own must evaluate to exactly the final
 // accuracy and loss result.json holds (XNOR-Net's binarized inputs, DeepShift's fixed point,
 // SFP's smaller network and AdderNet's kernel included), and `harness eval` prints that accuracy. The loss is compared bit for bit: a dropped transform that happens to keep
 // every prediction still moves it.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +17,8 @@ extern "C" {
 #include "harness/checkpoint.h"
 #include "harness/data_store.h"
 #include "harness/experiment.h"
+#include "harness/packed_eval.h"
+#include "harness/packed_file.h"
 #include "base/json.h"
 #include "harness/run.h"
 #include "methods/input_transforms.h"
@@ -79,6 +82,66 @@ protected:
     static void TearDownTestSuite() { (void)!system(("rm -rf " + g_root).c_str()); }
 };
 
+// What each method's layers must be packed as (at least one layer), and how many of the 300 test
+// predictions the packed model may give differently from model.h5.
+struct PackedWant {
+    const char *name, *format;
+    unsigned max_differ;
+};
+const PackedWant kPacked[] = {
+    {"baseline", "f32", 0}, {"magnitude", "csr16", 0}, {"dc", "dc->csr16", 0}, {"sfp", "f32", 0},
+    {"lottery", "f32", 0} /* 2 rounds leave 64 % of the weights: CSR would be larger */, {"inq", "pow2-", 0}, {"xnor", "binary", 0}, {"bwn", "binary", 0},
+    {"ttq", "ternary", 0}, {"addernet", "f32(adder)", 0}, {"deepshift-q", "pow2-", 0}, {"deepshift-ps", "pow2-", 0},
+};
+
+// The run's model.packed.h5 (written at its end) runs through deploy/'s kernels to the same
+// predictions as model.h5, and result.json's packed size is what the file's payloads weigh.
+void check_packed(const Case &c, const hx_run_result &res)
+{
+    char err[4096] = "";
+    const PackedWant *want = nullptr;
+    for (const PackedWant &p : kPacked)
+        if (std::string(p.name) == c.name) want = &p;
+    ASSERT_NE(want, nullptr);
+
+    std::string packed = std::string(res.run_dir) + "/model.packed.h5";
+    hx_packed_eval pe{};
+    ASSERT_EQ(0, hx_packed_eval_run(packed.c_str(), "mnistlike", 256, 1, nullptr, &pe, err, sizeof err)) << err;
+    ASSERT_TRUE(pe.have_float);
+    printf("packed %s: top-1 %.2f%% (model.h5 %.2f%%), %u of %u predictions differ, %zu + %zu payload bytes\n", c.name,
+           pe.acc, pe.float_acc, pe.differ, pe.n, pe.weight_bytes, pe.param_bytes);
+    EXPECT_LE(pe.differ, want->max_differ) << c.name;
+    EXPECT_NEAR(pe.acc, pe.float_acc, 100.0 * pe.differ / pe.n + 1e-9);
+
+    char *text = nullptr;
+    ASSERT_EQ(0, json_load((std::string(res.run_dir) + "/result.json").c_str(), 1 << 20, &text, err, sizeof err));
+    double bytes = 0, wbytes = 0, fbytes = 0;
+    EXPECT_EQ(JSON_OK, json_get_num(text, "footprint.packed_bytes", &bytes));
+    EXPECT_EQ(JSON_OK, json_get_num(text, "footprint.packed_weight_bytes", &wbytes));
+    EXPECT_EQ(JSON_OK, json_get_num(text, "footprint.packed_file_bytes", &fbytes));
+    free(text);
+    EXPECT_EQ(bytes, (double)(pe.weight_bytes + pe.param_bytes));
+    EXPECT_EQ(wbytes, (double)pe.weight_bytes);
+    struct stat st{};
+    ASSERT_EQ(0, stat(packed.c_str(), &st));
+    EXPECT_EQ(fbytes, (double)st.st_size);
+    EXPECT_LT(bytes, fbytes);
+
+    // the command prints the formats and the agreement
+    std::string out = g_root + "/" + c.name + ".packed.out";
+    std::string cmd = std::string(HARNESS_BIN) + " eval " + packed + " --data mnistlike > " + out + " 2>&1";
+    EXPECT_EQ(0, system(cmd.c_str()));
+    std::ifstream f(out);
+    std::stringstream s;
+    s << f.rdbuf();
+    EXPECT_NE(std::string::npos, s.str().find(std::string("=") + want->format)) << s.str();
+    char line[160];
+    snprintf(line, sizeof line, "packed top-1 %.2f%%", pe.acc);
+    EXPECT_NE(std::string::npos, s.str().find(line)) << s.str();
+    snprintf(line, sizeof line, ": %u of %u predictions differ", pe.differ, pe.n);
+    EXPECT_NE(std::string::npos, s.str().find(line)) << s.str();
+}
+
 TEST_P(ModelFile, EvaluatesToTheRunsFinalAccuracyAndLoss)
 {
     const Case &c = GetParam();
@@ -141,6 +204,8 @@ TEST_P(ModelFile, EvaluatesToTheRunsFinalAccuracyAndLoss)
     char want_line[128];
     snprintf(want_line, sizeof want_line, "top-1 %.2f%%,", acc);   // its batch of 1000 sums the loss otherwise
     EXPECT_NE(std::string::npos, s.str().find(want_line)) << s.str() << "\nwanted: " << want_line;
+
+    check_packed(c, res);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryMethod, ModelFile, ::testing::ValuesIn(kCases),

@@ -9,6 +9,8 @@
 #include <zlib.h>
 #include "datasets/dataset.h"
 #include "harness/checkpoint.h"
+#include "harness/packed_file.h"
+#include "support/packed_fixture.h"
 #include "methods/input_transforms.h"
 #include "nn/optim.h"
 #include "support/image_fixtures.h"
@@ -146,6 +148,20 @@ static void checkpoint_seeds(const char *dir)
     nn_model_free(m);
 }
 
+/* A packed model with every format and path the reader restores (tests/support/packed_fixture.h). */
+static void packed_seeds(const char *dir)
+{
+    char err[1024], path[4096];
+    rt_model rt;
+    hx_packed_size sz;
+    snprintf(path, sizeof path, "%s/packed/every-format-1x4x4.h5", dir);
+    if (packed_fixture_model(&rt, err, sizeof err) != 0 || hx_packed_save(path, &rt, &sz, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
+    rt_free(&rt);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) { fprintf(stderr, "usage: make_seeds DIR (writes DIR/<target>/...)\n"); return 2; }
@@ -155,5 +171,6 @@ int main(int argc, char **argv)
     config_seeds(argv[1]);
     store_seeds(argv[1]);
     checkpoint_seeds(argv[1]);
+    packed_seeds(argv[1]);
     return 0;
 }
