@@ -12,6 +12,10 @@
  * with the real-valued w. Here both evaluate (and deploy) sign(w): the run's model is then the
  * 1-bit network it reports. The stochastic draw is installed at epoch_begin and replaced by the
  * deterministic sign at epoch_end, so evaluation and checkpoints never consume random numbers.
+ * Near w = 0 the draws are coin flips: from Kaiming-initialised weights (|w| ~ 0.05) a one-epoch
+ * LeNet-5-BN run on 20000 MNIST images stayed at chance (9.7 %; deterministic: 97.7 %), and BN's
+ * running statistics, gathered under the draws, do not fit the signs evaluated. The shipped
+ * configs use the deterministic form; the paper trains for hundreds of epochs.
  *
  * Without scales the layers' outputs are sums of +-x: the paper's networks have BatchNorm after
  * every layer, and so should the architecture used (lenet5-bn, resnet20). */

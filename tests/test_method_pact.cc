@@ -96,6 +96,23 @@ TEST(Pact, InputsAreClippedToAlphaOnAKBitGrid)
     qf_free(&f);
 }
 
+// A model file's alpha is a positive real, its bits a whole number: each refused value is named.
+TEST(Pact, ModelFileArgumentsAreChecked)
+{
+    qf f;
+    ASSERT_EQ(qf_start(&f, &method_pact, QF_RELU_CNN, NN_SGD, nullptr), 0) << f.err;
+    nn_node *n = qf_node(&f, "conv2");
+    char why[256];
+    const float bad_alpha[NN_XT_ARGS] = { 2, -1 }, bad_bits[NN_XT_ARGS] = { 2.5f, 1 }, good[NN_XT_ARGS] = { 3, 0.25f };
+    ASSERT_NE(mt_xt_install(n, MT_XT_PACT, bad_alpha, why, sizeof why), 0);
+    EXPECT_STREQ(why, "input transform pact: alpha = -1 (allowed: numbers in (0, 1e+06])");
+    ASSERT_NE(mt_xt_install(n, MT_XT_PACT, bad_bits, why, sizeof why), 0);
+    EXPECT_STREQ(why, "input transform pact: bits = 2.5 (allowed: whole numbers 1..16)");
+    ASSERT_EQ(mt_xt_install(n, MT_XT_PACT, good, why, sizeof why), 0) << why;
+    EXPECT_EQ(n->xt_arg[1], 0.25f);
+    qf_free(&f);
+}
+
 TEST(Pact, NonPositiveAlphaIsRefused)
 {
     char err[256];
