@@ -194,10 +194,19 @@ static double filter_norm(const nn_node *n, int c)
     return sqrt(s);
 }
 
-static void zero_filter(nn_node *n, int c)
+/* Zeroes filter c of conv node i. A batch norm right after it gets the channel's running mean
+ * set to what a zero filter outputs (its bias, or 0). Otherwise evaluation would normalize the silent
+ * channel with the statistics of the weights it had, and feed forward -gamma*mean/sd + beta
+ * where training feeds beta; in a ResNet, whose residual channels are zeroed in every conv of
+ * the stage together, those stale constants add up block after block and the network collapses
+ * to one class at evaluation (CIFAR-10 ResNet-20 at 30 %: 10.00 % after the first zeroing). */
+static void zero_filter(nn_model *m, int i, int c)
 {
+    nn_node *n = &m->nodes[i];
     size_t per = n->nw / (size_t)n->out_c;
     memset(n->w + (size_t)c * per, 0, per * sizeof(float));
+    int next = mt_only_consumer(m, i);
+    if (next >= 0 && m->nodes[next].kind == NN_BATCHNORM) m->nodes[next].run_mean[c] = n->nb ? n->b[c] : 0;
 }
 
 /* Zero the n_prune filters with the smallest score (the L2 norm, summed over the group's
@@ -213,7 +222,7 @@ static void zero_filters(nn_model *m, sfp_group *l)
     }
     qsort(rk, (size_t)C, sizeof *rk, cmp_ranked);
     for (int k = 0; k < l->n_prune; k++)
-        for (int j = 0; j < l->g.n; j++) zero_filter(&m->nodes[l->g.conv[j]], rk[k].c);
+        for (int j = 0; j < l->g.n; j++) zero_filter(m, l->g.conv[j], rk[k].c);
     l->n_keep = C - l->n_prune;
     for (int k = 0; k < l->n_keep; k++) l->keep[k] = rk[l->n_prune + k].c;
     qsort(l->keep, (size_t)l->n_keep, sizeof *l->keep, cmp_int);
@@ -248,7 +257,7 @@ static int finish(mt_run *run, void *state, char *err, size_t errlen)
             nn_node *n = &m->nodes[l->g.conv[j]];
             for (int c = 0, k = 0; c < n->out_c; c++) {
                 if (k < l->n_keep && l->keep[k] == c) { k++; continue; }
-                zero_filter(n, c);
+                zero_filter(m, l->g.conv[j], c);
             }
             plan.keep[l->g.conv[j]] = l->keep;
             plan.n_keep[l->g.conv[j]] = l->n_keep;

@@ -50,7 +50,7 @@ static unsigned char *kept_set(chlist l, int total)
     return s;
 }
 
-static int only_consumer(const nn_model *m, int node)
+int mt_only_consumer(const nn_model *m, int node)
 {
     int next = -1, n = 0;
     for (int j = node + 1; j < m->n_nodes; j++)
@@ -246,7 +246,7 @@ static int find_folds(const nn_model *m, const chlist *in, fold *folds, char *er
         if (n->kind == NN_CONV) rc = conv_fold(n, xin, kept, &folds[i], err, errlen);
         else linear_fold(n, xin, kept, &folds[i]);
         free(kept);
-        int next = only_consumer(m, i);
+        int next = mt_only_consumer(m, i);
         folds[i].bn = next >= 0 && m->nodes[next].kind == NN_BATCHNORM ? next : -1;
         folds[i].into_node = folds[i].edge > 0 || (!n->has_bias && folds[i].bn < 0);
     }

@@ -8,6 +8,9 @@
 
 enum { MT_GROUP_MAX = 64 };
 
+/* The one node reading `node`'s output, or -1 when none or several do. */
+int mt_only_consumer(const nn_model *, int node);
+
 /* Convs whose output channels are removed together: a conv alone, or every conv whose output
  * reaches the same residual addition, directly or through a chain of them (in a ResNet stage:
  * the stem or the projection shortcut and the second conv of each block). */

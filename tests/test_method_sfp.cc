@@ -328,6 +328,37 @@ TEST(Sfp, ResNet20GroupsLoseTheSameFilters)
     mf_close(&f);
 }
 
+// A silent channel must read the same in evaluation as in training (beta after its batch norm):
+// its batch norm's running mean becomes what the zero filter outputs, the others keep theirs.
+TEST(Sfp, ZeroedChannelsBatchNormMeanIsTheZeroFiltersOutput)
+{
+    const method *m = method_find("sfp");
+    mf_fixture f;
+    char err[512] = "";
+    ASSERT_EQ(0, mf_open(&f, "resnet20", m, nullptr, 4, err, sizeof err)) << err;
+    randomize_bn(f.run.model, 4);
+    ASSERT_EQ(0, mf_setup(&f, err, sizeof err)) << err;
+    const nn_model *md = f.run.model;
+    std::vector<float> before(md->state, md->state + md->n_state);
+    f.run.epoch = 0; f.run.round_epochs = 1;
+    m->epoch_end(&f.run, f.state);
+    int checked = 0;
+    for (const auto &g : all_groups(md))
+        for (int j = 0; j < g.n; j++) {
+            const nn_node *conv = &md->nodes[g.conv[j]];
+            const nn_node *bn = &md->nodes[mt_only_consumer(md, g.conv[j])];
+            ASSERT_EQ(bn->kind, NN_BATCHNORM) << conv->name;
+            std::set<int> zero = zero_filters(conv);
+            for (int c = 0; c < g.channels; c++) {
+                float was = before[(size_t)(bn->run_mean - md->state) + (size_t)c];
+                if (zero.count(c)) { EXPECT_EQ(bn->run_mean[c], 0.0f) << bn->name << " " << c; checked++; }
+                else EXPECT_EQ(bn->run_mean[c], was) << bn->name << " " << c;
+            }
+        }
+    EXPECT_GT(checked, 100);
+    mf_close(&f);
+}
+
 // --- removal --------------------------------------------------------------------------------
 
 TEST(Sfp, SmallerResNet20ComputesTheSoftPrunedLogits)
