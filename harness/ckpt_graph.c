@@ -171,8 +171,8 @@ static int check_row(ck *c, int i, const graph_row *r, const char *name)
         NODE_FAIL(c, "wform", i, name, "a %s node has no weights", nn_kind_name(r->kind));
     else if (r->wform == NN_WFORM_POW2 && r->e_min > r->e_max)
         NODE_FAIL(c, "wform_e_min", i, name, "exponent range %d..%d is empty", r->e_min, r->e_max);
-    else if (r->wform == NN_WFORM_CODEBOOK && (r->bits < 1 || r->index_bits < 1))
-        NODE_FAIL(c, "wform_bits", i, name, "a codebook needs 1..8 value and index bits, not %d and %d", r->bits,
+    else if (r->wform == NN_WFORM_CODEBOOK && r->bits < 1)
+        NODE_FAIL(c, "wform_bits", i, name, "a codebook needs 1..8 value bits (and 0..8 index bits), not %d and %d", r->bits,
                   r->index_bits);
     else if (r->wform == NN_WFORM_TERNARY && !(r->wp > 0 && r->wn > 0))
         NODE_FAIL(c, "wform_wp", i, name, "ternary scales Wp %g, Wn %g must be positive", r->wp, r->wn);

@@ -5,10 +5,15 @@
 #include <string.h>
 
 const mt_xt_row mt_xt_table[MT_XT_COUNT] = {
-    [MT_XT_NONE] = { "none", NULL, 0, {NULL, NULL}, {0, 0}, {0, 0} },
-    [MT_XT_SIGN_MEAN] = { "xnor-sign", &mt_xt_sign_mean, 0, {NULL, NULL}, {0, 0}, {0, 0} },
+    [MT_XT_NONE] = { "none", NULL, 0, {NULL, NULL}, {0, 0}, {0, 0}, {0, 0} },
+    [MT_XT_SIGN_MEAN] = { "xnor-sign", &mt_xt_sign_mean, 0, {NULL, NULL}, {0, 0}, {0, 0}, {0, 0} },
     /* methods/deepshift.c's act_int_bits and act_bits options, same ranges */
-    [MT_XT_FIXED_POINT] = { "fixed-point", &mt_xt_fixed_point, 2, {"int_bits", "frac_bits"}, {2, 1}, {24, 24} },
+    [MT_XT_FIXED_POINT] = { "fixed-point", &mt_xt_fixed_point, 2, {"int_bits", "frac_bits"}, {2, 1}, {24, 24}, {0, 0} },
+    [MT_XT_SIGN] = { "sign", &mt_xt_sign, 0, {NULL, NULL}, {0, 0}, {0, 0}, {0, 0} },
+    /* the a_bits options of dorefa.c, pact.c and lsq.c, same ranges */
+    [MT_XT_UNIT_UNIFORM] = { "unit-uniform", &mt_xt_unit_uniform, 1, {"bits", NULL}, {1, 0}, {16, 0}, {0, 0} },
+    [MT_XT_PACT] = { "pact", &mt_xt_pact, 2, {"bits", "alpha"}, {1, 0}, {16, 1e6f}, {0, 1} },
+    [MT_XT_LSQ] = { "lsq", &mt_xt_lsq, 2, {"bits", "step"}, {1, 0}, {16, 1e6f}, {0, 1} },
 };
 
 int mt_xt_kind_of(const nn_node *n)
@@ -36,8 +41,13 @@ int mt_xt_install(nn_node *n, int kind, const float *args, char *why, size_t why
             if (v != 0) { snprintf(why, whylen, "input transform %s takes %d parameter(s); parameter %d is %g, not 0", r->name, r->n_args, i, v); return -1; }
             continue;
         }
-        if (!(v >= (float)r->arg_lo[i] && v <= (float)r->arg_hi[i]) || v != floorf(v)) {
-            snprintf(why, whylen, "input transform %s: %s = %g (allowed: whole numbers %d..%d)", r->name,
+        if (r->arg_real[i] && !(v > r->arg_lo[i] && v <= r->arg_hi[i])) {
+            snprintf(why, whylen, "input transform %s: %s = %g (allowed: numbers in (%g, %g])", r->name,
+                     r->arg_name[i], v, r->arg_lo[i], r->arg_hi[i]);
+            return -1;
+        }
+        if (!r->arg_real[i] && (!(v >= r->arg_lo[i] && v <= r->arg_hi[i]) || v != floorf(v))) {
+            snprintf(why, whylen, "input transform %s: %s = %g (allowed: whole numbers %g..%g)", r->name,
                      r->arg_name[i], v, r->arg_lo[i], r->arg_hi[i]);
             return -1;
         }

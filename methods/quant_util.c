@@ -25,6 +25,17 @@ size_t qu_filter_size(const nn_node *n)
     return n->nw / (size_t)n->out_c;
 }
 
+int qu_input_source(const nn_model *m, int i)
+{
+    int p = m->nodes[i].in[0];
+    while (p >= 0) {
+        nn_kind k = m->nodes[p].kind;
+        if (k != NN_MAXPOOL && k != NN_AVGPOOL && k != NN_FLATTEN && k != NN_GAP) break;
+        p = m->nodes[p].in[0];
+    }
+    return p;
+}
+
 float qu_max_abs(const float *v, size_t n)
 {
     float mx = 0.0f;
@@ -58,6 +69,22 @@ float qu_fixed_round(float x, int int_bits, int frac_bits)
     double hi = ldexp(1.0, int_bits - 1) - ulp, lo = -ldexp(1.0, int_bits - 1);
     double q = floor((double)x / ulp + 0.5) * ulp;
     return (float)(q < lo ? lo : q > hi ? hi : q);
+}
+
+float qu_unit_round(float x, int bits)
+{
+    float levels = (float)((1u << bits) - 1u);
+    return floorf(x * levels + 0.5f) / levels;
+}
+
+void qu_ste_hardtanh(const float *x, const float *g, float *g_x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) g_x[i] = fabsf(x[i]) <= 1.0f ? g[i] : 0.0f;
+}
+
+void qu_clip(float *w, size_t n, float lim)
+{
+    for (size_t i = 0; i < n; i++) w[i] = w[i] > lim ? lim : w[i] < -lim ? -lim : w[i];
 }
 
 int qu_params_init(qu_params *p, size_t n)

@@ -1,5 +1,6 @@
-/* Helpers shared by the quantization methods (INQ, XNOR-Net/BWN, TTQ, DeepShift): which layers
- * to quantize, power-of-two rounding, a small optimizer for a method's own learned parameters,
+/* Helpers shared by the quantization methods (INQ, XNOR-Net/BWN, TTQ, DeepShift, TWN,
+ * BinaryConnect, BNN, DoReFa-Net, PACT, LSQ): which layers to quantize, power-of-two and uniform
+ * rounding, straight-through gradients, a small optimizer for a method's own learned parameters,
  * and per-layer footprint rows. */
 #ifndef METHODS_QUANT_UTIL_H
 #define METHODS_QUANT_UTIL_H
@@ -13,6 +14,10 @@ int qu_select(const nn_model *, int first_last_fp, uint8_t sel[NN_MAX_NODES]);
 
 /* Weights per output filter (conv: in_c*k*k; linear: in features). */
 size_t qu_filter_size(const nn_node *);
+
+/* The node feeding layer i once pooling/flatten/GAP are looked through (they keep the sign of
+ * what they pass on); -1 for the model's input. */
+int qu_input_source(const nn_model *, int i);
 
 /* Largest |v| over n values. */
 float qu_max_abs(const float *v, size_t n);
@@ -28,6 +33,21 @@ float qu_pow2_round(float x, int pmin, int pmax);
 /* Round x to the fixed-point grid with frac_bits fractional and int_bits integer bits (sign
  * included): nearest multiple of 2^-frac_bits, saturated to [-2^(int_bits-1), 2^(int_bits-1) - ulp]. */
 float qu_fixed_round(float x, int int_bits, int frac_bits);
+
+/* DoReFa's q_k on [0, 1]: round(x (2^bits - 1)) / (2^bits - 1), halves rounded up. */
+float qu_unit_round(float x, int bits);
+
+/* Straight-through gradient of sign and clip to [-1, 1] (hardtanh): g_x = g where |x| <= 1, else 0. */
+void qu_ste_hardtanh(const float *x, const float *g, float *g_x, size_t n);
+
+/* w = clamp(w, -lim, lim): BinaryConnect's and BNN's clipping of the real-valued weights. */
+void qu_clip(float *w, size_t n, float lim);
+
+/* Weight transforms shared by several methods.
+ * qu_wt_sign (methods/binaryconnect.c): w_eff = sign(w) (sign(0) = +1), no scale; backward
+ *   straight through, cancelled where |w| > 1 (BinaryConnect's and BNN's clipped weights never are).
+ * qu_wt_dorefa (methods/dorefa.c): DoReFa-Net's k-bit weights; ctx points to an int holding k. */
+extern const nn_wtransform qu_wt_sign, qu_wt_dorefa;
 
 /* A method's own learned parameters (TTQ's scales, DeepShift-PS's signs) follow the run's
  * optimizer: the same kind, momentum / Adam betas and the same step counter convention. */

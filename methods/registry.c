@@ -12,7 +12,13 @@
     X(xnor) \
     X(ttq) \
     X(deepshift) \
-    X(addernet)
+    X(addernet) \
+    X(twn) \
+    X(binaryconnect) \
+    X(bnn) \
+    X(dorefa) \
+    X(pact) \
+    X(lsq)
 
 #define DECLARE_METHOD(id) extern const method method_##id;
 METHOD_ROWS(DECLARE_METHOD)

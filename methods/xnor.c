@@ -77,8 +77,7 @@ static void xnor_in_backward(void *ctx, const nn_node *l, const float *x, const 
                              const float *g_q, float *g_x, size_t per, int batch)
 {
     (void)ctx; (void)l; (void)x_q;
-    size_t n = per * (size_t)batch;
-    for (size_t i = 0; i < n; i++) g_x[i] = fabsf(x[i]) <= 1.0f ? g_q[i] : 0.0f;
+    qu_ste_hardtanh(x, g_q, g_x, per * (size_t)batch);
 }
 
 static const nn_wtransform bwn_wt = { "bwn", bwn_forward, bwn_backward };
@@ -90,18 +89,6 @@ static const opt_spec xnor_opts[] = {
     { .key = "first_last_fp", .type = OPT_BOOL, .offset = offsetof(xnor_config, first_last_fp),
       .def = "true", .help = "keep the first and last weighted layers full precision" },
 };
-
-/* The node feeding layer i once pooling/flatten are looked through (they keep the sign). */
-static int xnor_source(const nn_model *m, int i)
-{
-    int p = m->nodes[i].in[0];
-    while (p >= 0) {
-        nn_kind k = m->nodes[p].kind;
-        if (k != NN_MAXPOOL && k != NN_AVGPOOL && k != NN_FLATTEN && k != NN_GAP) break;
-        p = m->nodes[p].in[0];
-    }
-    return p;
-}
 
 static int xnor_setup(mt_run *run, const void *config, void **state, char *err, size_t errlen)
 {
@@ -116,7 +103,7 @@ static int xnor_setup(mt_run *run, const void *config, void **state, char *err, 
         free(s); return -1;
     }
     for (int i = 0; i < m->n_nodes && c->mode == XN_XNOR; i++) {
-        int src = s->sel[i] ? xnor_source(m, i) : -1;
+        int src = s->sel[i] ? qu_input_source(m, i) : -1;
         if (src >= 0 && m->nodes[src].kind == NN_RELU) {
             snprintf(err, errlen, "xnor: layer '%s' of architecture '%s' takes its input from "
                      "ReLU '%s'; all-positive inputs binarize to +1. Use an architecture with "

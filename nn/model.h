@@ -42,7 +42,8 @@ typedef enum {
     NN_WFORM_TERNARY = 2,    /* {+wp, 0, -wn} per layer (TTQ) */
     NN_WFORM_POW2 = 3,       /* 0 or +-2^e, e in [e_min, e_max] (INQ, DeepShift) */
     NN_WFORM_CODEBOOK = 4,   /* at most 2^bits shared values on the mask's positions, stored with
-                              * index_bits-bit relative indices (Deep Compression) */
+                              * index_bits-bit relative indices (Deep Compression); index_bits 0:
+                              * dense, a k-bit code at every position (DoReFa-Net, PACT, LSQ) */
     NN_WFORM_COUNT
 } nn_wform_kind;
 

@@ -1,7 +1,7 @@
 // The model file is the whole result (and so is its packed form, model.packed.h5): for every method, a tiny run on MNIST-shaped data the test
 // writes, then the run's model.h5 loaded back on its own must evaluate to exactly the final
-// accuracy and loss result.json holds (XNOR-Net's binarized inputs, DeepShift's fixed point,
-// SFP's smaller network and AdderNet's kernel included), and `harness eval` prints that accuracy. The loss is compared bit for bit: a dropped transform that happens to keep
+// accuracy and loss result.json holds (XNOR-Net's and BNN's binarized inputs, DeepShift's fixed point,
+// DoReFa's grid, PACT's learned clip, LSQ's learned step, SFP's smaller network and AdderNet's kernel included), and `harness eval` prints that accuracy. The loss is compared bit for bit: a dropped transform that happens to keep
 // every prediction still moves it.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -48,6 +48,13 @@ const Case kCases[] = {
     {"addernet", "lenet5-bn", "name = addernet\n", "", nullptr},
     {"deepshift-q", "lenet5", "name = deepshift\nmode = q\nact_bits = 6\nact_int_bits = 4\n", "", nullptr},
     {"deepshift-ps", "lenet5", "name = deepshift\nmode = ps\n", "optimizer = adam\nlr = 0.001\n", nullptr},
+    {"twn", "lenet5", "name = twn\n", "", nullptr},
+    {"binaryconnect", "lenet5-bn", "name = binaryconnect\n", "", nullptr},
+    {"binaryconnect-stochastic", "lenet5-bn", "name = binaryconnect\nmode = stochastic\n", "", nullptr},
+    {"bnn", "lenet5-xnor", "name = bnn\n", "", nullptr},
+    {"dorefa", "lenet5", "name = dorefa\nw_bits = 3\na_bits = 4\n", "", nullptr},
+    {"pact", "lenet5", "name = pact\n", "", nullptr},
+    {"lsq", "lenet5", "name = lsq\n", "", "lenet5"},
 };
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
@@ -180,9 +187,13 @@ TEST_P(ModelFile, EvaluatesToTheRunsFinalAccuracyAndLoss)
         adder += m->nodes[i].kernel == NN_KERNEL_ADDER;
     }
     std::string name = c.name;
-    EXPECT_EQ(xt > 0, name == "xnor" || name.rfind("deepshift", 0) == 0) << name;
+    const bool lowbit = name == "twn" || name.rfind("binaryconnect", 0) == 0 || name == "bnn" || name == "dorefa" ||
+                        name == "pact" || name == "lsq";
+    EXPECT_EQ(xt > 0, name == "xnor" || name.rfind("deepshift", 0) == 0 || name == "bnn" || name == "dorefa" ||
+                          name == "pact" || name == "lsq")
+        << name;
     EXPECT_EQ(wform > 0, name == "xnor" || name == "bwn" || name == "ttq" || name == "inq" || name == "dc" ||
-                             name.rfind("deepshift", 0) == 0)
+                             name.rfind("deepshift", 0) == 0 || lowbit)
         << name;
     EXPECT_EQ(adder > 0, name == "addernet") << name;
     if (name == "sfp") {

@@ -139,6 +139,13 @@ void qf_round(qf *f, int steps, float lr)
     r->round++;
 }
 
+nn_node *qf_node(qf *f, const char *name)
+{
+    for (int i = 0; i < f->run.model->n_nodes; i++)
+        if (strcmp(f->run.model->nodes[i].name, name) == 0) return &f->run.model->nodes[i];
+    return NULL;
+}
+
 int qf_finish(qf *f)
 {
     return f->m->finish ? f->m->finish(&f->run, f->state, f->err, sizeof f->err) : 0;

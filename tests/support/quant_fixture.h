@@ -32,6 +32,8 @@ nn_model *qf_model(qf_arch, unsigned seed);
 int  qf_start(qf *f, const method *m, qf_arch arch, nn_optim_kind opt, const char *const *kv);
 /* One round as the runner runs it, with `steps` optimizer steps at learning rate lr. */
 void qf_round(qf *f, int steps, float lr);
+/* The model's node of that name, NULL if none. */
+nn_node *qf_node(qf *f, const char *name);
 /* Finish (deployable form), then free state, model, optimizer and data. */
 int  qf_finish(qf *f);
 void qf_free(qf *f);
