@@ -5,10 +5,12 @@
 #include <string.h>
 
 const mt_xt_row mt_xt_table[MT_XT_COUNT] = {
-    [MT_XT_NONE] = { "none", NULL, 0, {NULL, NULL}, {0, 0}, {0, 0} },
-    [MT_XT_SIGN_MEAN] = { "xnor-sign", &mt_xt_sign_mean, 0, {NULL, NULL}, {0, 0}, {0, 0} },
+    [MT_XT_NONE] = { "none", NULL, 0, 0, {NULL}, {0}, {0} },
+    [MT_XT_SIGN_MEAN] = { "xnor-sign", &mt_xt_sign_mean, 0, 0, {NULL}, {0}, {0} },
     /* methods/deepshift.c's act_int_bits and act_bits options, same ranges */
-    [MT_XT_FIXED_POINT] = { "fixed-point", &mt_xt_fixed_point, 2, {"int_bits", "frac_bits"}, {2, 1}, {24, 24} },
+    [MT_XT_FIXED_POINT] = { "fixed-point", &mt_xt_fixed_point, 2, 2, {"int_bits", "frac_bits"}, {2, 1}, {24, 24} },
+    /* methods/ptq.c: bits, and the calibrated range (it always holds 0) */
+    [MT_XT_UNIFORM] = { "uniform", &mt_xt_uniform, 3, 1, {"bits", "lo", "hi"}, {2, -1e30, 0}, {16, 0, 1e30} },
 };
 
 int mt_xt_kind_of(const nn_node *n)
@@ -36,9 +38,10 @@ int mt_xt_install(nn_node *n, int kind, const float *args, char *why, size_t why
             if (v != 0) { snprintf(why, whylen, "input transform %s takes %d parameter(s); parameter %d is %g, not 0", r->name, r->n_args, i, v); return -1; }
             continue;
         }
-        if (!(v >= (float)r->arg_lo[i] && v <= (float)r->arg_hi[i]) || v != floorf(v)) {
-            snprintf(why, whylen, "input transform %s: %s = %g (allowed: whole numbers %d..%d)", r->name,
-                     r->arg_name[i], v, r->arg_lo[i], r->arg_hi[i]);
+        int whole = i < r->n_whole;
+        if (!(v >= r->arg_lo[i] && v <= r->arg_hi[i]) || (whole && v != floorf(v))) {
+            snprintf(why, whylen, "input transform %s: %s = %g (allowed: %s %g..%g)", r->name, r->arg_name[i], v,
+                     whole ? "whole numbers" : "numbers", r->arg_lo[i], r->arg_hi[i]);
             return -1;
         }
     }

@@ -12,21 +12,23 @@ typedef enum {
     MT_XT_NONE = 0,
     MT_XT_SIGN_MEAN = 1,     /* XNOR-Net: x_q = K sign(x), K = mean |x| of the sample */
     MT_XT_FIXED_POINT = 2,   /* DeepShift: round to int_bits.frac_bits fixed point, saturating */
+    MT_XT_UNIFORM = 3,       /* post-training quantization: uniform affine to `bits` over [lo, hi] */
     MT_XT_COUNT
 } mt_xt_kind;
 
 typedef struct mt_xt_row {
     const char *name;
     const nn_xtransform *xt;            /* NULL for MT_XT_NONE */
-    int n_args;                         /* leading entries of node->xt_arg in use (whole numbers) */
+    int n_args;                         /* leading entries of node->xt_arg in use */
+    int n_whole;                        /* the first n_whole of them are whole numbers */
     const char *arg_name[NN_XT_ARGS];
-    int arg_lo[NN_XT_ARGS], arg_hi[NN_XT_ARGS];
+    double arg_lo[NN_XT_ARGS], arg_hi[NN_XT_ARGS];
 } mt_xt_row;
 
 extern const mt_xt_row mt_xt_table[MT_XT_COUNT];
 
-/* The transforms themselves (methods/xnor.c, methods/deepshift.c). */
-extern const nn_xtransform mt_xt_sign_mean, mt_xt_fixed_point;
+/* The transforms themselves (methods/xnor.c, methods/deepshift.c, methods/ptq.c). */
+extern const nn_xtransform mt_xt_sign_mean, mt_xt_fixed_point, mt_xt_uniform;
 
 /* The row of node n's transform: MT_XT_NONE without one, -1 for one the table does not know. */
 int mt_xt_kind_of(const nn_node *n);

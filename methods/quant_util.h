@@ -29,6 +29,20 @@ float qu_pow2_round(float x, int pmin, int pmax);
  * included): nearest multiple of 2^-frac_bits, saturated to [-2^(int_bits-1), 2^(int_bits-1) - ulp]. */
 float qu_fixed_round(float x, int int_bits, int frac_bits);
 
+/* Uniform quantization to `bits` bits (Jacob et al. 2018; Gholami et al. 2021, §3): x_hat =
+ * scale * (clamp(round(x / scale) + zero, qmin, qmax) - zero). Symmetric: zero 0, q in
+ * [-(2^(b-1) - 1), 2^(b-1) - 1] (the restricted range: -0 and +0 alike, int8 weights in
+ * [-127, 127]), scale = max(|lo|, |hi|) / qmax. Asymmetric (affine): the range widened to hold
+ * 0, q in [0, 2^b - 1], scale = (hi - lo) / (2^b - 1), zero = round(-lo / scale), so 0 is exact.
+ * Within [lo, hi] the error is at most scale / 2. */
+typedef struct qu_uniform {
+    float scale;
+    int zero, qmin, qmax;
+} qu_uniform;
+
+qu_uniform qu_uniform_range(float lo, float hi, int bits, int symmetric);
+float qu_uniform_fake(const qu_uniform *, float x);     /* quantize and dequantize */
+
 /* A method's own learned parameters (TTQ's scales, DeepShift-PS's signs) follow the run's
  * optimizer: the same kind, momentum / Adam betas and the same step counter convention. */
 typedef struct qu_params {

@@ -12,7 +12,10 @@
     X(xnor) \
     X(ttq) \
     X(deepshift) \
-    X(addernet)
+    X(addernet) \
+    X(l1_filter) \
+    X(slimming) \
+    X(ptq)
 
 #define DECLARE_METHOD(id) extern const method method_##id;
 METHOD_ROWS(DECLARE_METHOD)

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include "nn/layer_kinds.h"
 
-#define BN_EPS 1e-5
 #define BN_MOMENTUM 0.1
 
 int nn_bn_infer(nn_node *n, char *err, size_t errlen)
@@ -199,7 +198,7 @@ void nn_bn_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int
             mu = n->run_mean[c];
             var = n->run_var[c];
         }
-        const float is = (float)(1.0 / sqrt(var + BN_EPS)), mf = (float)mu;
+        const float is = (float)(1.0 / sqrt(var + NN_BN_EPS)), mf = (float)mu;
         mean[c] = mf;
         invstd[c] = is;
         scale[c] = n->w[c] * is;

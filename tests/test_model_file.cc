@@ -45,6 +45,9 @@ const Case kCases[] = {
     {"addernet", "lenet5-bn", "name = addernet\n", "", nullptr},
     {"deepshift-q", "lenet5", "name = deepshift\nmode = q\nact_bits = 6\nact_int_bits = 4\n", "", nullptr},
     {"deepshift-ps", "lenet5", "name = deepshift\nmode = ps\n", "optimizer = adam\nlr = 0.001\n", nullptr},
+    {"l1-filter", "lenet5", "name = l1-filter\nratio = 0.5\n", "", "lenet5"},
+    {"slimming", "lenet5-bn", "name = slimming\nlambda = 1e-3\nratio = 0.5\nfinetune_epochs = 1\n", "", nullptr},
+    {"ptq", "lenet5-bn", "name = ptq\ncalibration = kl\ncalibration_batches = 2\n", "", "lenet5-bn"},
 };
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
@@ -75,6 +78,7 @@ protected:
         // MNIST's shape: 1x28x28, 10 classes
         ASSERT_EQ(0, synth_dataset_save((g_root + "/data").c_str(), "mnistlike", 1, 28, 28, 10, 600, 300, 9));
         write_config("base-lenet5", "lenet5", "", "", nullptr);
+        write_config("base-lenet5-bn", "lenet5-bn", "", "", nullptr);
     }
     static void TearDownTestSuite() { (void)!system(("rm -rf " + g_root).c_str()); }
 };
@@ -117,13 +121,13 @@ TEST_P(ModelFile, EvaluatesToTheRunsFinalAccuracyAndLoss)
         adder += m->nodes[i].kernel == NN_KERNEL_ADDER;
     }
     std::string name = c.name;
-    EXPECT_EQ(xt > 0, name == "xnor" || name.rfind("deepshift", 0) == 0) << name;
+    EXPECT_EQ(xt > 0, name == "xnor" || name == "ptq" || name.rfind("deepshift", 0) == 0) << name;
     EXPECT_EQ(wform > 0, name == "xnor" || name == "bwn" || name == "ttq" || name == "inq" || name == "dc" ||
                              name.rfind("deepshift", 0) == 0)
         << name;
     EXPECT_EQ(adder > 0, name == "addernet") << name;
-    if (name == "sfp") {
-        nn_model *full = nn_model_create("lenet5", m->in_dims, m->n_classes, err, sizeof err);
+    if (name == "sfp" || name == "l1-filter" || name == "slimming" || name == "ptq") {   // ptq: BN folded
+        nn_model *full = nn_model_create(c.arch, m->in_dims, m->n_classes, err, sizeof err);
         ASSERT_NE(full, nullptr) << err;
         EXPECT_LT(m->n_params, full->n_params) << "the smaller network";
         nn_model_free(full);
