@@ -10,12 +10,13 @@ enum { MT_KL_BINS = 2048 };     /* TensorRT's histogram of |x| */
  * over [lo, hi], mass spread evenly within a bin. */
 double mt_hist_quantile(const double *hist, int nb, double lo, double hi, double q);
 
-/* Entropy calibration on a histogram of |x| (nb bins from 0): for every candidate i in
- * [levels, nb], the reference P is the first i bins with the mass beyond them added to bin
- * i - 1, and Q the first i bins merged into `levels` quantization bins and expanded back over
- * the bins where P is nonzero; returns the i with the smallest KL(P || Q) (the first on ties), so the
- * threshold is i bin widths. Both distributions are smoothed as in MXNet's port (eps 1e-4 on
- * empty bins) so KL stays finite. levels >= nb: returns nb (no clipping). */
+/* Entropy calibration on a histogram of |x| (nb bins from 0; TensorRT's calibrator as NVIDIA's
+ * pytorch-quantization computes it): bin 0 (the zeros, exact on any grid) is replaced by bin 1;
+ * for every candidate i in [levels, nb] the reference P is the first i bins with the mass beyond
+ * them added to bin i - 1, and Q the first i bins merged into `levels` quantization bins (bin k
+ * into floor(k levels / i)), each one's mass spread back evenly over its nonempty bins; returns
+ * the i with the smallest KL(P || Q) (the largest on ties), so the threshold is i bin widths.
+ * levels >= nb: returns nb (no clipping). */
 int mt_kl_bins(const double *hist, int nb, int levels);
 
 #endif
