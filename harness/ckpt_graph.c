@@ -26,9 +26,10 @@ typedef struct graph_field {
     size_t off;
     int is_float;
     long long lo, hi;
+    int optional;       /* files written before the field existed lack it: read as 0 */
 } graph_field;
 
-#define I(f, lo, hi) { #f, offsetof(graph_row, f), 0, lo, hi }
+#define I(f, lo, hi) { #f, offsetof(graph_row, f), 0, lo, hi, 0 }
 static const graph_field graph_fields[] = {
     I(kind, 0, NN_KIND_COUNT - 1),
     I(in0, -1, NN_MAX_NODES - 2),
@@ -38,19 +39,20 @@ static const graph_field graph_fields[] = {
     I(stride, 0, 255),
     I(pad, 0, 255),
     I(has_bias, 0, 1),
-    { "clip", offsetof(graph_row, clip), 1, 0, 0 },
+    { "clip", offsetof(graph_row, clip), 1, 0, 0, 0 },
     I(kernel, 0, NN_KERNEL_COUNT - 1),
     I(frozen, 0, 1),
-    { "input_transform", offsetof(graph_row, xt), 0, 0, MT_XT_COUNT - 1 },
-    { "input_arg0", offsetof(graph_row, xt_arg[0]), 1, 0, 0 },
-    { "input_arg1", offsetof(graph_row, xt_arg[1]), 1, 0, 0 },
+    { "input_transform", offsetof(graph_row, xt), 0, 0, MT_XT_COUNT - 1, 0 },
+    { "input_arg0", offsetof(graph_row, xt_arg[0]), 1, 0, 0, 0 },
+    { "input_arg1", offsetof(graph_row, xt_arg[1]), 1, 0, 0, 0 },
+    { "input_arg2", offsetof(graph_row, xt_arg[2]), 1, 0, 0, 1 },
     I(wform, 0, NN_WFORM_COUNT - 1),
-    { "wform_e_min", offsetof(graph_row, e_min), 0, -149, 127 },   /* float's exponent range */
-    { "wform_e_max", offsetof(graph_row, e_max), 0, -149, 127 },
-    { "wform_bits", offsetof(graph_row, bits), 0, 0, 8 },
-    { "wform_index_bits", offsetof(graph_row, index_bits), 0, 0, 8 },
-    { "wform_wp", offsetof(graph_row, wp), 1, 0, 0 },
-    { "wform_wn", offsetof(graph_row, wn), 1, 0, 0 },
+    { "wform_e_min", offsetof(graph_row, e_min), 0, -149, 127, 0 },   /* float's exponent range */
+    { "wform_e_max", offsetof(graph_row, e_max), 0, -149, 127, 0 },
+    { "wform_bits", offsetof(graph_row, bits), 0, 0, 8, 0 },
+    { "wform_index_bits", offsetof(graph_row, index_bits), 0, 0, 8, 0 },
+    { "wform_wp", offsetof(graph_row, wp), 1, 0, 0, 0 },
+    { "wform_wn", offsetof(graph_row, wn), 1, 0, 0, 0 },
 };
 #undef I
 enum { N_FIELDS = (int)(sizeof graph_fields / sizeof graph_fields[0]) };
@@ -135,6 +137,7 @@ static int read_rows(ck *c, hid_t g, int n, graph_row *rows, char (*names)[NN_NA
     }
     for (int f = 0; f < N_FIELDS && !c->bad; f++) {
         const graph_field *gf = &graph_fields[f];
+        if (gf->optional && H5Lexists(g, gf->name, H5P_DEFAULT) <= 0) continue;   /* rows are zeroed */
         if (gf->is_float) h5io_get_data(c, g, "graph/", gf->name, H5T_NATIVE_FLOAT, (size_t)n, col);
         else h5io_get_data(c, g, "graph/", gf->name, H5T_NATIVE_INT, (size_t)n, col);
         for (int i = 0; i < n && !c->bad; i++) {

@@ -35,7 +35,7 @@ static const opt_spec model_keys[] = {
      "baseline config whose trained model this run starts from (trained once, cached)"},
 };
 static const opt_spec train_keys[] = {
-    {"epochs", OPT_INT, F(epochs), "10", 1, 100000, 0, 0, NULL, "epochs (per round, for iterative methods)"},
+    {"epochs", OPT_INT, F(epochs), "10", 0, 100000, 0, 0, NULL, "epochs (per round, for iterative methods; 0 only for a post-training method such as ptq)"},
     {"batch", OPT_INT, F(batch), "64", 1, 65536, 0, 0, NULL, "training batch size"},
     {"optimizer", OPT_CHOICE, F(optimizer), "sgd", 0, 0, 0, 0, "sgd|adam", "optimizer"},
     {"lr", OPT_FLOAT, F(lr), "0.01", 0, 100, 1, 0, NULL, "base learning rate"},
@@ -275,6 +275,11 @@ int cfg_load(const char *path, const char *const *sets, int n_sets, hx_config *c
                 break;
             }
     if (!failed && parse_method(c) != 0) failed = 1;
+    if (!failed && cfg->epochs == 0 && !(cfg->method && cfg->method->post_training)) {
+        snprintf(err, errlen, "%s: [train] epochs = 0: only a post-training method (ptq) trains no epochs; "
+                 "give 1 or more", path);
+        failed = 1;
+    }
     for (int i = 0; i < c->n_sets; i++) free(c->sets[i]);
     free(c);
     free(text);

@@ -113,6 +113,20 @@ static double mt_evaluate(mt_run *mt, nn_model *m, double *loss)
     return hx_evaluate(m, &r->ds, &r->ds.test, 0, r->cfg.eval_batch, loss);
 }
 
+static int mt_train_batch(mt_run *mt, long i, float *x)
+{
+    runner *r = mt->runner;
+    const hx_config *c = &r->cfg;
+    uint64_t first = (uint64_t)i * (uint64_t)c->batch;
+    if (i < 0 || first >= r->train.n) return 0;
+    ds_loader ld;
+    if (ds_loader_init(&ld, &r->ds, &r->train, 0, r->train.n, c->batch, 1, 0, epoch_seed(r, -1, -1)) != 0) return 0;
+    int got = 0;
+    for (long b = 0; b <= i; b++) got = ds_loader_next(&ld, x, r->y);
+    ds_loader_free(&ld);
+    return got > 0 ? got : 0;
+}
+
 static void mt_replace_model(mt_run *mt, nn_model *m)
 {
     runner *r = mt->runner;
@@ -208,6 +222,8 @@ static int setup(runner *r, rd_mode mode, char *err, size_t errlen)
     mt->steps_per_epoch = (long)((r->train.n + (uint32_t)c->batch - 1) / (uint32_t)c->batch);
     mt->evaluate = mt_evaluate;
     mt->replace_model = mt_replace_model;
+    mt->train_batch = mt_train_batch;
+    mt->batch = c->batch;
     mt->runner = r;
     if (c->method && c->method->setup) {
         char msg[1024];
@@ -627,11 +643,17 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
     if (rc == 0) {
         double final_loss;
         double final_acc = hx_evaluate(r->model, &r->ds, &r->ds.test, 0, r->cfg.eval_batch, &final_loss);
+        if (r->best_acc < 0) { r->best_acc = final_acc; r->best_epoch = -1; }   /* no epoch evaluated (ptq) */
         mt_footprint *fp = calloc(1, sizeof *fp);
         mt_footprint_dense(r->model, fp);
         if (r->cfg.method && r->cfg.method->account) r->cfg.method->account(&r->mt, r->mstate, fp);
         double wall = now_s() - t0;
-        rc = save_checkpoint(r, r->mt.n_rounds - 1, r->cfg.epochs - 1, err, errlen);
+        rc = save_checkpoint(r, r->mt.n_rounds - 1, r->cfg.epochs > 0 ? r->cfg.epochs - 1 : 0, err, errlen);
+        if (rc == 0 && r->metrics.n == 0) {     /* no epoch ran (ptq): the header alone marks the record */
+            char mpath[PATH_MAX + 16];
+            snprintf(mpath, sizeof mpath, "%s/metrics.csv", r->run_dir);
+            rc = hx_metrics_save(&r->metrics, mpath, err, errlen);
+        }
         /* A layer that cannot be packed does not cost the trained run: said, and left out. */
         hx_packed_size packed = {0, 0, 0};
         char why[1024];

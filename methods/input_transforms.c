@@ -14,6 +14,9 @@ const mt_xt_row mt_xt_table[MT_XT_COUNT] = {
     [MT_XT_UNIT_UNIFORM] = { "unit-uniform", &mt_xt_unit_uniform, 1, {"bits", NULL}, {1, 0}, {16, 0}, {0, 0} },
     [MT_XT_PACT] = { "pact", &mt_xt_pact, 2, {"bits", "alpha"}, {1, 0}, {16, 1e6f}, {0, 1} },
     [MT_XT_LSQ] = { "lsq", &mt_xt_lsq, 2, {"bits", "step"}, {1, 0}, {16, 1e6f}, {0, 1} },
+    /* methods/ptq.c: bits, and the calibrated range, which always holds 0 (hi's lower bound
+     * is just below 0 because real arguments are checked on a half-open interval) */
+    [MT_XT_UNIFORM] = { "uniform", &mt_xt_uniform, 3, {"bits", "lo", "hi"}, {2, -1e30f, -1e-30f}, {16, 0, 1e30f}, {0, 1, 1} },
 };
 
 int mt_xt_kind_of(const nn_node *n)

@@ -16,6 +16,7 @@ typedef enum {
     MT_XT_UNIT_UNIFORM = 4,  /* DoReFa-Net: x_q = round(clip(x, 0, 1) (2^bits - 1)) / (2^bits - 1) */
     MT_XT_PACT = 5,          /* PACT: k-bit uniform on [0, alpha], alpha learned */
     MT_XT_LSQ = 6,           /* LSQ: x_q = s round(clip(x / s, 0, 2^bits - 1)), s learned */
+    MT_XT_UNIFORM = 7,       /* post-training quantization: uniform affine to `bits` over [lo, hi] */
     MT_XT_COUNT
 } mt_xt_kind;
 
@@ -31,9 +32,9 @@ typedef struct mt_xt_row {
 
 extern const mt_xt_row mt_xt_table[MT_XT_COUNT];
 
-/* The transforms themselves (methods/xnor.c, deepshift.c, bnn.c, dorefa.c, pact.c, lsq.c). */
+/* The transforms themselves (methods/xnor.c, deepshift.c, bnn.c, dorefa.c, pact.c, lsq.c, ptq.c). */
 extern const nn_xtransform mt_xt_sign_mean, mt_xt_fixed_point, mt_xt_sign, mt_xt_unit_uniform, mt_xt_pact,
-    mt_xt_lsq;
+    mt_xt_lsq, mt_xt_uniform;
 
 /* The row of node n's transform: MT_XT_NONE without one, -1 for one the table does not know. */
 int mt_xt_kind_of(const nn_node *n);

@@ -36,6 +36,12 @@ typedef struct mt_run {
     /* Model evaluation the method may call (e.g. SFP comparing masked vs. pruned model):
      * returns top-1 accuracy in % on the test split, and mean loss in *loss if non-NULL. */
     double (*evaluate)(struct mt_run *, nn_model *, double *loss);
+    /* Training images for calibration (post-training quantization): batch i (0-based) of the
+     * training split in a fixed order (the seed's shuffle, no augmentation), normalised as in
+     * training. Returns the number of images (at most the [train] batch) written to x, which
+     * holds batch x in_dims floats, or 0 past the end of the split. */
+    int (*train_batch)(struct mt_run *, long i, float *x);
+    int batch;                   /* [train] batch */
     /* Replaces the run's model (e.g. after SFP removes filters). Takes ownership. */
     void (*replace_model)(struct mt_run *, nn_model *);
     /* Last finished round's results, filled by the runner before round_end. */
@@ -71,6 +77,7 @@ typedef struct method {
     const opt_spec *options; int n_options;
     size_t config_size;          /* size of the options struct the specs point into */
     int needs_baseline;          /* 1: start from the cached full-precision baseline */
+    int post_training;           /* 1: trains nothing of its own, so [train] epochs = 0 is allowed */
     /* Called after options are parsed: cross-key checks (e.g. portions increasing). 0 = ok. */
     int  (*check)(const void *config, char *err, size_t errlen);
     /* Install transforms/masks, set run->n_rounds. state: the method's own, freed in finish. */

@@ -161,3 +161,32 @@ int qu_bake(nn_node *n)
     n->wt = NULL; n->wt_ctx = NULL;
     return 0;
 }
+
+qu_uniform qu_uniform_range(float lo, float hi, int bits, int symmetric)
+{
+    assert(bits >= 2 && bits <= 16 && lo <= hi);
+    qu_uniform q;
+    if (symmetric) {
+        q.qmax = (1 << (bits - 1)) - 1;
+        q.qmin = -q.qmax;
+        q.zero = 0;
+        q.scale = fmaxf(fabsf(lo), fabsf(hi)) / (float)q.qmax;
+    } else {
+        lo = fminf(lo, 0.0f);
+        hi = fmaxf(hi, 0.0f);
+        q.qmin = 0;
+        q.qmax = (1 << bits) - 1;
+        q.scale = (hi - lo) / (float)q.qmax;
+        q.zero = q.scale > 0 ? (int)lrintf(-lo / q.scale) : 0;
+        if (q.zero > q.qmax) q.zero = q.qmax;
+    }
+    if (!(q.scale > 0)) q.scale = 1.0f;         /* an all-zero range: every value maps to 0 */
+    return q;
+}
+
+float qu_uniform_fake(const qu_uniform *q, float x)
+{
+    float v = nearbyintf(x / q->scale) + (float)q->zero;
+    v = fminf(fmaxf(v, (float)q->qmin), (float)q->qmax);
+    return (v - (float)q->zero) * q->scale;
+}

@@ -49,6 +49,20 @@ void qu_clip(float *w, size_t n, float lim);
  * qu_wt_dorefa (methods/dorefa.c): DoReFa-Net's k-bit weights; ctx points to an int holding k. */
 extern const nn_wtransform qu_wt_sign, qu_wt_dorefa;
 
+/* Uniform quantization to `bits` bits (Jacob et al. 2018; Gholami et al. 2021, §3): x_hat =
+ * scale * (clamp(round(x / scale) + zero, qmin, qmax) - zero). Symmetric: zero 0, q in
+ * [-(2^(b-1) - 1), 2^(b-1) - 1] (the restricted range: -0 and +0 alike, int8 weights in
+ * [-127, 127]), scale = max(|lo|, |hi|) / qmax. Asymmetric (affine): the range widened to hold
+ * 0, q in [0, 2^b - 1], scale = (hi - lo) / (2^b - 1), zero = round(-lo / scale), so 0 is exact.
+ * Within [lo, hi] the error is at most scale / 2. */
+typedef struct qu_uniform {
+    float scale;
+    int zero, qmin, qmax;
+} qu_uniform;
+
+qu_uniform qu_uniform_range(float lo, float hi, int bits, int symmetric);
+float qu_uniform_fake(const qu_uniform *, float x);     /* quantize and dequantize */
+
 /* A method's own learned parameters (TTQ's scales, DeepShift-PS's signs) follow the run's
  * optimizer: the same kind, momentum / Adam betas and the same step counter convention. */
 typedef struct qu_params {

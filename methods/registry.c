@@ -18,7 +18,10 @@
     X(bnn) \
     X(dorefa) \
     X(pact) \
-    X(lsq)
+    X(lsq) \
+    X(l1_filter) \
+    X(slimming) \
+    X(ptq)
 
 #define DECLARE_METHOD(id) extern const method method_##id;
 METHOD_ROWS(DECLARE_METHOD)

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include "nn/layer_kinds.h"
 
-#define BN_EPS 1e-5
 #define BN_MOMENTUM 0.1
 
 int nn_bn_infer(nn_node *n, char *err, size_t errlen)
@@ -199,7 +198,7 @@ void nn_bn_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int
             mu = n->run_mean[c];
             var = n->run_var[c];
         }
-        const float is = (float)(1.0 / sqrt(var + BN_EPS)), mf = (float)mu;
+        const float is = (float)(1.0 / sqrt(var + NN_BN_EPS)), mf = (float)mu;
         mean[c] = mf;
         invstd[c] = is;
         scale[c] = n->w[c] * is;   /* as nn_bn_affine: keep the two together */
@@ -242,7 +241,7 @@ void nn_bn_backward(nn_model *m, nn_node *n, const float *x, const float *x1,
 void nn_bn_affine(const nn_node *n, float *scale, float *shift)
 {
     for (int c = 0; c < n->in_dims.c; c++) {
-        const float is = (float)(1.0 / sqrt((double)n->run_var[c] + BN_EPS)), mf = n->run_mean[c];
+        const float is = (float)(1.0 / sqrt((double)n->run_var[c] + NN_BN_EPS)), mf = n->run_mean[c];
         scale[c] = n->w[c] * is;
         shift[c] = n->b[c] - mf * scale[c];
     }

@@ -54,7 +54,7 @@ typedef struct nn_wform {
     float wp, wn;            /* TERNARY */
 } nn_wform;
 
-enum { NN_XT_ARGS = 2 };
+enum { NN_XT_ARGS = 3 };
 
 /* A weight transform, installed by a method on a weighted layer: forward turns the latent
  * full-precision weights into the weights the layer computes with; backward turns the gradient
@@ -78,6 +78,9 @@ typedef struct nn_xtransform {
     void (*backward)(void *ctx, const nn_node *layer, const float *x, const float *x_q,
                      const float *g_q, float *g_x, size_t per_sample, int batch);
 } nn_xtransform;
+
+/* Batch norm's epsilon (PyTorch's): y = gamma (x - mean) / sqrt(var + NN_BN_EPS) + beta. */
+#define NN_BN_EPS 1e-5
 
 struct nn_node {
     nn_kind kind;

@@ -122,6 +122,17 @@ TEST(Config, MethodKeysAreValidatedByTheMethodsTable)
     EXPECT_NE(std::string::npos, e.find("method magnitude: sparsity = 1.5")) << e;
 }
 
+// Zero epochs: only a post-training method (ptq) trains nothing; any other config is refused.
+TEST(Config, ZeroEpochsOnlyForAPostTrainingMethod)
+{
+    std::string e = load_error(kGood, "train.epochs=0");
+    EXPECT_NE(std::string::npos, e.find("[train] epochs = 0: only a post-training method")) << e;
+    std::string ptq = with("model", "pretrained = configs/baseline-lenet5.ini") + "[method]\nname = ptq\n";
+    EXPECT_EQ("", load_error(ptq, "train.epochs=0"));
+    std::string mag = with("model", "pretrained = configs/baseline-lenet5.ini") + "[method]\nname = magnitude\n";
+    EXPECT_NE(std::string::npos, load_error(mag, "train.epochs=0").find("only a post-training method"));
+}
+
 TEST(Config, HashIgnoresNameAndThreadsButNotSeed)
 {
     auto hash = [](const std::string &text) {

@@ -55,6 +55,9 @@ const Case kCases[] = {
     {"dorefa", "lenet5", "name = dorefa\nw_bits = 3\na_bits = 4\n", "", nullptr},
     {"pact", "lenet5", "name = pact\n", "", nullptr},
     {"lsq", "lenet5", "name = lsq\n", "", "lenet5"},
+    {"l1-filter", "lenet5", "name = l1-filter\nratio = 0.5\n", "", "lenet5"},
+    {"slimming", "lenet5-bn", "name = slimming\nlambda = 1e-3\nratio = 0.5\nfinetune_epochs = 1\n", "", nullptr},
+    {"ptq", "lenet5-bn", "name = ptq\ncalibration = kl\ncalibration_batches = 2\n", "", "lenet5-bn"},
 };
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
@@ -85,6 +88,7 @@ protected:
         // MNIST's shape: 1x28x28, 10 classes
         ASSERT_EQ(0, synth_dataset_save((g_root + "/data").c_str(), "mnistlike", 1, 28, 28, 10, 600, 300, 9));
         write_config("base-lenet5", "lenet5", "", "", nullptr);
+        write_config("base-lenet5-bn", "lenet5-bn", "", "", nullptr);
     }
     static void TearDownTestSuite() { (void)!system(("rm -rf " + g_root).c_str()); }
 };
@@ -99,6 +103,11 @@ const PackedWant kPacked[] = {
     {"baseline", "f32", 0}, {"magnitude", "csr16", 0}, {"dc", "dc->csr16", 0}, {"sfp", "f32", 0},
     {"lottery", "f32", 0} /* 2 rounds leave 64 % of the weights: CSR would be larger */, {"inq", "pow2-", 0}, {"xnor", "binary", 0}, {"bwn", "binary", 0},
     {"ttq", "ternary", 0}, {"addernet", "f32(adder)", 0}, {"deepshift-q", "pow2-", 0}, {"deepshift-ps", "pow2-", 0},
+    {"twn", "ternary", 0}, {"binaryconnect", "binary+bn", 0}, {"binaryconnect-stochastic", "binary+bn", 0},
+    {"bnn", "binary", 0},
+    // no packed k-bit grid or int8 format yet: DoReFa, PACT, LSQ and PTQ run as their exact floats
+    {"dorefa", "f32", 0}, {"pact", "f32", 0}, {"lsq", "f32", 0}, {"ptq", "f32", 0},
+    {"l1-filter", "f32", 0}, {"slimming", "f32+bn", 0},
 };
 
 // The run's model.packed.h5 (written at its end) runs through deploy/'s kernels to the same
@@ -190,14 +199,14 @@ TEST_P(ModelFile, EvaluatesToTheRunsFinalAccuracyAndLoss)
     const bool lowbit = name == "twn" || name.rfind("binaryconnect", 0) == 0 || name == "bnn" || name == "dorefa" ||
                         name == "pact" || name == "lsq";
     EXPECT_EQ(xt > 0, name == "xnor" || name.rfind("deepshift", 0) == 0 || name == "bnn" || name == "dorefa" ||
-                          name == "pact" || name == "lsq")
+                          name == "pact" || name == "lsq" || name == "ptq")
         << name;
     EXPECT_EQ(wform > 0, name == "xnor" || name == "bwn" || name == "ttq" || name == "inq" || name == "dc" ||
                              name.rfind("deepshift", 0) == 0 || lowbit)
         << name;
     EXPECT_EQ(adder > 0, name == "addernet") << name;
-    if (name == "sfp") {
-        nn_model *full = nn_model_create("lenet5", m->in_dims, m->n_classes, err, sizeof err);
+    if (name == "sfp" || name == "l1-filter" || name == "slimming" || name == "ptq") {   // ptq: BN folded
+        nn_model *full = nn_model_create(c.arch, m->in_dims, m->n_classes, err, sizeof err);
         ASSERT_NE(full, nullptr) << err;
         EXPECT_LT(m->n_params, full->n_params) << "the smaller network";
         nn_model_free(full);

@@ -96,6 +96,18 @@ static double run_evaluate(mt_run *run, nn_model *m, double *loss)
     return mf_evaluate(run->runner, m, loss);
 }
 
+/* The training data in stored order, batch by batch. */
+static int run_train_batch(mt_run *run, long i, float *x)
+{
+    mf_fixture *f = run->runner;
+    long first = i * f->batch;
+    if (i < 0 || first >= f->n_train) return 0;
+    int nb = f->n_train - first < f->batch ? (int)(f->n_train - first) : f->batch;
+    size_t per = nn_dims_size(run->model->in_dims);
+    memcpy(x, f->xtr + (size_t)first * per, (size_t)nb * per * sizeof *x);
+    return nb;
+}
+
 static void run_replace_model(mt_run *run, nn_model *m)
 {
     mf_fixture *f = run->runner;
@@ -132,6 +144,8 @@ int mf_open(mf_fixture *f, const char *model_kind, const method *m, const char *
     r->steps_per_epoch = (f->n_train + f->batch - 1) / f->batch;
     r->evaluate = run_evaluate;
     r->replace_model = run_replace_model;
+    r->train_batch = run_train_batch;
+    r->batch = f->batch;
     r->runner = f;
     nn_optim_init(&f->optim, f->opt_kind, model);
     f->optim.momentum = f->momentum;
