@@ -3,7 +3,7 @@
 # small records are committed): the Table-4-style report (harness table), Lottery Ticket's
 # rounds and Deep Compression's per-layer storage, each run's budget and wall time, and the
 # archived tables of earlier sessions whose run folders were not kept (docs/results-archive/).
-# Nothing in it is typed by hand.
+# Nothing in it is typed by hand except docs/results-notes/, the readings of the tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${HARNESS_RESULTS:-results}/runs"
@@ -26,6 +26,9 @@ csv_table() {
   echo "come from results/reference.csv with their sources."
   echo
   build/harness table --runs "$runs" | sed -e 's/^## /### /' -e 's/^# /## /'
+  for n in docs/results-notes/*.md; do   # hand-written readings of the tables above
+    [ -f "$n" ] && { echo; sed -e 's/^## /### /' "$n"; }
+  done
   for f in "$runs"/lottery-*/rounds.csv; do
     [ -f "$f" ] && csv_table "Lottery Ticket rounds" "$f"
   done
