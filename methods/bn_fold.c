@@ -54,7 +54,7 @@ nn_model *mt_bn_fold(const nn_model *m, int *n_folded, char *err, size_t errlen)
         const nn_node *o = &m->nodes[i];
         if (o->kind == NN_BATCHNORM && o->in[0] >= 0 && bn_of[o->in[0]] == i) continue;
         nn_node *n = &f->nodes[self[i]];
-        memcpy(n->w, o->w, o->nw * sizeof *o->w);
+        if (o->nw) memcpy(n->w, o->w, o->nw * sizeof *o->w);   /* weightless nodes have no buffer */
         if (o->nb) memcpy(n->b, o->b, o->nb * sizeof *o->b);
         if (o->run_mean) {
             memcpy(n->run_mean, o->run_mean, o->nw * sizeof *o->run_mean);
