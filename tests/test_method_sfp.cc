@@ -330,12 +330,14 @@ TEST(Sfp, ResNet20GroupsLoseTheSameFilters)
 
 // A silent channel must read the same in evaluation as in training (beta after its batch norm):
 // its batch norm's running mean becomes what the zero filter outputs, the others keep theirs.
+// (Without the recalibration, which would measure every mean again.)
 TEST(Sfp, ZeroedChannelsBatchNormMeanIsTheZeroFiltersOutput)
 {
     const method *m = method_find("sfp");
     mf_fixture f;
     char err[512] = "";
-    ASSERT_EQ(0, mf_open(&f, "resnet20", m, nullptr, 4, err, sizeof err)) << err;
+    const char *const kv[] = {"bn_batches", "0", nullptr};
+    ASSERT_EQ(0, mf_open(&f, "resnet20", m, kv, 4, err, sizeof err)) << err;
     randomize_bn(f.run.model, 4);
     ASSERT_EQ(0, mf_setup(&f, err, sizeof err)) << err;
     const nn_model *md = f.run.model;
@@ -356,6 +358,42 @@ TEST(Sfp, ZeroedChannelsBatchNormMeanIsTheZeroFiltersOutput)
             }
         }
     EXPECT_GT(checked, 100);
+    mf_close(&f);
+}
+
+// After a zeroing every batch norm's running statistics are the mean, over the first bn_batches
+// training batches, of the batch statistics of the zeroed network (each batch measured alone
+// here, on a copy), whatever they were before.
+TEST(Sfp, ZeroingMeasuresBatchNormStatisticsAgain)
+{
+    const method *m = method_find("sfp");
+    mf_fixture f;
+    char err[512] = "";
+    const char *const kv[] = {"bn_batches", "3", nullptr};
+    ASSERT_EQ(0, mf_open(&f, "resnet20", m, kv, 5, err, sizeof err)) << err;
+    randomize_bn(f.run.model, 5);
+    ASSERT_EQ(0, mf_setup(&f, err, sizeof err)) << err;
+    f.run.epoch = 0; f.run.round_epochs = 1;
+    m->epoch_end(&f.run, f.state);
+    const nn_model *md = f.run.model;
+    std::vector<double> want(md->n_state, 0.0);
+    std::vector<float> x((size_t)f.batch * nn_dims_size(md->in_dims));
+    for (long k = 0; k < 3; k++) {
+        nn_model *c = nn_model_clone(md);
+        nn_model_reserve(c, f.batch);
+        c->bn_momentum = 1.0;   // running statistics = this batch's
+        int nb = f.run.train_batch(&f.run, k, x.data());
+        ASSERT_EQ(nb, f.batch);
+        nn_forward(c, x.data(), nb, 1);
+        for (size_t i = 0; i < c->n_state; i++) want[i] += c->state[i] / 3.0;
+        nn_model_free(c);
+    }
+    int zero_means = 0;
+    for (size_t i = 0; i < md->n_state; i++) {
+        ASSERT_NEAR(md->state[i], want[i], 1e-4 * (1.0 + std::fabs(want[i]))) << "state " << i;
+        zero_means += md->state[i] == 0.0f;
+    }
+    EXPECT_GT(zero_means, 100);   // zeroed filters: mean and variance exactly 0
     mf_close(&f);
 }
 

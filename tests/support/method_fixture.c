@@ -108,6 +108,16 @@ static int run_train_batch(mt_run *run, long i, float *x)
     return nb;
 }
 
+static int fixture_batch_at(void *ctx, long i, float *x)
+{
+    return run_train_batch(ctx, i, x);
+}
+
+static void run_recalibrate_bn(mt_run *run, int batches)
+{
+    nn_bn_recalibrate(run->model, fixture_batch_at, run, batches);
+}
+
 static void run_replace_model(mt_run *run, nn_model *m)
 {
     mf_fixture *f = run->runner;
@@ -145,6 +155,7 @@ int mf_open(mf_fixture *f, const char *model_kind, const method *m, const char *
     r->evaluate = run_evaluate;
     r->replace_model = run_replace_model;
     r->train_batch = run_train_batch;
+    r->recalibrate_bn = run_recalibrate_bn;
     r->batch = f->batch;
     r->runner = f;
     nn_optim_init(&f->optim, f->opt_kind, model);
