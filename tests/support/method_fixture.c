@@ -277,3 +277,19 @@ void mf_close(mf_fixture *f)
     }
     memset(f, 0, sizeof *f);
 }
+
+void mf_randomize_bn(nn_model *m, uint64_t seed, int scales)
+{
+    nn_rng r;
+    nn_rng_seed(&r, seed, 9);
+    for (int i = 0; i < m->n_nodes; i++) {
+        nn_node *n = &m->nodes[i];
+        if (n->kind != NN_BATCHNORM) continue;
+        for (size_t c = 0; c < n->nw; c++) {
+            n->w[c] = scales == MF_BN_SIGNED_SCALES ? (c % 7 == 3 ? 0.0f : nn_rng_normal(&r)) : 0.5f + nn_rng_uniform(&r);
+            n->b[c] = 0.6f * nn_rng_normal(&r);
+            n->run_mean[c] = 0.3f * nn_rng_normal(&r);
+            n->run_var[c] = 0.5f + nn_rng_uniform(&r);
+        }
+    }
+}
