@@ -67,6 +67,7 @@ typedef struct {
     sfp_config cfg;
     int n_prune[MT_MAX_LAYERS];   /* per group */
     int has_bn;
+    int zeroings;                 /* zeroing steps so far */
     mt_filter_removal fr;
 } sfp_state;
 
@@ -106,10 +107,24 @@ static void epoch_end(mt_run *run, void *state)
     sfp_state *s = state;
     int last = run->epoch == run->round_epochs - 1;
     if ((run->epoch + 1) % s->cfg.epoch_prune != 0 && !last) return;
+    /* how many of the filters zeroed now were zeroed last time: a stable selection keeps them
+     * (logged, so a selection that churns from step to step shows) */
+    int again = 0, zeroed = 0;
     for (int i = 0; i < s->fr.n_groups; i++) {
-        mt_group_rank(run->model, &s->fr.groups[i], 2, s->n_prune[i]);
-        mt_group_zero(run->model, &s->fr.groups[i], 0);
+        mt_pruned_group *l = &s->fr.groups[i];
+        int C = l->g.channels;
+        uint8_t *was_kept = calloc(2 * (size_t)C, 1), *kept = was_kept + C;
+        if (!was_kept) { fprintf(stderr, "sfp: out of memory\n"); abort(); }
+        for (int k = 0; k < l->n_keep; k++) was_kept[l->keep[k]] = 1;
+        mt_group_rank(run->model, l, 2, s->n_prune[i]);
+        mt_group_zero(run->model, l, 0);
+        for (int k = 0; k < l->n_keep; k++) kept[l->keep[k]] = 1;
+        for (int c = 0; c < C; c++) { zeroed += !kept[c]; again += !kept[c] && !was_kept[c]; }
+        free(was_kept);
     }
+    if (s->zeroings++ > 0)
+        fprintf(run->log, "sfp: epoch %d: %d of the %d filters zeroed were zeroed at the last step too\n",
+                run->epoch + 1, again, zeroed);
     if (s->cfg.bn_batches > 0 && s->has_bn && run->recalibrate_bn) run->recalibrate_bn(run, s->cfg.bn_batches);
 }
 
