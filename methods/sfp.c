@@ -102,6 +102,13 @@ static void epoch_end(mt_run *run, void *state)
     }
 }
 
+/* The last zeroing step's selection (finish removes it; a run interrupted after its last epoch
+ * has no epoch left to select again). The zeroed filters themselves are in the model. */
+static int checkpoint(mt_run *run, void *state, mt_ckpt *io)
+{
+    return mt_filter_removal_checkpoint(&((sfp_state *)state)->fr, run->model, io);
+}
+
 /* the selection of the last zeroing step, removed for real */
 static int finish(mt_run *run, void *state, char *err, size_t errlen)
 {
@@ -125,4 +132,5 @@ const method method_sfp = {
     .finish = finish,
     .account = account,
     .free_state = free_state,
+    .checkpoint = checkpoint,
 };
