@@ -38,6 +38,7 @@ struct plan {
     std::string options;
     int epochs;
     std::vector<int> stops;
+    std::string arch = "lenet5-bn";
 };
 
 const std::map<std::string, plan> &plans()
@@ -56,13 +57,16 @@ const std::map<std::string, plan> &plans()
         {"sfp", {"epoch_prune = 1\n", 3, {1, 3}}},
         {"binaryconnect", {"mode = stochastic\n", 2, {1}}},
         {"deepshift", {"mode = ps\n", 2, {1}}},
+        // binarized inputs need batch norm before each binarized layer
+        {"xnor", {"", 2, {1}, "lenet5-xnor"}},
+        {"bnn", {"", 2, {1}, "lenet5-xnor"}},
     };
     return p;
 }
 
 class ResumeMethods : public ::testing::TestWithParam<int> {
 protected:
-    static std::string root, base_ini;
+    static std::string root;
     static void SetUpTestSuite()
     {
         char tmpl[] = "/tmp/harness-resume-XXXXXX";
@@ -71,15 +75,19 @@ protected:
         setenv("HARNESS_RESULTS", (root + "/results").c_str(), 1);
         unsetenv("HARNESS_STOP_AFTER_EPOCHS");
         ASSERT_EQ(0, mkdir((root + "/data").c_str(), 0777));
-        ASSERT_EQ(0, synth_dataset_save((root + "/data").c_str(), "synth", 1, 16, 16, 4, 256, 96, 5));
-        base_ini = write("base.ini", "[run]\nname = base\nseed = 3\nthreads = 1\n[data]\ndataset = synth\n"
-                                     "[model]\narch = lenet5-bn\n[train]\nepochs = 2\nbatch = 32\nlr = 0.01\n");
+        ASSERT_EQ(0, synth_dataset_save((root + "/data").c_str(), "synth", 1, 16, 16, 4, 128, 64, 5));
     }
     static void TearDownTestSuite()
     {
         unsetenv("HARNESS_STOP_AFTER_EPOCHS");
         std::string cmd = "rm -rf " + root;
         (void)system(cmd.c_str());
+    }
+    // The baseline config of an arch (trained once, on first use, and cached by the runs).
+    static std::string baseline(const std::string &arch)
+    {
+        return write("base-" + arch + ".ini", "[run]\nname = base-" + arch + "\nseed = 3\nthreads = 1\n[data]\n"
+                     "dataset = synth\n[model]\narch = " + arch + "\n[train]\nepochs = 2\nbatch = 32\nlr = 0.01\n");
     }
     static std::string write(const std::string &name, const std::string &text)
     {
@@ -123,7 +131,7 @@ protected:
     }
 };
 
-std::string ResumeMethods::root, ResumeMethods::base_ini;
+std::string ResumeMethods::root;
 
 TEST_P(ResumeMethods, InterruptedRunResumesToTheSameFiles)
 {
@@ -133,7 +141,7 @@ TEST_P(ResumeMethods, InterruptedRunResumesToTheSameFiles)
     plan p = it != plans().end() ? it->second : plan{"", 2, {1}};
     std::string name = std::string("resume-") + m->name;
     std::string cfg = write(name + ".ini", "[run]\nname = " + name + "\nseed = 4\nthreads = 1\n[data]\ndataset = synth\n"
-                            "[model]\narch = lenet5-bn\n" + (m->needs_baseline ? "pretrained = " + base_ini + "\n" : "") +
+                            "[model]\narch = " + p.arch + "\n" + (m->needs_baseline ? "pretrained = " + baseline(p.arch) + "\n" : "") +
                             "[train]\nepochs = " + std::to_string(m->post_training ? 0 : p.epochs) +
                             "\nbatch = 32\nlr = 0.005\nschedule = cosine\n[method]\nname = " + m->name + "\n" + p.options);
     ASSERT_EQ(0, run(cfg, 0)) << last_err;
