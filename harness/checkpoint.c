@@ -305,44 +305,15 @@ static hid_t open_file(ck *c)
 
 static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *opt, ckpt_meta *meta)
 {
-    char format[32] = "";
-    if (H5Aexists(file, "format") <= 0) { ck_fail(c, "format: missing attribute (not a harness checkpoint)"); return NULL; }
-    if (h5io_get_attr_str(c, file, "", "format", format, sizeof format) != 0) return NULL;
-    if (strcmp(format, CKPT_FORMAT)) { ck_fail(c, "format: '%s' is not '%s'", format, CKPT_FORMAT); return NULL; }
-    long long version = 0, n_classes = 0, n_params = 0, n_state = 0;
-    int dims[3] = {0, 0, 0};
-    char arch[NN_NAME_MAX] = "";
-    ck_get_i64(c, file, "", "version", &version);
-    if (!c->bad && version != CKPT_VERSION && version != CKPT_VERSION_ARCH)
-        ck_fail(c, "version: %lld, this build reads %d and %d", version, CKPT_VERSION_ARCH, CKPT_VERSION);
-    h5io_get_attr_str(c, file, "", "arch", arch, sizeof arch);
-    h5io_get_attr(c, file, "", "in_dims", H5T_NATIVE_INT, 1, 3, dims);
-    ck_get_i64(c, file, "", "n_classes", &n_classes);
-    ck_get_i64(c, file, "", "n_params", &n_params);
-    ck_get_i64(c, file, "", "n_state", &n_state);
-    hsize_t file_bytes = 0;
-    if (!c->bad && H5Fget_filesize(file, &file_bytes) < 0) ck_fail(c, "cannot tell the file's size");
-    /* Everything the model's size follows from, checked before nn_model_create allocates it;
-     * params and state are stored as raw float32, so the file's size bounds their counts. */
-    const ck_range shape[] = {
-        {"in_dims[0] (channels)", dims[0], 1, DS_MAX_CHANNELS}, {"in_dims[1] (height)", dims[1], 1, CKPT_MAX_SIDE},
-        {"in_dims[2] (width)", dims[2], 1, CKPT_MAX_SIDE}, {"n_classes", n_classes, 2, DS_MAX_CLASSES},
-        {"n_params", n_params, 1, (long long)(file_bytes / sizeof(float))},
-        {"n_state", n_state, 0, (long long)(file_bytes / sizeof(float))},
-    };
-    if (c->bad || ck_check_ranges(c, shape, (int)(sizeof shape / sizeof shape[0])) != 0) return NULL;
-    if (expect && (dims[0] != expect->in_dims.c || dims[1] != expect->in_dims.h || dims[2] != expect->in_dims.w ||
-                   n_classes != expect->n_classes)) {
-        ck_fail(c, "in_dims: a model of %dx%dx%d inputs and %lld classes, the data has %dx%dx%d and %d", dims[0],
-                dims[1], dims[2], n_classes, expect->in_dims.c, expect->in_dims.h, expect->in_dims.w,
-                expect->n_classes);
+    /* params and state are stored as raw float32, so the file's size bounds their counts */
+    ck_header h;
+    if (ck_get_header(c, file, CKPT_FORMAT, CKPT_VERSION_ARCH, CKPT_VERSION, 1.0 / sizeof(float), expect, &h) != 0)
         return NULL;
-    }
-    nn_dims in = {dims[0], dims[1], dims[2]};
+    const long long version = h.version;
     nn_model *m = version == CKPT_VERSION_ARCH
-                      ? build_from_arch(c, arch, in, (int)n_classes, (size_t)n_params, (size_t)n_state,
-                                        (size_t)(file_bytes / sizeof(float)))
-                      : ckg_build(c, file, arch, in, (int)n_classes, (size_t)n_params, (size_t)n_state);
+                      ? build_from_arch(c, h.arch, h.in, h.n_classes, h.n_params, h.n_state,
+                                        (size_t)(h.file_bytes / sizeof(float)))
+                      : ckg_build(c, file, h.arch, h.in, h.n_classes, h.n_params, h.n_state);
     if (!m) return NULL;
     h5io_get_data(c, file, "", "params", H5T_NATIVE_FLOAT, m->n_params, m->params);
     h5io_get_data(c, file, "", "state", H5T_NATIVE_FLOAT, m->n_state, m->state);
@@ -370,10 +341,10 @@ static nn_model *load(ck *c, hid_t file, const ckpt_expect *expect, nn_optim *op
         if (!c->bad && !(mt.best_acc >= -1 && mt.best_acc <= 100))
             ck_fail(c, "best_acc: %g is not an accuracy in percent", mt.best_acc);
         h5io_get_attr_str(c, file, "", "config_hash", mt.config_hash, sizeof mt.config_hash);
-        mt.json = ck_get_str_data(c, file, "state_json", file_bytes);
-        snprintf(mt.arch, sizeof mt.arch, "%s", arch);
-        mt.in_dims = in;
-        mt.n_classes = (int)n_classes;
+        mt.json = ck_get_str_data(c, file, "state_json", h.file_bytes);
+        snprintf(mt.arch, sizeof mt.arch, "%s", h.arch);
+        mt.in_dims = h.in;
+        mt.n_classes = h.n_classes;
         mt.epoch = (int)epoch;
         mt.round = (int)round;
         mt.step = (long)step;

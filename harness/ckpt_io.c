@@ -4,12 +4,55 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datasets/dataset.h"
+
 int ck_check_ranges(ck *c, const ck_range *r, int n)
 {
     for (int i = 0; i < n && !c->bad; i++)
         if (r[i].v < r[i].lo || r[i].v > r[i].hi)
             return ck_fail(c, "%s: %lld is out of range (allowed %lld..%lld)", r[i].what, r[i].v, r[i].lo, r[i].hi);
     return c->bad ? -1 : 0;
+}
+
+int ck_get_header(ck *c, hid_t file, const char *format, long long v_lo, long long v_hi, double params_per_byte,
+                  const ckpt_expect *expect, ck_header *h)
+{
+    memset(h, 0, sizeof *h);
+    char got[32] = "";
+    long long n_classes = 0, n_params = 0, n_state = 0;
+    int dims[3] = {0, 0, 0};
+    if (c->bad) return -1;
+    if (H5Aexists(file, "format") <= 0) return ck_fail(c, "format: missing attribute (not a %s file)", format);
+    if (h5io_get_attr_str(c, file, "", "format", got, sizeof got) != 0) return -1;
+    if (strcmp(got, format)) return ck_fail(c, "format: '%s' is not '%s'", got, format);
+    ck_get_i64(c, file, "", "version", &h->version);
+    const ck_range version = {"version", h->version, v_lo, v_hi};
+    if (ck_check_ranges(c, &version, 1) != 0) return -1;
+    h5io_get_attr_str(c, file, "", "arch", h->arch, sizeof h->arch);
+    h5io_get_attr(c, file, "", "in_dims", H5T_NATIVE_INT, 1, 3, dims);
+    ck_get_i64(c, file, "", "n_classes", &n_classes);
+    ck_get_i64(c, file, "", "n_params", &n_params);
+    ck_get_i64(c, file, "", "n_state", &n_state);
+    if (!c->bad && H5Fget_filesize(file, &h->file_bytes) < 0) ck_fail(c, "cannot tell the file's size");
+    /* everything the model's size follows from, bounded by what a file of this size can hold */
+    const double bytes = (double)h->file_bytes;
+    const ck_range shape[] = {
+        {"in_dims[0] (channels)", dims[0], 1, DS_MAX_CHANNELS}, {"in_dims[1] (height)", dims[1], 1, CKPT_MAX_SIDE},
+        {"in_dims[2] (width)", dims[2], 1, CKPT_MAX_SIDE}, {"n_classes", n_classes, 2, DS_MAX_CLASSES},
+        {"n_params", n_params, 1, (long long)(params_per_byte * bytes)},
+        {"n_state", n_state, 0, (long long)(bytes / sizeof(float))},
+    };
+    if (c->bad || ck_check_ranges(c, shape, (int)(sizeof shape / sizeof shape[0])) != 0) return -1;
+    if (expect && (dims[0] != expect->in_dims.c || dims[1] != expect->in_dims.h || dims[2] != expect->in_dims.w ||
+                   n_classes != expect->n_classes))
+        return ck_fail(c, "in_dims: a model of %dx%dx%d inputs and %lld classes, the data has %dx%dx%d and %d",
+                       dims[0], dims[1], dims[2], n_classes, expect->in_dims.c, expect->in_dims.h, expect->in_dims.w,
+                       expect->n_classes);
+    h->in = (nn_dims){dims[0], dims[1], dims[2]};
+    h->n_classes = (int)n_classes;
+    h->n_params = (size_t)n_params;
+    h->n_state = (size_t)n_state;
+    return 0;
 }
 
 void ck_put_floats(ck *c, hid_t loc, const char *name, const float *v, size_t n)

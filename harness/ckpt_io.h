@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "base/h5io.h"
+#include "harness/checkpoint.h"
 
 /* Failures: the first one wins, as "<path>: <message>". */
 typedef h5io_ctx ck;
@@ -17,6 +18,24 @@ typedef h5io_ctx ck;
 /* A stored integer and the values it may take. */
 typedef struct { const char *what; long long v, lo, hi; } ck_range;
 int ck_check_ranges(ck *c, const ck_range *r, int n);
+
+/* What every model file (checkpoint, packed model) states at its root, read and range-checked
+ * before anything is allocated from it. */
+typedef struct {
+    long long version;
+    char arch[NN_NAME_MAX];
+    nn_dims in;
+    int n_classes;
+    size_t n_params, n_state;
+    hsize_t file_bytes;
+} ck_header;
+
+/* Reads the root attributes: format (must be `format`), version (v_lo..v_hi), arch, in_dims,
+ * n_classes, n_params (at most params_per_byte x the file's size: 0.25 for raw float32, more for
+ * packed codes), n_state (raw float32); given expect, in_dims and n_classes must be the data's.
+ * 0, or -1 with the first failure in c. */
+int ck_get_header(ck *c, hid_t file, const char *format, long long v_lo, long long v_hi, double params_per_byte,
+                  const ckpt_expect *expect, ck_header *h);
 
 /* ---- writing ---- */
 void ck_put_floats(ck *c, hid_t loc, const char *name, const float *v, size_t n);

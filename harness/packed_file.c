@@ -248,37 +248,14 @@ static void get_node(ck *c, hid_t file, rt_model *rt, int i, uint64_t file_bytes
 
 static int load(ck *c, hid_t file, const ckpt_expect *expect, int threads, rt_model *rt)
 {
-    char format[32] = "", arch[NN_NAME_MAX] = "";
-    long long version = 0, n_classes = 0, n_params = 0, n_state = 0;
-    int dims[3] = {0, 0, 0};
-    h5io_get_attr_str(c, file, "", "format", format, sizeof format);
-    if (!c->bad && strcmp(format, PACKED_FORMAT)) return ck_fail(c, "format: '%s' is not '%s'", format, PACKED_FORMAT);
-    ck_get_i64(c, file, "", "version", &version);
-    h5io_get_attr_str(c, file, "", "arch", arch, sizeof arch);
-    h5io_get_attr(c, file, "", "in_dims", H5T_NATIVE_INT, 1, 3, dims);
-    ck_get_i64(c, file, "", "n_classes", &n_classes);
-    ck_get_i64(c, file, "", "n_params", &n_params);
-    ck_get_i64(c, file, "", "n_state", &n_state);
-    hsize_t file_bytes = 0;
-    if (!c->bad && H5Fget_filesize(file, &file_bytes) < 0) ck_fail(c, "cannot tell the file's size");
     /* n_params counts the float model's parameters (the graph's), which the file holds packed:
      * at most 64 per stored byte (a binary layer stores 8, CSR less the sparser it is), so a
      * damaged count cannot make the builder allocate more than the file could describe. */
-    const ck_range shape[] = {
-        {"version", version, HX_PACKED_VERSION, HX_PACKED_VERSION},
-        {"in_dims[0] (channels)", dims[0], 1, DS_MAX_CHANNELS}, {"in_dims[1] (height)", dims[1], 1, CKPT_MAX_SIDE},
-        {"in_dims[2] (width)", dims[2], 1, CKPT_MAX_SIDE}, {"n_classes", n_classes, 2, DS_MAX_CLASSES},
-        {"n_params", n_params, 1, 64 * (long long)file_bytes}, {"n_state", n_state, 0, (long long)(file_bytes / sizeof(float))},
-    };
-    if (c->bad || ck_check_ranges(c, shape, (int)(sizeof shape / sizeof shape[0])) != 0) return -1;
-    if (expect && (dims[0] != expect->in_dims.c || dims[1] != expect->in_dims.h || dims[2] != expect->in_dims.w ||
-                   n_classes != expect->n_classes))
-        return ck_fail(c, "in_dims: a model of %dx%dx%d inputs and %lld classes, the data has %dx%dx%d and %d",
-                       dims[0], dims[1], dims[2], n_classes, expect->in_dims.c, expect->in_dims.h, expect->in_dims.w,
-                       expect->n_classes);
+    ck_header h;
+    if (ck_get_header(c, file, PACKED_FORMAT, HX_PACKED_VERSION, HX_PACKED_VERSION, 64.0, expect, &h) != 0) return -1;
+    const hsize_t file_bytes = h.file_bytes;
     memset(rt, 0, sizeof *rt);
-    nn_dims in = {dims[0], dims[1], dims[2]};
-    rt->m = ckg_build(c, file, arch, in, (int)n_classes, (size_t)n_params, (size_t)n_state);
+    rt->m = ckg_build(c, file, h.arch, h.in, h.n_classes, h.n_params, h.n_state);
     if (!rt->m) return -1;
     for (int i = 0; i < rt->m->n_nodes; i++) rt->layer[i].folds = -1;
     if (!c->bad && H5Lexists(file, "layers", H5P_DEFAULT) <= 0) ck_fail(c, "layers: missing group");

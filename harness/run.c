@@ -137,6 +137,26 @@ static int mt_train_batch(mt_run *mt, long i, float *x)
     return got > 0 ? got : 0;
 }
 
+/* batch_at for nn_bn_recalibrate: mt_train_batch's order, read in sequence */
+typedef struct { ds_loader ld; uint8_t *y; } train_reader;
+
+static int next_train_batch(void *ctx, long i, float *x)
+{
+    (void)i;
+    train_reader *t = ctx;
+    int got = ds_loader_next(&t->ld, x, t->y);
+    return got > 0 ? got : 0;
+}
+
+static void mt_recalibrate_bn(mt_run *mt, int batches)
+{
+    runner *r = mt->runner;
+    train_reader t = {.y = r->y};
+    if (ds_loader_init(&t.ld, &r->ds, &r->train, 0, r->train.n, r->cfg.batch, 1, 0, epoch_seed(r, -1, -1)) != 0) return;
+    nn_bn_recalibrate(r->model, next_train_batch, &t, batches);
+    ds_loader_free(&t.ld);
+}
+
 static void mt_replace_model(mt_run *mt, nn_model *m)
 {
     runner *r = mt->runner;
@@ -235,6 +255,7 @@ static int setup(runner *r, rd_mode mode, char *err, size_t errlen)
     mt->evaluate = mt_evaluate;
     mt->replace_model = mt_replace_model;
     mt->train_batch = mt_train_batch;
+    mt->recalibrate_bn = mt_recalibrate_bn;
     mt->batch = c->batch;
     mt->runner = r;
     if (c->method && c->method->setup) {

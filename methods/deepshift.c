@@ -87,8 +87,7 @@ static void ds_act_forward(void *ctx, const nn_node *l, const float *x, float *x
 {
     (void)ctx;
     int ib = (int)l->xt_arg[0], fb = (int)l->xt_arg[1];
-    size_t n = per * (size_t)batch;
-    for (size_t i = 0; i < n; i++) x_q[i] = qu_fixed_round(x[i], ib, fb);
+    qu_fixed_round_array(x, x_q, per * (size_t)batch, ib, fb);
 }
 
 static const nn_wtransform dsq_wt = { "deepshift-q", dsq_forward, dsq_backward };

@@ -71,6 +71,20 @@ float qu_fixed_round(float x, int int_bits, int frac_bits)
     return (float)(q < lo ? lo : q > hi ? hi : q);
 }
 
+void qu_fixed_round_array(const float *x, float *y, size_t n, int int_bits, int frac_bits)
+{
+    /* x / 2^-f and q * 2^-f are exact in double, so multiplying by the powers replaces
+     * qu_fixed_round's ldexp and division without changing a bit */
+    const double scale = ldexp(1.0, frac_bits), ulp = ldexp(1.0, -frac_bits);
+    const double hi = ldexp(1.0, int_bits - 1) - ulp, lo = -ldexp(1.0, int_bits - 1);
+    const long long m = (long long)n;
+#pragma omp parallel for simd schedule(static) if (m > 32768)
+    for (long long i = 0; i < m; i++) {
+        double q = floor((double)x[i] * scale + 0.5) * ulp;
+        y[i] = (float)(q < lo ? lo : q > hi ? hi : q);
+    }
+}
+
 float qu_unit_round(float x, int bits)
 {
     float levels = (float)((1u << bits) - 1u);

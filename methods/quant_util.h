@@ -33,6 +33,9 @@ float qu_pow2_round(float x, int pmin, int pmax);
 /* Round x to the fixed-point grid with frac_bits fractional and int_bits integer bits (sign
  * included): nearest multiple of 2^-frac_bits, saturated to [-2^(int_bits-1), 2^(int_bits-1) - ulp]. */
 float qu_fixed_round(float x, int int_bits, int frac_bits);
+/* qu_fixed_round over an array, y[i] = qu_fixed_round(x[i]) bit for bit; vectorised and split over
+ * the OpenMP threads (DeepShift rounds every layer's input each step). */
+void qu_fixed_round_array(const float *x, float *y, size_t n, int int_bits, int frac_bits);
 
 /* DoReFa's q_k on [0, 1]: round(x (2^bits - 1)) / (2^bits - 1), halves rounded up. */
 float qu_unit_round(float x, int bits);

@@ -23,9 +23,13 @@
  * paper. The residual stream then narrows too, so the smaller network saves more FLOPs than the
  * paper counts (configs/sfp-resnet20-cifar10.ini has the figure).
  *
- * Batch norm is left as the official code leaves it: a zeroed filter's channel still emits its
- * BN shift while training (through a following ReLU that is what carries gradient back to the
- * filter) and a constant in evaluation.
+ * Batch norm: a zeroed filter's channel still emits its BN shift while training (through a
+ * following ReLU that is what carries gradient back to the filter) and a constant in evaluation,
+ * as in the official code. Unlike it, the running statistics of every batch norm are measured
+ * again after each zeroing (bn_batches training batches, weights untouched): zeroing 30 % of
+ * every conv at once, the residual stream included, leaves the later batch norms' statistics
+ * those of the unzeroed network, and a ResNet-20 from the CIFAR-10 baseline then evaluated at
+ * 10-15 % while training at 54-96 % (bn_batches = 0 gives the official behaviour).
  *
  * finish: the zeroed filters are removed for real. mt_surgery_shrink folds each removed
  * channel's constant into the layers that read it (a bias or batch-norm mean, or an edgebias
@@ -43,6 +47,7 @@ typedef struct {
     double rate;
     int epoch_prune;
     char layers[OPT_STR_MAX];
+    int bn_batches;
 } sfp_config;
 
 static const opt_spec options[] = {
@@ -53,11 +58,16 @@ static const opt_spec options[] = {
     { "layers", OPT_STR, offsetof(sfp_config, layers), "auto", 0, 0, 0, 0, NULL,
       "auto (every conv whose filters can be removed) or a comma-separated list of conv names "
       "(convs tied by residual additions are listed together)" },
+    { "bn_batches", OPT_INT, offsetof(sfp_config, bn_batches), "50", 0, 100000, 0, 0, NULL,
+      "after each zeroing, re-estimate the batch norms' running statistics over this many "
+      "training batches (0 = keep them, as the official code)" },
 };
 
 typedef struct {
     sfp_config cfg;
     int n_prune[MT_MAX_LAYERS];   /* per group */
+    int has_bn;
+    int zeroings;                 /* zeroing steps so far */
     mt_filter_removal fr;
 } sfp_state;
 
@@ -85,6 +95,7 @@ static int setup(mt_run *run, const void *config, void **state, char *err, size_
         for (int j = 1; j < l->g.n; j++) fprintf(run->log, "%s%s", j == 1 ? " (with " : ", ", m->nodes[l->g.conv[j]].name);
         fprintf(run->log, "%s: %d of %d filters zeroed per step\n", l->g.n > 1 ? ")" : "", s->n_prune[i], l->g.channels);
     }
+    for (int i = 0; i < m->n_nodes; i++) s->has_bn |= m->nodes[i].kind == NN_BATCHNORM;
     run->n_rounds = 1;
     return 0;
 }
@@ -96,10 +107,25 @@ static void epoch_end(mt_run *run, void *state)
     sfp_state *s = state;
     int last = run->epoch == run->round_epochs - 1;
     if ((run->epoch + 1) % s->cfg.epoch_prune != 0 && !last) return;
+    /* how many of the filters zeroed now were zeroed last time: a stable selection keeps them
+     * (logged, so a selection that churns from step to step shows) */
+    int again = 0, zeroed = 0;
     for (int i = 0; i < s->fr.n_groups; i++) {
-        mt_group_rank(run->model, &s->fr.groups[i], 2, s->n_prune[i]);
-        mt_group_zero(run->model, &s->fr.groups[i], 0);
+        mt_pruned_group *l = &s->fr.groups[i];
+        int C = l->g.channels;
+        uint8_t *was_kept = calloc(2 * (size_t)C, 1), *kept = was_kept + C;
+        if (!was_kept) { fprintf(stderr, "sfp: out of memory\n"); abort(); }
+        for (int k = 0; k < l->n_keep; k++) was_kept[l->keep[k]] = 1;
+        mt_group_rank(run->model, l, 2, s->n_prune[i]);
+        mt_group_zero(run->model, l, 0);
+        for (int k = 0; k < l->n_keep; k++) kept[l->keep[k]] = 1;
+        for (int c = 0; c < C; c++) { zeroed += !kept[c]; again += !kept[c] && !was_kept[c]; }
+        free(was_kept);
     }
+    if (s->zeroings++ > 0)
+        fprintf(run->log, "sfp: epoch %d: %d of the %d filters zeroed were zeroed at the last step too\n",
+                run->epoch + 1, again, zeroed);
+    if (s->cfg.bn_batches > 0 && s->has_bn && run->recalibrate_bn) run->recalibrate_bn(run, s->cfg.bn_batches);
 }
 
 /* The last zeroing step's selection (finish removes it; a run interrupted after its last epoch

@@ -175,6 +175,7 @@ void nn_bn_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int
     const bn_geom g = geom_of(n, batch);
     const int C = g.C;
     const size_t M = (size_t)batch * g.HW;
+    const double mom = m->bn_momentum > 0 ? m->bn_momentum : BN_MOMENTUM;
     float *mean = n->cache, *invstd = mean + C;
     invstd[C] = (float)train;
     double *s = malloc(2 * (size_t)C * sizeof *s);
@@ -192,8 +193,8 @@ void nn_bn_forward(nn_model *m, nn_node *n, const float *x, const float *x1, int
             const double ss = s[C + c];
             var = ss / (double)M;
             double unbiased = M > 1 ? ss / (double)(M - 1) : var;
-            n->run_mean[c] = (float)((1.0 - BN_MOMENTUM) * n->run_mean[c] + BN_MOMENTUM * mu);
-            n->run_var[c] = (float)((1.0 - BN_MOMENTUM) * n->run_var[c] + BN_MOMENTUM * unbiased);
+            n->run_mean[c] = (float)((1.0 - mom) * n->run_mean[c] + mom * mu);
+            n->run_var[c] = (float)((1.0 - mom) * n->run_var[c] + mom * unbiased);
         } else {
             mu = n->run_mean[c];
             var = n->run_var[c];
@@ -245,4 +246,18 @@ void nn_bn_affine(const nn_node *n, float *scale, float *shift)
         scale[c] = n->w[c] * is;
         shift[c] = n->b[c] - mf * scale[c];
     }
+}
+
+void nn_bn_recalibrate(nn_model *m, int (*batch_at)(void *ctx, long i, float *x), void *ctx, int batches)
+{
+    size_t per = nn_dims_size(m->in_dims);
+    float *x = malloc((size_t)m->batch_cap * per * sizeof *x);
+    if (!x) { fprintf(stderr, "nn: batch norm recalibration: out of memory\n"); abort(); }
+    int got;
+    for (long k = 1; k <= batches && (got = batch_at(ctx, k - 1, x)) > 0; k++) {
+        m->bn_momentum = 1.0 / (double)k;   /* k-th batch: running = mean of the k so far */
+        nn_forward(m, x, got, 1);
+    }
+    m->bn_momentum = 0;
+    free(x);
 }

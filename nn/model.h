@@ -146,6 +146,9 @@ struct nn_model {
     int batch_cap;
     float *ws; size_t ws_len;                  /* one reused workspace (im2col etc.) */
     int threads;
+    /* Weight of the batch's statistics in the bn running ones at the next training forward;
+     * 0 = PyTorch's 0.1. 1/k at the k-th batch makes them the mean over k batches (recalibration). */
+    double bn_momentum;
 };
 
 /* --- building ------------------------------------------------------------------------- */
@@ -219,6 +222,11 @@ void nn_apply_masks(nn_model *);
 /* Inference batch norm as a per-channel affine y = x scale[c] + shift[c] (bn's running statistics),
  * the numbers the engine's inference forward computes with. */
 void nn_bn_affine(const nn_node *bn, float *scale, float *shift);
+
+/* Re-estimates every batch norm's running statistics as their mean over batches 0..batches-1
+ * of a training forward (weights untouched); batch_at writes batch i into x and returns its
+ * size (0: no more). For networks changed after their statistics were measured. */
+void nn_bn_recalibrate(nn_model *, int (*batch_at)(void *ctx, long i, float *x), void *ctx, int batches);
 
 /* --- queries -------------------------------------------------------------------------- */
 static inline int nn_is_weighted(const nn_node *n) { return n->kind == NN_CONV || n->kind == NN_LINEAR; }

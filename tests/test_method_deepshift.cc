@@ -1,6 +1,7 @@
 // DeepShift: weights are +-2^p with p in range (or 0), for DS-Q and DS-PS; fixed-point inputs.
 #include <gtest/gtest.h>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 extern "C" {
@@ -40,6 +41,32 @@ TEST(DeepShift, RoundingToPowersOfTwo)
     EXPECT_EQ(qu_pow2_round(0.1f, -2, 0), 0.0f);         // rounds to 2^-3, below the range
     EXPECT_EQ(qu_pow2_round(0.2f, -2, 0), 0.25f);
     EXPECT_EQ(qu_pow2_round(0.0f, -14, 0), 0.0f);
+}
+
+// The array form (vectorised, threaded) must give qu_fixed_round's result bit for bit, on grid
+// halves, saturation, infinities and NaN as on ordinary values.
+TEST(DeepShift, FixedPointArrayMatchesScalarBitForBit)
+{
+    std::vector<float> x(100003);
+    uint32_t r = 12345;
+    for (size_t i = 0; i < x.size(); i++) {
+        r = r * 1664525u + 1013904223u;
+        float mag = std::ldexp((float)(r >> 8) / 16777216.0f, (int)(r % 48) - 30);
+        x[i] = (r & 1) ? -mag : mag;
+    }
+    const float edge[] = {0.5f / 65536, 1.5f / 65536, -0.5f / 65536, -2.5f / 65536, 32767.99999f, -32768.0f,
+                          -40000.0f, 1e30f, INFINITY, -INFINITY, NAN, 0.0f, -0.0f, 7.5f, 0.125f, 3.0f};
+    for (size_t i = 0; i < sizeof edge / sizeof *edge; i++) x[i * 997] = edge[i];
+    const int grids[][2] = {{16, 16}, {8, 4}, {2, 24}, {24, 1}};
+    std::vector<float> y(x.size());
+    for (const auto &g : grids) {
+        qu_fixed_round_array(x.data(), y.data(), x.size(), g[0], g[1]);
+        for (size_t i = 0; i < x.size(); i++) {
+            float want = qu_fixed_round(x[i], g[0], g[1]);
+            ASSERT_EQ(0, std::memcmp(&want, &y[i], sizeof want))
+                << "grid " << g[0] << "." << g[1] << " x[" << i << "] = " << x[i] << ": " << y[i] << " vs " << want;
+        }
+    }
 }
 
 TEST(DeepShift, QWeightsAreSignedPowersOfTwoInRange)

@@ -12,14 +12,9 @@ extern "C" {
 #include "nn/rng.h"
 }
 #include "support/method_fixture.h"
+#include "support/method_checks.h"
 
 namespace {
-
-int node_of(const nn_model *m, const char *name)
-{
-    for (int i = 0; i < m->n_nodes; i++) if (std::string(m->nodes[i].name) == name) return i;
-    return -1;
-}
 
 double l1(const nn_node *n, int c)
 {
@@ -50,29 +45,6 @@ std::set<int> smallest_l1(const nn_model *m, std::vector<const char *> convs, in
     std::set<int> out;
     for (int i = 0; i < k; i++) out.insert(v[i].second);
     return out;
-}
-
-double extra(const mf_fixture &f, const char *key)
-{
-    for (int i = 0; i < f.fp.n_extras; i++) if (std::string(f.fp.extra_key[i]) == key) return f.fp.extra_val[i];
-    ADD_FAILURE() << "no footprint extra " << key;
-    return 0;
-}
-
-std::vector<float> logits(nn_model *m, const std::vector<float> &x, int batch)
-{
-    nn_model_reserve(m, batch);
-    const float *y = nn_forward(m, x.data(), batch, 0);
-    return std::vector<float>(y, y + (size_t)batch * m->n_classes);
-}
-
-std::vector<float> random_inputs(const nn_model *m, int batch, uint64_t seed)
-{
-    nn_rng r;
-    nn_rng_seed(&r, seed, 1);
-    std::vector<float> x((size_t)batch * nn_dims_size(m->in_dims));
-    for (auto &v : x) v = nn_rng_normal(&r);
-    return x;
 }
 
 struct Snaps { nn_model *before = nullptr, *masked = nullptr; };

@@ -17,53 +17,9 @@ extern "C" {
 #include "nn/rng.h"
 }
 #include "support/method_fixture.h"
+#include "support/method_checks.h"
 
 namespace {
-
-int node_of(const nn_model *m, const char *name)
-{
-    for (int i = 0; i < m->n_nodes; i++) if (std::string(m->nodes[i].name) == name) return i;
-    return -1;
-}
-
-double extra(const mf_fixture &f, const char *key)
-{
-    for (int i = 0; i < f.fp.n_extras; i++) if (std::string(f.fp.extra_key[i]) == key) return f.fp.extra_val[i];
-    ADD_FAILURE() << "no footprint extra " << key;
-    return 0;
-}
-
-std::vector<float> logits(nn_model *m, const std::vector<float> &x, int batch)
-{
-    nn_model_reserve(m, batch);
-    const float *y = nn_forward(m, x.data(), batch, 0);
-    return std::vector<float>(y, y + (size_t)batch * m->n_classes);
-}
-
-std::vector<float> random_inputs(const nn_model *m, int batch, uint64_t seed)
-{
-    nn_rng r;
-    nn_rng_seed(&r, seed, 1);
-    std::vector<float> x((size_t)batch * nn_dims_size(m->in_dims));
-    for (auto &v : x) v = nn_rng_normal(&r);
-    return x;
-}
-
-void randomize_bn(nn_model *m, uint64_t seed)
-{
-    nn_rng r;
-    nn_rng_seed(&r, seed, 9);
-    for (int i = 0; i < m->n_nodes; i++) {
-        nn_node *n = &m->nodes[i];
-        if (n->kind != NN_BATCHNORM) continue;
-        for (size_t c = 0; c < n->nw; c++) {
-            n->w[c] = 0.5f + nn_rng_uniform(&r);
-            n->b[c] = 0.6f * nn_rng_normal(&r);
-            n->run_mean[c] = 0.3f * nn_rng_normal(&r);
-            n->run_var[c] = 0.2f + 2.0f * nn_rng_uniform(&r);
-        }
-    }
-}
 
 }  // namespace
 
@@ -159,7 +115,7 @@ TEST(Ptq, BatchNormFoldingIsExact)
         char err[512] = "";
         nn_model *m = mf_build(kind, 3, err, sizeof err);
         ASSERT_NE(m, nullptr) << err;
-        randomize_bn(m, 3);
+        mf_randomize_bn(m, 3, MF_BN_POSITIVE_SCALES);
         int n_bn = 0;
         for (int i = 0; i < m->n_nodes; i++) n_bn += m->nodes[i].kind == NN_BATCHNORM;
         int folded = -1;

@@ -13,14 +13,9 @@ extern "C" {
 #include "methods/surgery.h"
 }
 #include "support/method_fixture.h"
+#include "support/method_checks.h"
 
 namespace {
-
-int node_of(const nn_model *m, const char *name)
-{
-    for (int i = 0; i < m->n_nodes; i++) if (std::string(m->nodes[i].name) == name) return i;
-    return -1;
-}
 
 std::vector<double> filter_norms(const nn_node *n)
 {
@@ -40,13 +35,6 @@ std::set<int> zero_filters(const nn_node *n)
     auto norms = filter_norms(n);
     for (int c = 0; c < n->out_c; c++) if (norms[c] == 0.0) z.insert(c);
     return z;
-}
-
-double extra(const mf_fixture &f, const char *key)
-{
-    for (int i = 0; i < f.fp.n_extras; i++) if (std::string(f.fp.extra_key[i]) == key) return f.fp.extra_val[i];
-    ADD_FAILURE() << "no footprint extra " << key;
-    return 0;
 }
 
 std::vector<std::string> group_names(const nn_model *m, const char *conv)
@@ -73,40 +61,6 @@ std::vector<mt_channel_group> all_groups(const nn_model *m)
         out.push_back(g);
     }
     return out;
-}
-
-// BN statistics and affines away from their initial 0/1 so that a zeroed filter's channel
-// carries a real constant (positive for about half the channels, through the ReLU).
-void randomize_bn(nn_model *m, uint64_t seed)
-{
-    nn_rng r;
-    nn_rng_seed(&r, seed, 9);
-    for (int i = 0; i < m->n_nodes; i++) {
-        nn_node *n = &m->nodes[i];
-        if (n->kind != NN_BATCHNORM) continue;
-        for (size_t c = 0; c < n->nw; c++) {
-            n->w[c] = 0.5f + nn_rng_uniform(&r);
-            n->b[c] = 0.6f * nn_rng_normal(&r);
-            n->run_mean[c] = 0.3f * nn_rng_normal(&r);
-            n->run_var[c] = 0.5f + nn_rng_uniform(&r);
-        }
-    }
-}
-
-std::vector<float> logits(nn_model *m, const std::vector<float> &x, int batch)
-{
-    nn_model_reserve(m, batch);
-    const float *y = nn_forward(m, x.data(), batch, 0);
-    return std::vector<float>(y, y + (size_t)batch * m->n_classes);
-}
-
-std::vector<float> random_inputs(const nn_model *m, int batch, uint64_t seed)
-{
-    nn_rng r;
-    nn_rng_seed(&r, seed, 1);
-    std::vector<float> x((size_t)batch * nn_dims_size(m->in_dims));
-    for (auto &v : x) v = nn_rng_normal(&r);
-    return x;
 }
 
 void expect_same_logits(const std::vector<float> &a, const std::vector<float> &b, float tol)
@@ -330,13 +284,15 @@ TEST(Sfp, ResNet20GroupsLoseTheSameFilters)
 
 // A silent channel must read the same in evaluation as in training (beta after its batch norm):
 // its batch norm's running mean becomes what the zero filter outputs, the others keep theirs.
+// (Without the recalibration, which would measure every mean again.)
 TEST(Sfp, ZeroedChannelsBatchNormMeanIsTheZeroFiltersOutput)
 {
     const method *m = method_find("sfp");
     mf_fixture f;
     char err[512] = "";
-    ASSERT_EQ(0, mf_open(&f, "resnet20", m, nullptr, 4, err, sizeof err)) << err;
-    randomize_bn(f.run.model, 4);
+    const char *const kv[] = {"bn_batches", "0", nullptr};
+    ASSERT_EQ(0, mf_open(&f, "resnet20", m, kv, 4, err, sizeof err)) << err;
+    mf_randomize_bn(f.run.model, 4, MF_BN_POSITIVE_SCALES);
     ASSERT_EQ(0, mf_setup(&f, err, sizeof err)) << err;
     const nn_model *md = f.run.model;
     std::vector<float> before(md->state, md->state + md->n_state);
@@ -359,6 +315,42 @@ TEST(Sfp, ZeroedChannelsBatchNormMeanIsTheZeroFiltersOutput)
     mf_close(&f);
 }
 
+// After a zeroing every batch norm's running statistics are the mean, over the first bn_batches
+// training batches, of the batch statistics of the zeroed network (each batch measured alone
+// here, on a copy), whatever they were before.
+TEST(Sfp, ZeroingMeasuresBatchNormStatisticsAgain)
+{
+    const method *m = method_find("sfp");
+    mf_fixture f;
+    char err[512] = "";
+    const char *const kv[] = {"bn_batches", "3", nullptr};
+    ASSERT_EQ(0, mf_open(&f, "resnet20", m, kv, 5, err, sizeof err)) << err;
+    mf_randomize_bn(f.run.model, 5, MF_BN_POSITIVE_SCALES);
+    ASSERT_EQ(0, mf_setup(&f, err, sizeof err)) << err;
+    f.run.epoch = 0; f.run.round_epochs = 1;
+    m->epoch_end(&f.run, f.state);
+    const nn_model *md = f.run.model;
+    std::vector<double> want(md->n_state, 0.0);
+    std::vector<float> x((size_t)f.batch * nn_dims_size(md->in_dims));
+    for (long k = 0; k < 3; k++) {
+        nn_model *c = nn_model_clone(md);
+        nn_model_reserve(c, f.batch);
+        c->bn_momentum = 1.0;   // running statistics = this batch's
+        int nb = f.run.train_batch(&f.run, k, x.data());
+        ASSERT_EQ(nb, f.batch);
+        nn_forward(c, x.data(), nb, 1);
+        for (size_t i = 0; i < c->n_state; i++) want[i] += c->state[i] / 3.0;
+        nn_model_free(c);
+    }
+    int zero_means = 0;
+    for (size_t i = 0; i < md->n_state; i++) {
+        ASSERT_NEAR(md->state[i], want[i], 1e-4 * (1.0 + std::fabs(want[i]))) << "state " << i;
+        zero_means += md->state[i] == 0.0f;
+    }
+    EXPECT_GT(zero_means, 100);   // zeroed filters: mean and variance exactly 0
+    mf_close(&f);
+}
+
 // --- removal --------------------------------------------------------------------------------
 
 TEST(Sfp, SmallerResNet20ComputesTheSoftPrunedLogits)
@@ -367,7 +359,7 @@ TEST(Sfp, SmallerResNet20ComputesTheSoftPrunedLogits)
     mf_fixture f;
     char err[512] = "";
     ASSERT_EQ(0, mf_open(&f, "resnet20", m, nullptr, 5, err, sizeof err)) << err;
-    randomize_bn(f.run.model, 5);
+    mf_randomize_bn(f.run.model, 5, MF_BN_POSITIVE_SCALES);
     nn_model *soft = prune_once(&f);
     nn_model *small = f.run.model;
     EXPECT_EQ(small->nodes[node_of(small, "conv1")].out_c, 12);
@@ -477,7 +469,7 @@ TEST(Sfp, ShrinkFoldsConstantsIntoAPaddedConsumerExactly)
     char err[256] = "";
     nn_model *m = mf_build("resblock", 2, err, sizeof err);
     ASSERT_NE(m, nullptr) << err;
-    randomize_bn(m, 2);
+    mf_randomize_bn(m, 2, MF_BN_POSITIVE_SCALES);
     int bn1 = node_of(m, "b.bn1");
     for (int c = 0; c < 4; c++) m->nodes[bn1].b[c] = 0.4f + 0.1f * c;      // all constants positive
     int c1 = node_of(m, "b.conv1");

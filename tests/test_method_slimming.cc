@@ -11,45 +11,9 @@ extern "C" {
 #include "nn/rng.h"
 }
 #include "support/method_fixture.h"
+#include "support/method_checks.h"
 
 namespace {
-
-int node_of(const nn_model *m, const char *name)
-{
-    for (int i = 0; i < m->n_nodes; i++) if (std::string(m->nodes[i].name) == name) return i;
-    return -1;
-}
-
-double extra(const mf_fixture &f, const char *key)
-{
-    for (int i = 0; i < f.fp.n_extras; i++) if (std::string(f.fp.extra_key[i]) == key) return f.fp.extra_val[i];
-    ADD_FAILURE() << "no footprint extra " << key;
-    return 0;
-}
-
-// Scales of both signs and some exact zeros, shifts and statistics away from 0/1.
-void randomize_bn(nn_model *m, uint64_t seed)
-{
-    nn_rng r;
-    nn_rng_seed(&r, seed, 9);
-    for (int i = 0; i < m->n_nodes; i++) {
-        nn_node *n = &m->nodes[i];
-        if (n->kind != NN_BATCHNORM) continue;
-        for (size_t c = 0; c < n->nw; c++) {
-            n->w[c] = c % 7 == 3 ? 0.0f : nn_rng_normal(&r);
-            n->b[c] = 0.6f * nn_rng_normal(&r);
-            n->run_mean[c] = 0.3f * nn_rng_normal(&r);
-            n->run_var[c] = 0.5f + nn_rng_uniform(&r);
-        }
-    }
-}
-
-std::vector<float> logits(nn_model *m, const std::vector<float> &x, int batch)
-{
-    nn_model_reserve(m, batch);
-    const float *y = nn_forward(m, x.data(), batch, 0);
-    return std::vector<float>(y, y + (size_t)batch * m->n_classes);
-}
 
 }  // namespace
 
@@ -62,7 +26,7 @@ TEST(Slimming, ScaleGradientsGainLambdaTimesSignOfGamma)
     const char *kv[] = { "lambda", "0.01", nullptr };
     ASSERT_EQ(0, mf_open(&f, "lenet5-bn", m, kv, 2, err, sizeof err)) << err;
     nn_model *model = f.run.model;
-    randomize_bn(model, 2);
+    mf_randomize_bn(model, 2, MF_BN_SIGNED_SCALES);
     ASSERT_EQ(0, mf_setup(&f, err, sizeof err)) << err;
     nn_rng r;
     nn_rng_seed(&r, 3, 3);
@@ -99,7 +63,7 @@ TEST(Slimming, ChannelsKeptAreThoseAboveTheGlobalThreshold)
     const char *kv[] = { "ratio", "0.6", nullptr };
     ASSERT_EQ(0, mf_open(&f, "lenet5-bn", m, kv, 4, err, sizeof err)) << err;
     nn_model *model = f.run.model;
-    randomize_bn(model, 4);
+    mf_randomize_bn(model, 4, MF_BN_SIGNED_SCALES);
     ASSERT_EQ(0, mf_setup(&f, err, sizeof err)) << err;
     // the threshold, computed here: the 42nd smallest of the 70 |gamma| of bn1 (20) and bn2 (50)
     const nn_node *bn1 = &model->nodes[node_of(model, "bn1")], *bn2 = &model->nodes[node_of(model, "bn2")];

@@ -108,6 +108,16 @@ static int run_train_batch(mt_run *run, long i, float *x)
     return nb;
 }
 
+static int fixture_batch_at(void *ctx, long i, float *x)
+{
+    return run_train_batch(ctx, i, x);
+}
+
+static void run_recalibrate_bn(mt_run *run, int batches)
+{
+    nn_bn_recalibrate(run->model, fixture_batch_at, run, batches);
+}
+
 static void run_replace_model(mt_run *run, nn_model *m)
 {
     mf_fixture *f = run->runner;
@@ -145,6 +155,7 @@ int mf_open(mf_fixture *f, const char *model_kind, const method *m, const char *
     r->evaluate = run_evaluate;
     r->replace_model = run_replace_model;
     r->train_batch = run_train_batch;
+    r->recalibrate_bn = run_recalibrate_bn;
     r->batch = f->batch;
     r->runner = f;
     nn_optim_init(&f->optim, f->opt_kind, model);
@@ -265,4 +276,20 @@ void mf_close(mf_fixture *f)
         if (system(cmd) != 0) fprintf(stderr, "mf_close: could not remove %s\n", f->dir);
     }
     memset(f, 0, sizeof *f);
+}
+
+void mf_randomize_bn(nn_model *m, uint64_t seed, int scales)
+{
+    nn_rng r;
+    nn_rng_seed(&r, seed, 9);
+    for (int i = 0; i < m->n_nodes; i++) {
+        nn_node *n = &m->nodes[i];
+        if (n->kind != NN_BATCHNORM) continue;
+        for (size_t c = 0; c < n->nw; c++) {
+            n->w[c] = scales == MF_BN_SIGNED_SCALES ? (c % 7 == 3 ? 0.0f : nn_rng_normal(&r)) : 0.5f + nn_rng_uniform(&r);
+            n->b[c] = 0.6f * nn_rng_normal(&r);
+            n->run_mean[c] = 0.3f * nn_rng_normal(&r);
+            n->run_var[c] = 0.5f + nn_rng_uniform(&r);
+        }
+    }
 }

@@ -52,6 +52,12 @@ void mf_train(mf_fixture *);                          /* all rounds */
 int mf_finish(mf_fixture *, char *err, size_t errlen); /* finish, final evaluation, account */
 int mf_run(mf_fixture *, char *err, size_t errlen);    /* setup + train + finish */
 double mf_evaluate(mf_fixture *, nn_model *, double *loss);
+/* Every batch norm's scale, shift and running statistics away from their initial 1/0/0/1, so
+ * that a silent channel carries a real constant and folding has something to fold: scales in
+ * [0.5, 1.5), or with MF_BN_SIGNED_SCALES normal with every 7th exactly 0 (Slimming ranks by
+ * |scale|); shifts N(0, 0.6), means N(0, 0.3), variances in [0.5, 1.5). */
+enum { MF_BN_POSITIVE_SCALES = 0, MF_BN_SIGNED_SCALES = 1 };
+void mf_randomize_bn(nn_model *, uint64_t seed, int scales);
 void mf_close(mf_fixture *);                           /* frees everything, removes dir */
 
 #ifdef __cplusplus
