@@ -16,7 +16,6 @@
 #include "harness/ckpt_graph.h"
 #include "harness/ckpt_io.h"
 
-#define CKPT_FORMAT "harness-checkpoint"
 
 /* /layers/<node>: a shaped copy of the node's tensors for other tools. */
 static void put_layer(ck *c, hid_t layers, const nn_node *n, const float *w)
@@ -120,6 +119,7 @@ static void put_model(ck *c, hid_t file, const nn_model *m, const nn_optim *opt,
     ck_close_group(wfreeze);
     ck_close_group(layers);
     if (opt) put_optim(c, file, opt, m->n_params);
+    if (mt->put_extra && !c->bad) mt->put_extra(mt->extra_arg, c, file);
 }
 
 int ckpt_save(const char *path, const nn_model *m, const nn_optim *opt, const ckpt_meta *meta,

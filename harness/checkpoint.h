@@ -6,7 +6,9 @@
  *                  n_params, n_state
  *   /params        float32[n_params]  all parameters: the source of truth
  *   /state         float32[n_state]   batch-norm running statistics
- *   /state_json    string             free-form runner/method state
+ *   /state_json    string             free-form runner state (position in the round, best so far)
+ *   /method/...                       a method run's own state (harness/ckpt_method.h): the
+ *                  latent parameters behind weight transforms and what the method names
  *   /masks/<node>  uint8[nw]          pruning masks of nodes that have one
  *   /wfreeze/<node> uint8[nw]         per-weight freeze flags (INQ) of nodes that have them
  *   /optim/m, /optim/v  float32[n_params], attributes kind, step and the hyper-parameters
@@ -16,7 +18,7 @@
  *                  running_var; attributes kind, kernel, frozen. A copy for other tools (version 2
  *                  files: kernel and frozen are read back from here).
  * /params holds the weights the network computes with: a node carrying a weight transform
- * contributes transform(w), not its latent weights (method runs do not resume).
+ * contributes transform(w); its latent weights are in /method/latent_params for --resume.
  * Every dataset carries a Fletcher-32 checksum, and the whole file is sealed (base/h5io.h:
  * newest HDF5 format, CRC-32 of the file checked before HDF5 reads it), so a damaged, cut or
  * foreign file is refused on load with the reason. Every stored count and position is range-
@@ -26,12 +28,14 @@
 #define HARNESS_CHECKPOINT_H
 #include <stddef.h>
 #include <stdint.h>
+#include "base/h5io.h"
 #include "nn/model.h"
 #include "nn/optim.h"
 #include "nn/rng.h"
 
 /* Version 3 holds the network's graph (harness/ckpt_graph.h); version 2 files, which name an
  * architecture instead, are still read (cached baselines are of that version). */
+#define CKPT_FORMAT "harness-checkpoint"   /* the seal's kind (base/h5io.h) */
 enum { CKPT_HASH_LEN = 64, CKPT_VERSION = 3, CKPT_VERSION_ARCH = 2 };
 /* What a checkpoint may hold: the largest input side the datasets allow, [train] epochs' range,
  * rounds no method comes near, steps below 2^53. */
@@ -51,6 +55,10 @@ typedef struct ckpt_meta {
     double best_acc;
     char config_hash[CKPT_HASH_LEN + 1];
     char *json;             /* save: may be NULL (= ""); load: malloc'd, see ckpt_meta_free */
+    /* save only: writes more into the same file before it is sealed (a method's state,
+     * harness/ckpt_method.h); NULL = nothing more. */
+    void (*put_extra)(void *arg, h5io_ctx *c, hid_t file);
+    void *extra_arg;
 } ckpt_meta;
 
 void ckpt_meta_free(ckpt_meta *);   /* frees json */

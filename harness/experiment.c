@@ -4,11 +4,13 @@
 #include "harness/baseline.h"
 #include "harness/run_dir.h"
 
-/* 1 when the run would start from a baseline: it names one, is not resumed (a resumed run
- * continues from its own checkpoint) and is not a finished run that hx_run refuses anyway. */
+/* 1 when the run would start from a baseline: it names one, is not a plain run resumed (that
+ * continues from its own checkpoint; a method run is set up on the baseline again, as at its
+ * start) and is not a finished run that hx_run refuses anyway. */
 static int wants_baseline(const hx_config *c, const hx_run_opts *o)
 {
-    if (!c->pretrained[0] || o->resume) return 0;
+    if (!c->pretrained[0]) return 0;
+    if (o->resume) return c->method != NULL;
     if (o->rerun) return 1;
     char hash[17], run_id[OPT_STR_MAX + 32], run_dir[PATH_MAX];
     hx_run_locate(c, hash, run_id, sizeof run_id, run_dir, sizeof run_dir);

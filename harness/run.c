@@ -12,6 +12,7 @@
 #include <cblas.h>
 #include "datasets/dataset.h"
 #include "harness/checkpoint.h"
+#include "harness/ckpt_method.h"
 #include "harness/code_version.h"
 #include "harness/data_store.h"
 #include "harness/diverge.h"
@@ -24,6 +25,13 @@
 #include "nn/loss.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
+
+/* The round in progress, as the runner hands it to round_end (mt_run's round_* fields); kept in
+ * the checkpoint so a round resumed in its middle reports the whole round. */
+typedef struct round_stats {
+    double best, min_val, last;    /* test accuracy: best and last; the selection loss's minimum */
+    int best_epoch, min_val_epoch;
+} round_stats;
 
 typedef struct runner {
     hx_config cfg;
@@ -48,6 +56,8 @@ typedef struct runner {
     long stop_after;           /* HARNESS_STOP_AFTER_EPOCHS: simulate an interruption (tests) */
     hx_diverge div;            /* the divergence rule's state for this round */
     int saved_round, saved_epoch;   /* position of model.h5 on disk (-1: none from this run) */
+    round_stats rs;
+    int finished;              /* every round ended (and the method's finish ran): model.h5 is final */
 } runner;
 
 static double now_s(void)
@@ -218,7 +228,9 @@ static int setup(runner *r, rd_mode mode, char *err, size_t errlen)
     nn_rng_seed(&init_rng, (uint64_t)c->seed, 1);
     nn_model_init(r->model, (nn_init)c->init, &init_rng);
     nn_rng_seed(&r->method_rng, (uint64_t)c->seed, 2);
-    if (c->pretrained[0] && !resume && load_pretrained(r, err, errlen) != 0) return -1;
+    /* A resumed method run sets its method up on the same starting model as the first start did
+     * (setup derives thresholds, selections, scales from it), then the checkpoint overwrites the rest. */
+    if (c->pretrained[0] && (!resume || c->method) && load_pretrained(r, err, errlen) != 0) return -1;
 
     if (setup_optimizer(r) != 0) { snprintf(err, errlen, "out of memory (optimizer)"); return -1; }
     setup_schedule(r);
@@ -344,6 +356,53 @@ static int train_epoch(runner *r, int round, int epoch, double *train_loss, doub
     return 0;
 }
 
+/* The runner's own state beside the model: the best so far, the time spent, the round in
+ * progress (its plan and results so far) and whether the method's finish ran. */
+static char *state_json(const runner *r)
+{
+    json_w j;
+    json_init(&j);
+    json_obj_begin(&j, NULL);
+    json_int(&j, "best_epoch", r->best_epoch);
+    json_int(&j, "best_round", r->best_round);
+    json_num(&j, "train_seconds", r->train_seconds);
+    json_int(&j, "train_images", r->train_images);
+    json_int(&j, "round_epochs", r->mt.round_epochs);
+    json_num(&j, "lr_scale", r->mt.lr_scale);
+    json_num(&j, "round_best_acc", r->rs.best);
+    json_int(&j, "round_best_epoch", r->rs.best_epoch);
+    json_num(&j, "round_min_val_loss", r->rs.min_val);      /* null while infinite */
+    json_int(&j, "round_min_val_epoch", r->rs.min_val_epoch);
+    json_num(&j, "round_last_acc", r->rs.last);
+    json_int(&j, "finished", r->finished);
+    json_obj_end(&j);
+    char *text = strdup(json_text(&j));
+    json_free(&j);
+    return text;
+}
+
+/* Reads state_json back; a key that is missing (a file of an older harness) keeps its value. */
+static void load_state_json(runner *r, const char *text)
+{
+    char verr[256];
+    if (!text || json_validate(text, verr, sizeof verr) != 0) return;
+    const struct { const char *key; double *d; int *i; long *l; } keys[] = {
+        {"best_epoch", NULL, &r->best_epoch, NULL},       {"best_round", NULL, &r->best_round, NULL},
+        {"train_seconds", &r->train_seconds, NULL, NULL}, {"train_images", NULL, NULL, &r->train_images},
+        {"round_epochs", NULL, &r->mt.round_epochs, NULL}, {"lr_scale", &r->mt.lr_scale, NULL, NULL},
+        {"round_best_acc", &r->rs.best, NULL, NULL},      {"round_best_epoch", NULL, &r->rs.best_epoch, NULL},
+        {"round_min_val_loss", &r->rs.min_val, NULL, NULL}, {"round_min_val_epoch", NULL, &r->rs.min_val_epoch, NULL},
+        {"round_last_acc", &r->rs.last, NULL, NULL},      {"finished", NULL, &r->finished, NULL},
+    };
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        double v;
+        if (json_get_num(text, keys[k].key, &v) != JSON_OK) continue;
+        if (keys[k].d) *keys[k].d = v;
+        else if (keys[k].i) *keys[k].i = (int)v;
+        else *keys[k].l = (long)v;
+    }
+}
+
 static int save_checkpoint(runner *r, int round, int epoch, char *err, size_t errlen)
 {
     ckpt_meta meta;
@@ -358,26 +417,42 @@ static int save_checkpoint(runner *r, int round, int epoch, char *err, size_t er
     meta.rng = r->method_rng;
     meta.best_acc = r->best_acc;
     snprintf(meta.config_hash, sizeof meta.config_hash, "%s", r->hash);
-    char state[256];
-    snprintf(state, sizeof state, "{\"best_epoch\": %d, \"best_round\": %d, \"train_seconds\": %.17g, \"train_images\": %ld}",
-             r->best_epoch, r->best_round, r->train_seconds, r->train_images);
-    meta.json = state;
-    if (ckpt_save(r->ckpt_path, r->model, &r->optim, &meta, err, errlen) != 0) return -1;
+    meta.json = state_json(r);
+    if (!meta.json) { snprintf(err, errlen, "%s: out of memory", r->ckpt_path); return -1; }
+    /* A finished model no longer has the method's training state (transforms baked, filters
+     * removed): nothing to resume from it, so no method group. */
+    ckm_source src = {r->cfg.method, &r->mt, r->mstate};
+    if (r->cfg.method && !r->finished) { meta.put_extra = ckm_put; meta.extra_arg = &src; }
+    int rc = ckpt_save(r->ckpt_path, r->model, &r->optim, &meta, err, errlen);
+    free(meta.json);
+    if (rc != 0) return -1;
     r->saved_round = round;
     r->saved_epoch = epoch;
     return 0;
 }
 
-/* Restores an interrupted run: model, optimizer, position. Returns the epoch to start at. */
+/* Why a method run cannot continue from its checkpoint, or NULL. */
+static const char *unresumable(const runner *r)
+{
+    if (r->cfg.method->post_training)
+        return "trains nothing, so it saves no epoch to continue from; run it again with --rerun";
+    if (r->finished)
+        return "finished training (model.h5 is its final model, the rounds' ends and finish ran); only "
+               "the report is missing: run it again with --rerun";
+    return NULL;
+}
+
+/* Restores an interrupted run: model, optimizer, position, the runner's round in progress and,
+ * for a method run, the method's state over a fresh setup (ckpt_method.h). Returns the round and
+ * epoch to continue at; start_epoch may equal the round's epochs (the round's end is due). */
 static int resume_from(runner *r, int *start_round, int *start_epoch, char *err, size_t errlen)
 {
-    if (r->cfg.method) {
-        snprintf(err, errlen, "%s: --resume: runs with a method (%s) restart from the beginning; "
-                 "resume applies to plain training runs", r->cfg.path, r->cfg.method->name);
-        return -1;
-    }
     if (!fio_exists(r->ckpt_path)) {
-        snprintf(err, errlen, "--resume: %s has no checkpoint to resume from", r->run_dir);
+        if (!r->cfg.method || !r->cfg.method->post_training)
+            snprintf(err, errlen, "--resume: %s has no checkpoint to resume from", r->run_dir);
+        else
+            snprintf(err, errlen, "--resume: %s has no checkpoint: method %s trains nothing, so there is no "
+                     "epoch to continue from; run it again with --rerun", r->run_dir, r->cfg.method->name);
         return -1;
     }
     ckpt_meta meta;
@@ -388,43 +463,57 @@ static int resume_from(runner *r, int *start_round, int *start_epoch, char *err,
     ckpt_expect want = {{r->ds.c, r->ds.h, r->ds.w}, r->ds.n_classes};
     nn_model *m = ckpt_load_expect(r->ckpt_path, &want, opt, &meta, err, errlen);
     if (!m) return -1;
-    if (meta.round >= r->mt.n_rounds || meta.epoch >= r->cfg.epochs) {
-        snprintf(err, errlen, "--resume: %s is at round %d epoch %d, but this config runs %d round(s) of %d epochs",
-                 r->ckpt_path, meta.round + 1, meta.epoch + 1, r->mt.n_rounds, r->cfg.epochs);
-        nn_model_free(m);
-        ckpt_meta_free(&meta);
-        return -1;
-    }
-    if (strcmp(meta.config_hash, r->hash) != 0) {
-        nn_model_free(m);
-        ckpt_meta_free(&meta);
+    r->mt.round_epochs = r->cfg.epochs;
+    r->mt.lr_scale = 1.0;
+    load_state_json(r, meta.json);
+    const char *why = r->cfg.method ? unresumable(r) : NULL;
+    int rc = 0;
+    if (why) {
+        snprintf(err, errlen, "--resume: %s: method %s %s", r->ckpt_path, r->cfg.method->name, why);
+        rc = -1;
+    } else if (strcmp(meta.config_hash, r->hash) != 0) {
         snprintf(err, errlen, "--resume: %s was written by a different config (hash %s, this config %s)",
                  r->ckpt_path, meta.config_hash, r->hash);
+        rc = -1;
+    } else if (meta.round >= r->mt.n_rounds || meta.epoch >= r->mt.round_epochs || r->mt.round_epochs > CKPT_MAX_EPOCHS) {
+        snprintf(err, errlen, "--resume: %s is at round %d epoch %d, but this config runs %d round(s) of %d epochs",
+                 r->ckpt_path, meta.round + 1, meta.epoch + 1, r->mt.n_rounds, r->mt.round_epochs);
+        rc = -1;
+    }
+    if (rc == 0 && r->cfg.method) {
+        /* The set-up model keeps what the method attached to it; the checkpoint's values go into it. */
+        ckm_source src = {r->cfg.method, &r->mt, r->mstate};
+        if (ckm_restore_model(r->model, m, r->ckpt_path, err, errlen) != 0 ||
+            ckm_load(r->ckpt_path, &src, err, errlen) != 0)
+            rc = -1;
+        nn_model_free(m);
+    } else if (rc == 0) {
+        nn_model_free(r->model);
+        r->model = m;
+        r->mt.model = m;
+        nn_model_set_threads(m, r->cfg.threads);
+        nn_model_reserve(m, r->cfg.batch > r->cfg.eval_batch ? r->cfg.batch : r->cfg.eval_batch);
+    } else {
+        nn_model_free(m);
+    }
+    if (rc != 0) {
+        ckpt_meta_free(&meta);
         return -1;
     }
-    nn_model_free(r->model);
-    r->model = m;
-    r->mt.model = m;
-    nn_model_set_threads(m, r->cfg.threads);
-    nn_model_reserve(m, r->cfg.batch > r->cfg.eval_batch ? r->cfg.batch : r->cfg.eval_batch);
+    r->mt.optim = &r->optim;
     r->method_rng = meta.rng;
     r->best_acc = meta.best_acc;
     r->mt.step = meta.step;
-    if (meta.json) {
-        sscanf(meta.json, "{\"best_epoch\": %d, \"best_round\": %d, \"train_seconds\": %lf, \"train_images\": %ld}",
-               &r->best_epoch, &r->best_round, &r->train_seconds, &r->train_images);
-    }
     char mpath[PATH_MAX + 16];
     snprintf(mpath, sizeof mpath, "%s/metrics.csv", r->run_dir);
     if (hx_metrics_load(&r->metrics, mpath, meta.round, meta.epoch, err, errlen) != 0) {
         ckpt_meta_free(&meta);
         return -1;
     }
-    *start_round = meta.round;
+    *start_round = r->finished ? r->mt.n_rounds : meta.round;   /* a plain run: just the report */
     *start_epoch = meta.epoch + 1;
     r->saved_round = meta.round;
     r->saved_epoch = meta.epoch;
-    if (*start_epoch >= r->cfg.epochs) { (*start_round)++; *start_epoch = 0; }
     fprintf(r->log, "resuming %s after round %d epoch %d\n", r->run_id, meta.round + 1, meta.epoch + 1);
     ckpt_meta_free(&meta);
     return 0;
@@ -523,19 +612,20 @@ static int train_all(runner *r, int start_round, int start_epoch, char *err, siz
     snprintf(mpath, sizeof mpath, "%s/metrics.csv", r->run_dir);
     for (int round = start_round; round < mt->n_rounds; round++) {
         mt->round = round;
-        mt->round_epochs = c->epochs;
-        mt->lr_scale = 1.0;
-        mt->reset_optimizer = 1;
+        /* A resumed round continues with the plan, step count and results its checkpoint holds. */
         if (round != start_round || start_epoch == 0) {
+            mt->round_epochs = c->epochs;
+            mt->lr_scale = 1.0;
+            mt->reset_optimizer = 1;
             mt->step = 0;
+            r->rs = (round_stats){-1, INFINITY, 0, 0, 0};
             HOOK(r, round_begin);
             if (mt->reset_optimizer) nn_optim_reset(&r->optim);
         }
         hx_diverge_round(&r->div, r->model->n_classes);
         /* A cosine decays over the round the method planned, not over [train] epochs. */
         r->sched.epochs = mt->round_epochs > 0 ? mt->round_epochs : c->epochs;
-        double round_best = -1, min_val = INFINITY, last_test = 0;
-        int round_best_epoch = 0, min_val_epoch = 0;
+        round_stats *rs = &r->rs;
         for (int epoch = round == start_round ? start_epoch : 0; epoch < mt->round_epochs; epoch++) {
             mt->epoch = epoch;
             HOOK(r, epoch_begin);
@@ -546,10 +636,10 @@ static int train_all(runner *r, int start_round, int start_epoch, char *err, siz
             double test_acc = hx_evaluate(r->model, &r->ds, &r->ds.test, 0, c->eval_batch, &test_loss);
             if (r->val.n) val_acc = hx_evaluate(r->model, &r->ds, &r->val, 0, c->eval_batch, &val_loss);
             double sel_loss = r->val.n ? val_loss : test_loss;
-            if (sel_loss < min_val) { min_val = sel_loss; min_val_epoch = epoch; }
-            if (test_acc > round_best) { round_best = test_acc; round_best_epoch = epoch; }
+            if (sel_loss < rs->min_val) { rs->min_val = sel_loss; rs->min_val_epoch = epoch; }
+            if (test_acc > rs->best) { rs->best = test_acc; rs->best_epoch = epoch; }
             if (test_acc > r->best_acc) { r->best_acc = test_acc; r->best_epoch = epoch; r->best_round = round; }
-            last_test = test_acc;
+            rs->last = test_acc;
             double lr = nn_schedule_lr(&r->sched, epoch) * mt->lr_scale;
             hx_metrics_row row = {round + 1, epoch + 1, lr, tl, ta, val_loss, val_acc, test_loss, test_acc,
                                   (double)nn_count_nonzero(r->model)};
@@ -567,11 +657,11 @@ static int train_all(runner *r, int start_round, int start_epoch, char *err, siz
                 return -1;
             }
         }
-        mt->round_test_acc = last_test;
-        mt->round_best_acc = round_best;
-        mt->round_best_epoch = round_best_epoch;
-        mt->round_min_val_loss = min_val;
-        mt->round_min_val_epoch = min_val_epoch;
+        mt->round_test_acc = rs->last;
+        mt->round_best_acc = rs->best;
+        mt->round_best_epoch = rs->best_epoch;
+        mt->round_min_val_loss = rs->min_val;
+        mt->round_min_val_epoch = rs->min_val_epoch;
         HOOK(r, round_end);
     }
     return 0;
@@ -629,6 +719,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
     r->quiet = o->quiet;
     r->pretrained = o->pretrained;
     r->best_acc = -1;
+    r->rs = (round_stats){-1, INFINITY, 0, 0, 0};
     const char *stop = getenv("HARNESS_STOP_AFTER_EPOCHS");
     r->stop_after = stop && *stop ? atol(stop) : -1;
     double t0 = now_s();
@@ -653,6 +744,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
                 r->run_id, r->cfg.arch, r->cfg.dataset, r->train.n, r->ds.test.n, r->model->n_params,
                 r->cfg.method ? r->cfg.method->name : "none", r->mt.n_rounds, r->cfg.epochs);
         rc = train_all(r, start_round, start_epoch, err, errlen);
+        r->finished = rc == 0;
     }
     if (rc == 0 && r->cfg.method && r->cfg.method->finish) {
         char msg[1024];
@@ -660,6 +752,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
             snprintf(err, errlen, "method %s: finish: %s", r->cfg.method->name, msg);
             rc = -1;
         }
+
     }
     if (rc == 0) {
         double final_loss;
@@ -669,7 +762,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
         mt_footprint_dense(r->model, fp);
         if (r->cfg.method && r->cfg.method->account) r->cfg.method->account(&r->mt, r->mstate, fp);
         double wall = now_s() - t0;
-        rc = save_checkpoint(r, r->mt.n_rounds - 1, r->cfg.epochs > 0 ? r->cfg.epochs - 1 : 0, err, errlen);
+        rc = save_checkpoint(r, r->mt.n_rounds - 1, r->mt.round_epochs > 0 ? r->mt.round_epochs - 1 : 0, err, errlen);
         if (rc == 0 && r->metrics.n == 0) {     /* no epoch ran (ptq): the header alone marks the record */
             char mpath[PATH_MAX + 16];
             snprintf(mpath, sizeof mpath, "%s/metrics.csv", r->run_dir);

@@ -156,6 +156,8 @@ static void adder_account(const mt_run *run, void *state, mt_footprint *fp)
 
 static void adder_free(void *state) { free(state); }
 
+/* Resume: no checkpoint hook. The adder kernel is the model's; the adaptive LR is computed anew
+ * from each step's gradients. */
 const method method_addernet = {
     .name = "addernet",
     .title = "AdderNet",

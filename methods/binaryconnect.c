@@ -144,6 +144,8 @@ static void bc_account(const mt_run *run, void *state, mt_footprint *fp)
 
 static void bc_free(void *state) { free(state); }
 
+/* Resume: no checkpoint hook. The stochastic mode draws from the run's generator (run->rng), which
+ * the runner restores; between epochs the deterministic sign is attached, as setup attaches it. */
 const method method_binaryconnect = {
     .name = "binaryconnect", .title = "BinaryConnect",
     .paper = "Courbariaux, Bengio & David, BinaryConnect: Training Deep Neural Networks with binary "

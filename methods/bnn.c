@@ -111,6 +111,8 @@ static void bnn_account(const mt_run *run, void *state, mt_footprint *fp)
 
 static void bnn_free(void *state) { free(state); }
 
+/* Resume: no checkpoint hook. Sign transforms of the latent weights and the model's input
+ * transforms: a fresh setup attaches the same ones. */
 const method method_bnn = {
     .name = "bnn", .title = "BNN",
     .paper = "Hubara, Courbariaux, Soudry, El-Yaniv & Bengio, Binarized Neural Networks, NeurIPS 2016",

@@ -261,6 +261,31 @@ static void round_end(mt_run *run, void *state)
     if (run->round == s->cfg.prune_rounds - 1) s->acc_pruned = run->round_test_acc;
 }
 
+/* The pruning stage lives in the model (masks). From the quantization round on: each layer's
+ * codebook, cluster ids and centroid gradients; on load the codebook transform is attached again
+ * as quantize() attached it (the layer's frozen flag comes back with the model). */
+static int checkpoint(mt_run *run, void *state, mt_ckpt *io)
+{
+    dc_state *s = state;
+    int rc = mt_ckpt_array(io, MT_I32, &s->quantized, 1, "quantized");
+    rc |= mt_ckpt_array(io, MT_F64, &s->acc_pruned, 1, "acc_pruned");
+    rc |= mt_ckpt_array(io, MT_F64, &s->acc_quantized, 1, "acc_quantized");
+    for (int i = 0; i < s->n_layers && !rc; i++) {
+        dc_layer *l = &s->layers[i];
+        nn_node *n = &run->model->nodes[l->node];
+        rc |= mt_ckpt_array(io, MT_F64, &l->std0, 1, "%s.std0", n->name);
+        if (!s->quantized) continue;
+        rc |= mt_ckpt_array(io, MT_I32, &l->k, 1, "%s.k", n->name);
+        rc |= mt_ckpt_array(io, MT_I32, &l->zero_code, 1, "%s.zero_code", n->name);
+        rc |= mt_ckpt_array(io, MT_F32, l->centroid, 256, "%s.centroid", n->name);
+        rc |= mt_ckpt_array(io, MT_F64, l->cgrad, 256, "%s.centroid_grad", n->name);
+        if (io->loading && !l->assign && !(l->assign = calloc(n->nw ? n->nw : 1, 1))) return -1;
+        rc |= mt_ckpt_array(io, MT_U8, l->assign, n->nw, "%s.assign", n->name);
+        if (io->loading && !rc) { n->wt = &dc_transform; n->wt_ctx = l; }
+    }
+    return rc ? -1 : 0;
+}
+
 /* ---- storage: pack, verify, report ------------------------------------------------------ */
 
 typedef struct { double fp32, pruned, quantized, huffman; size_t weights, kept, entries;
@@ -400,4 +425,5 @@ const method method_deep_compression = {
     .finish = finish,
     .account = account,
     .free_state = free_state,
+    .checkpoint = checkpoint,
 };

@@ -199,6 +199,23 @@ static void ds_step_end(mt_run *run, void *state)
     }
 }
 
+/* DS-PS: the latent signs, their gradients and optimizer moments (the shifts are the model's
+ * parameters). DS-Q rounds the model's own weights: nothing beyond them. */
+static int ds_checkpoint(mt_run *run, void *state, mt_ckpt *io)
+{
+    ds_state *s = state;
+    int rc = 0;
+    for (int i = 0; i < run->model->n_nodes; i++) {
+        ds_layer *l = s->layer[i];
+        if (!l || !l->s) continue;
+        const nn_node *n = &run->model->nodes[i];
+        rc |= mt_ckpt_array(io, MT_F32, l->s, n->nw, "%s.sign", n->name);
+        rc |= mt_ckpt_array(io, MT_F32, l->gs, n->nw, "%s.sign_grad", n->name);
+        rc |= qu_params_checkpoint(&l->opt, io, n->name, "sign_optim");
+    }
+    return rc ? -1 : 0;
+}
+
 /* The deployable form: w = sign * 2^shift (the fixed-point input rounding stays). */
 static int ds_finish(mt_run *run, void *state, char *err, size_t errlen)
 {
@@ -237,5 +254,5 @@ const method method_deepshift = {
     .options = ds_opts, .n_options = (int)(sizeof ds_opts / sizeof ds_opts[0]),
     .config_size = sizeof(ds_config),
     .setup = ds_setup, .round_begin = ds_round_begin, .step_end = ds_step_end,
-    .finish = ds_finish, .account = ds_account, .free_state = ds_free,
+    .finish = ds_finish, .account = ds_account, .free_state = ds_free, .checkpoint = ds_checkpoint,
 };

@@ -136,6 +136,8 @@ static void dorefa_account(const mt_run *run, void *state, mt_footprint *fp)
 
 static void dorefa_free(void *state) { free(state); }
 
+/* Resume: no checkpoint hook. k-bit transforms of the latent weights and the model's input
+ * transforms: a fresh setup attaches the same ones. */
 const method method_dorefa = {
     .name = "dorefa", .title = "DoReFa-Net",
     .paper = "Zhou et al., DoReFa-Net: Training Low Bitwidth Convolutional Neural Networks with Low "

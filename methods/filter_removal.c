@@ -91,6 +91,21 @@ void mt_filter_removal_free(mt_filter_removal *s)
     s->n_groups = 0;
 }
 
+int mt_filter_removal_checkpoint(mt_filter_removal *fr, const nn_model *m, mt_ckpt *io)
+{
+    int rc = 0;
+    for (int i = 0; i < fr->n_groups && !rc; i++) {
+        mt_pruned_group *l = &fr->groups[i];
+        const char *name = m->nodes[l->g.conv[0]].name;
+        rc |= mt_ckpt_array(io, MT_I32, &l->n_keep, 1, "%s.n_keep", name);
+        if (rc || l->n_keep < 1 || l->n_keep > l->g.channels) return -1;
+        rc |= mt_ckpt_array(io, MT_I32, l->keep, (size_t)l->n_keep, "%s.keep", name);
+        for (int k = 0; k < l->n_keep && !rc; k++)   /* ascending channel numbers, as surgery needs */
+            if (l->keep[k] < 0 || l->keep[k] >= l->g.channels || (k && l->keep[k] <= l->keep[k - 1])) rc = -1;
+    }
+    return rc ? -1 : 0;
+}
+
 double mt_filter_norm(const nn_node *n, int c, int p)
 {
     size_t per = n->nw / (size_t)n->out_c;

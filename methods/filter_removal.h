@@ -31,6 +31,10 @@ int mt_filter_groups(mt_filter_removal *, const nn_model *, const char *layers, 
                      const char *tag, char *err, size_t errlen);
 void mt_filter_removal_free(mt_filter_removal *);   /* the keep lists; not the struct */
 
+/* Saves or restores each group's current selection (keep, n_keep) under "<first conv>.keep": the
+ * filters finish removes. 0 = ok. */
+int mt_filter_removal_checkpoint(mt_filter_removal *, const nn_model *, mt_ckpt *io);
+
 /* The Lp norm (p = 1 or 2) of filter c of a conv. */
 double mt_filter_norm(const nn_node *, int c, int p);
 

@@ -126,6 +126,25 @@ static void inq_round_begin(mt_run *run, void *state)
                           run->round, portion, portion >= 1.0 ? ", nothing left to train" : "");
 }
 
+/* How many weights of each layer are quantized so far (which ones: the model's freeze flags) and
+ * the exponent range setup took from the starting weights. */
+static int inq_checkpoint(mt_run *run, void *state, mt_ckpt *io)
+{
+    inq_state *s = state;
+    int rc = 0;
+    for (int i = 0; i < run->model->n_nodes; i++) {
+        if (!s->sel[i]) continue;
+        const char *name = run->model->nodes[i].name;
+        long long nq = (long long)s->nq[i];
+        rc |= mt_ckpt_array(io, MT_I64, &nq, 1, "%s.quantized", name);
+        rc |= mt_ckpt_array(io, MT_I32, &s->n1[i], 1, "%s.n1", name);
+        rc |= mt_ckpt_array(io, MT_I32, &s->n2[i], 1, "%s.n2", name);
+        if (nq < 0 || (size_t)nq > run->model->nodes[i].nw) return -1;
+        s->nq[i] = (size_t)nq;
+    }
+    return rc ? -1 : 0;
+}
+
 /* The weights are all quantized now: the model says so (its file and the exporter read it). */
 static int inq_finish(mt_run *run, void *state, char *err, size_t errlen)
 {
@@ -159,4 +178,5 @@ const method method_inq = {
     .config_size = sizeof(inq_config), .needs_baseline = 1,
     .check = inq_check, .setup = inq_setup, .round_begin = inq_round_begin,
     .finish = inq_finish, .account = inq_account, .free_state = inq_free,
+    .checkpoint = inq_checkpoint,
 };

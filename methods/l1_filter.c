@@ -77,6 +77,13 @@ static int setup(mt_run *run, const void *config, void **state, char *err, size_
     return 0;
 }
 
+/* setup selects from the starting weights, so a fresh setup selects the same filters again; kept
+ * anyway, so finish never depends on that. */
+static int checkpoint(mt_run *run, void *state, mt_ckpt *io)
+{
+    return mt_filter_removal_checkpoint(&((l1_state *)state)->fr, run->model, io);
+}
+
 static int finish(mt_run *run, void *state, char *err, size_t errlen)
 {
     return mt_filter_removal_finish(run, &((l1_state *)state)->fr, "l1-filter", err, errlen);
@@ -99,4 +106,5 @@ const method method_l1_filter = {
     .finish = finish,
     .account = account,
     .free_state = free_state,
+    .checkpoint = checkpoint,
 };

@@ -217,6 +217,41 @@ static void round_end(mt_run *run, void *state)
     restore(m, s->rewind_p, s->rewind_s);
 }
 
+/* The rewind point once taken, the trained ticket while its control trains, this round's test
+ * accuracy per epoch (early stopping's accuracy) and rounds.csv so far. The masks are the model's. */
+static int checkpoint(mt_run *run, void *state, mt_ckpt *io)
+{
+    lth_state *s = state;
+    const nn_model *m = run->model;
+    int rc = mt_ckpt_array(io, MT_I32, &s->have_rewind, 1, "have_rewind");
+    if (!rc && s->have_rewind) {
+        rc |= mt_ckpt_array(io, MT_F32, s->rewind_p, m->n_params, "rewind_params");
+        rc |= mt_ckpt_array(io, MT_F32, s->rewind_s, m->n_state, "rewind_state");
+    }
+    if (s->cfg.control) {
+        rc |= mt_ckpt_array(io, MT_F32, s->ticket_p, m->n_params, "ticket_params");
+        rc |= mt_ckpt_array(io, MT_F32, s->ticket_s, m->n_state, "ticket_state");
+    }
+    int cap = s->epoch_cap;
+    long long csv_len = (long long)s->csv_len;
+    rc |= mt_ckpt_array(io, MT_I32, &cap, 1, "epoch_acc_len");
+    rc |= mt_ckpt_array(io, MT_I64, &csv_len, 1, "rounds_csv_len");
+    if (rc || cap < 0 || csv_len < 0) return -1;
+    if (io->loading) {
+        free(s->epoch_acc);
+        free(s->csv);
+        s->epoch_acc = calloc(cap ? (size_t)cap : 1, sizeof *s->epoch_acc);
+        s->csv = csv_len ? malloc((size_t)csv_len + 1) : NULL;
+        s->epoch_cap = s->epoch_acc ? cap : 0;
+        s->csv_len = s->csv ? (size_t)csv_len : 0;
+        if (!s->epoch_acc || (csv_len && !s->csv)) return -1;
+        if (s->csv) s->csv[csv_len] = 0;
+    }
+    rc |= mt_ckpt_array(io, MT_F64, s->epoch_acc, (size_t)cap, "epoch_acc");
+    if (csv_len) rc |= mt_ckpt_array(io, MT_U8, s->csv, (size_t)csv_len, "rounds_csv");
+    return rc ? -1 : 0;
+}
+
 static void account(const mt_run *run, void *state, mt_footprint *fp)
 {
     const lth_state *s = state;
@@ -239,4 +274,5 @@ const method method_lottery = {
     .round_end = round_end,
     .account = account,
     .free_state = free_state,
+    .checkpoint = checkpoint,
 };

@@ -206,6 +206,25 @@ static void lsq_round_end(mt_run *run, void *state)
                                  s->layer[i]->s[LSQ_W], s->layer[i]->s[LSQ_A]);
 }
 
+/* The weight and input steps (the input step is also the node's xt_arg[1], in the model), whether
+ * the input step was set from data yet (else the first batch after resuming would set it again),
+ * their gradients and optimizer moments. */
+static int lsq_checkpoint(mt_run *run, void *state, mt_ckpt *io)
+{
+    lsq_state *s = state;
+    int rc = 0;
+    for (int i = 0; i < NN_MAX_NODES; i++) {
+        lsq_layer *l = s->layer[i];
+        if (!l) continue;
+        rc |= mt_ckpt_array(io, MT_F32, l->s, 2, "%s.step", l->node->name);
+        rc |= mt_ckpt_array(io, MT_F32, l->grad, 2, "%s.step_grad", l->node->name);
+        rc |= mt_ckpt_array(io, MT_I32, &l->a_ready, 1, "%s.input_step_ready", l->node->name);
+        rc |= qu_params_checkpoint(&l->opt, io, l->node->name, "step_optim");
+    }
+    (void)run;
+    return rc ? -1 : 0;
+}
+
 /* The deployable form: 2^w_bits values per layer (s times integers); the input grid stays. */
 static int lsq_finish(mt_run *run, void *state, char *err, size_t errlen)
 {
@@ -238,4 +257,5 @@ const method method_lsq = {
     .config_size = sizeof(lsq_config), .needs_baseline = 1,
     .setup = lsq_setup, .round_begin = lsq_round_begin, .step_end = lsq_step_end,
     .round_end = lsq_round_end, .finish = lsq_finish, .account = lsq_account, .free_state = lsq_free,
+    .checkpoint = lsq_checkpoint,
 };

@@ -50,6 +50,7 @@ static void account(const mt_run *run, void *state, mt_footprint *fp)
     mt_footprint_sparse(run->model, fp, c->index_bits, c->index_bits);
 }
 
+/* Resume: no checkpoint hook. The mask is set once in setup and lives in the model. */
 const method method_magnitude = {
     .name = "magnitude",
     .title = "Magnitude pruning",

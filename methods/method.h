@@ -54,6 +54,27 @@ typedef struct mt_run {
     void *runner;                /* opaque */
 } mt_run;
 
+/* A method's own state across an interruption (harness run --resume). The checkpoint already
+ * holds the model: its latent parameters, batch-norm statistics, masks, freeze flags, kernels,
+ * frozen flags and input transforms with their arguments. What a method keeps beyond that (TTQ's
+ * Wp/Wn and their optimizer moments, Deep Compression's codebooks, Lottery Ticket's rewind
+ * point) it names array by array in its `checkpoint` hook, which the runner calls once to save
+ * (into the checkpoint's /method group, written with the model, atomically) and once to load,
+ * after a fresh setup on the same starting model. Each call of `array` either writes v[0..n) or
+ * fills it; a load fails (-1, the message kept by the runner) when the array is missing or has
+ * another length. */
+typedef enum { MT_F32, MT_F64, MT_I32, MT_I64, MT_U8 } mt_elem;
+
+typedef struct mt_ckpt {
+    int loading;                 /* 0: save the arrays; 1: fill them from the checkpoint */
+    int (*array)(struct mt_ckpt *, const char *name, mt_elem, void *v, size_t n);
+    void *ctx;                   /* the runner's */
+} mt_ckpt;
+
+/* io->array with a printf-formatted name (per-layer names: "%s.scale", node->name). */
+int mt_ckpt_array(mt_ckpt *io, mt_elem type, void *v, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /* Per-layer footprint of the deployable model. */
 typedef struct mt_layer_fp {
     char name[NN_NAME_MAX];
@@ -96,6 +117,11 @@ typedef struct method {
     int  (*finish)(mt_run *, void *state, char *err, size_t errlen);
     void (*account)(const mt_run *, void *state, mt_footprint *);
     void (*free_state)(void *state);
+    /* Saves (io->loading = 0) or restores (1) what the method carries from epoch to epoch beyond
+     * the model, at an epoch's end (after epoch_end, before round_end). On load it also re-attaches
+     * what it had attached to the model since setup (Deep Compression's codebook transform).
+     * NULL: nothing beyond the model (say why in a comment). 0 = ok. */
+    int  (*checkpoint)(mt_run *, void *state, mt_ckpt *io);
 } method;
 
 /* Registry (methods/registry.c). */

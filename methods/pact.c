@@ -145,6 +145,20 @@ static void pact_round_end(mt_run *run, void *state)
                                  run->model->nodes[i].xt_arg[PACT_ALPHA]);
 }
 
+/* alpha itself is the node's xt_arg[1], in the model; here its gradient and optimizer moments. */
+static int pact_checkpoint(mt_run *run, void *state, mt_ckpt *io)
+{
+    pact_state *s = state;
+    int rc = 0;
+    for (int i = 0; i < run->model->n_nodes; i++) {
+        pact_layer *l = s->layer[i];
+        if (!l) continue;
+        rc |= mt_ckpt_array(io, MT_F32, &l->grad, 1, "%s.alpha_grad", run->model->nodes[i].name);
+        rc |= qu_params_checkpoint(&l->opt, io, run->model->nodes[i].name, "alpha_optim");
+    }
+    return rc ? -1 : 0;
+}
+
 /* The deployable form: k-bit weight codes; the learned clip and grid stay on the inputs. */
 static int pact_finish(mt_run *run, void *state, char *err, size_t errlen)
 {
@@ -178,4 +192,5 @@ const method method_pact = {
     .config_size = sizeof(pact_config),
     .setup = pact_setup, .round_begin = pact_round_begin, .step_end = pact_step_end,
     .round_end = pact_round_end, .finish = pact_finish, .account = pact_account, .free_state = pact_free,
+    .checkpoint = pact_checkpoint,
 };

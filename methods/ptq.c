@@ -258,6 +258,8 @@ static void account(const mt_run *run, void *state, mt_footprint *fp)
     mt_footprint_extra(fp, "ptq.calibration_images", s->calibrated_images);
 }
 
+/* Resume: no checkpoint hook. PTQ trains nothing: it writes no checkpoint before finish, so an
+ * interrupted PTQ run has nothing to continue and is run again (--rerun). */
 const method method_ptq = {
     .name = "ptq",
     .title = "Post-training quantization",

@@ -123,6 +123,16 @@ void qu_params_free(qu_params *p)
     p->m = p->v = NULL; p->n = 0;
 }
 
+int qu_params_checkpoint(qu_params *p, mt_ckpt *io, const char *layer, const char *what)
+{
+    long long t = p->t;
+    int rc = mt_ckpt_array(io, MT_F32, p->m, p->n, "%s.%s.m", layer, what);
+    rc |= mt_ckpt_array(io, MT_F32, p->v, p->n, "%s.%s.v", layer, what);
+    rc |= mt_ckpt_array(io, MT_I64, &t, 1, "%s.%s.t", layer, what);
+    p->t = (long)t;
+    return rc ? -1 : 0;
+}
+
 void qu_params_step(qu_params *s, const nn_optim *o, float lr, float decay, float *p, const float *g)
 {
     s->t++;

@@ -77,6 +77,8 @@ typedef struct qu_params {
 int  qu_params_init(qu_params *, size_t n);            /* 0 = ok */
 void qu_params_reset(qu_params *);
 void qu_params_free(qu_params *);
+/* Saves or restores the moments and step count as "<layer>.<what>.m", ".v", ".t" (resume). */
+int  qu_params_checkpoint(qu_params *, mt_ckpt *io, const char *layer, const char *what);
 /* p -= update(g) with learning rate lr; decay = L2 coefficient (0 = none). */
 void qu_params_step(qu_params *, const nn_optim *, float lr, float decay, float *p, const float *g);
 

@@ -128,6 +128,16 @@ static void epoch_end(mt_run *run, void *state)
     if (s->cfg.bn_batches > 0 && s->has_bn && run->recalibrate_bn) run->recalibrate_bn(run, s->cfg.bn_batches);
 }
 
+/* The last zeroing step's selection (finish removes it, the next step compares with it; a run
+ * interrupted after its last epoch has no epoch left to select again) and the count of zeroing
+ * steps. The zeroed filters and recalibrated statistics themselves are in the model. */
+static int checkpoint(mt_run *run, void *state, mt_ckpt *io)
+{
+    sfp_state *s = state;
+    if (mt_ckpt_array(io, MT_I32, &s->zeroings, 1, "zeroings") != 0) return -1;
+    return mt_filter_removal_checkpoint(&s->fr, run->model, io);
+}
+
 /* the selection of the last zeroing step, removed for real */
 static int finish(mt_run *run, void *state, char *err, size_t errlen)
 {
@@ -151,4 +161,5 @@ const method method_sfp = {
     .finish = finish,
     .account = account,
     .free_state = free_state,
+    .checkpoint = checkpoint,
 };

@@ -173,6 +173,15 @@ static void round_end(mt_run *run, void *state)
             s->channels_after, s->channels_before);
 }
 
+/* After round 1's end: the global threshold, the channels it keeps (masked in the model too). */
+static int checkpoint(mt_run *run, void *state, mt_ckpt *io)
+{
+    slim_state *s = state;
+    int rc = mt_ckpt_array(io, MT_F64, &s->threshold, 1, "threshold");
+    rc |= mt_ckpt_array(io, MT_I32, &s->channels_after, 1, "channels_after");
+    return rc ? -1 : mt_filter_removal_checkpoint(&s->fr, run->model, io);
+}
+
 static int finish(mt_run *run, void *state, char *err, size_t errlen)
 {
     return mt_filter_removal_finish(run, &((slim_state *)state)->fr, "slimming", err, errlen);
@@ -201,4 +210,5 @@ const method method_slimming = {
     .finish = finish,
     .account = account,
     .free_state = free_state,
+    .checkpoint = checkpoint,
 };

@@ -163,6 +163,22 @@ static void ttq_round_end(mt_run *run, void *state)
                                  s->layer[i]->scale[0], s->layer[i]->scale[1]);
 }
 
+/* Wp/Wn, their gradients since the last step and their optimizer moments, per ternary layer. */
+static int ttq_checkpoint(mt_run *run, void *state, mt_ckpt *io)
+{
+    ttq_state *s = state;
+    int rc = 0;
+    for (int i = 0; i < run->model->n_nodes; i++) {
+        ttq_layer *l = s->layer[i];
+        if (!l) continue;
+        const char *name = run->model->nodes[i].name;
+        rc |= mt_ckpt_array(io, MT_F32, l->scale, 2, "%s.scale", name);
+        rc |= mt_ckpt_array(io, MT_F32, l->grad, 2, "%s.scale_grad", name);
+        rc |= qu_params_checkpoint(&l->opt, io, name, "scale_optim");
+    }
+    return rc ? -1 : 0;
+}
+
 static int ttq_finish(mt_run *run, void *state, char *err, size_t errlen)
 {
     ttq_state *s = state;
@@ -199,5 +215,5 @@ const method method_ttq = {
     .config_size = sizeof(ttq_config), .needs_baseline = 1,
     .setup = ttq_setup, .round_begin = ttq_round_begin, .step_end = ttq_step_end,
     .round_end = ttq_round_end, .finish = ttq_finish, .account = ttq_account,
-    .free_state = ttq_free,
+    .free_state = ttq_free, .checkpoint = ttq_checkpoint,
 };

@@ -107,6 +107,7 @@ static void twn_account(const mt_run *run, void *state, mt_footprint *fp)
 
 static void twn_free(void *state) { free(state); }
 
+/* Resume: no checkpoint hook. The ternary transform is a fixed function of the latent weights. */
 const method method_twn = {
     .name = "twn", .title = "TWN",
     .paper = "Li, Zhang & Liu, Ternary Weight Networks, arXiv:1605.04711, 2016",

@@ -154,6 +154,8 @@ static void xnor_account(const mt_run *run, void *state, mt_footprint *fp)
 
 static void xnor_free(void *state) { free(state); }
 
+/* Resume: no checkpoint hook. The transforms are fixed functions of the latent weights (which
+ * the checkpoint keeps) and the input transforms are the model's; setup attaches them again. */
 const method method_xnor = {
     .name = "xnor", .title = "XNOR-Net / BWN",
     .paper = "Rastegari et al., XNOR-Net: ImageNet Classification Using Binary Convolutional "
