@@ -7,6 +7,7 @@
  * only the final product by the scale rounds, as in the reference (kernels_ref.c). */
 #include "deploy/format_impl.h"
 #include "deploy/simd.h"
+#include "deploy/kernels_ref.h"
 #include <dnnl.h>
 
 enum { INT8_PLANS = 4 };
@@ -101,12 +102,24 @@ static int8_slot *slot_for(const dp_matrix *m, int8_plan *p, int n)
     return s;
 }
 
+/* oneDNN's u8 x s8 sums are exact only where it has VNNI (AVX-512 VNNI or later, AVX-VNNI):
+ * without it (AVX2, plain AVX-512) it adds pairs of products in saturating 16-bit lanes, and a
+ * full-range input against a -128 weight comes out wrong (seen with ONEDNN_MAX_CPU_ISA=AVX2).
+ * There the scalar reference computes the layer: slower, the same numbers on every machine. */
+static int onednn_exact(void)
+{
+    const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    const unsigned vnni512 = (unsigned)dnnl_cpu_isa_avx512_core_vnni, vnni2 = (unsigned)dnnl_cpu_isa_avx2_vnni;
+    return (isa & vnni512) == vnni512 || (isa & vnni2) == vnni2;
+}
+
 void dp_int8_gemm(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy, const dp_exec *ex)
 {
     (void)ex;   /* oneDNN runs on the OpenMP threads of the caller; the sums do not depend on them */
     DP_ASSERT(w->format == DP_FORMAT_INT8 && w->payload && w->plan);
     DP_ASSERT(n >= 0 && ldx >= (size_t)n && ldy >= (size_t)n);
     if (n == 0) return;
+    if (!onednn_exact()) { dp_ref_gemm_int8(w, n, x, ldx, y, ldy); return; }
     const int rows = w->rows, cols = w->cols;
     const dp_head_int8 *h = dp_int8_head(w);
     uint8_t *u = dp_alloc((size_t)n * cols);
