@@ -20,6 +20,8 @@ const dp_format_traits dp_format_table[DP_FORMAT_COUNT] = {
                           NULL, dp_csr_gemm, dp_ref_gemm_csr },
     [DP_FORMAT_CSR32] = { "csr32", 64, dp_csr32_bytes, dp_csr_pack, dp_csr_unpack, dp_csr_check,
                           NULL, dp_csr_gemm, dp_ref_gemm_csr },
+    [DP_FORMAT_INT8] = { "int8", 8, dp_int8_bytes, dp_int8_pack, dp_int8_unpack, dp_int8_check,
+                         dp_int8_prepare, dp_int8_gemm, dp_ref_gemm_int8, dp_int8_release },
 };
 static_assert(sizeof dp_format_table / sizeof dp_format_table[0] == DP_FORMAT_COUNT,
               "one trait row per format");
@@ -130,7 +132,9 @@ int dp_matrix_load(dp_matrix *m, int format, int rows, int cols, size_t nnz, con
 void dp_matrix_free(dp_matrix *m)
 {
     free(m->payload);
-    free(m->plan);
+    if (m->plan && dp_format_valid(m->format) && dp_format_table[m->format].release)
+        dp_format_table[m->format].release(m->plan);
+    else free(m->plan);
     memset(m, 0, sizeof *m);
 }
 

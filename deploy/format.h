@@ -14,6 +14,7 @@
  *   POW2_8   dp_head_pow2; dp_block_pow2_8 b[rows][kw]
  *   CSR16    uint32 rowptr[rows + 1]; float val[nnz]; uint16 col[nnz]
  *   CSR32    uint32 rowptr[rows + 1]; float val[nnz]; uint32 col[nnz]
+ *   INT8     dp_head_int8; float scale[rows]; int8 q[rows][cols]
  * Bits of a block past the row's last column are zero (check() enforces it; the kernels rely
  * on it). */
 #ifndef DP_FORMAT_H
@@ -32,6 +33,7 @@ typedef enum dp_format {
     DP_FORMAT_POW2_8 = 4,    /* sign + 7-bit exponent code: 127 exponents */
     DP_FORMAT_CSR16 = 5,     /* compressed sparse rows, uint16 column indices (cols <= 65536) */
     DP_FORMAT_CSR32 = 6,     /* compressed sparse rows, uint32 column indices */
+    DP_FORMAT_INT8 = 7,      /* w = scale[row] q, q int8, and the input's 8-bit grid (PTQ; oneDNN int8) */
     DP_FORMAT_COUNT
 } dp_format;
 
@@ -47,12 +49,18 @@ typedef struct dp_block_pow2_4 { uint64_t neg, mag[3]; } dp_block_pow2_4;
 typedef struct dp_block_pow2_8 { uint64_t neg, mag[7]; } dp_block_pow2_8;
 typedef struct dp_head_ternary { float wp, wn; } dp_head_ternary;
 typedef struct dp_head_pow2 { int32_t pmin, pmax; } dp_head_pow2;  /* exponents in use */
+/* INT8's input grid: the kernel reads x as u = clamp(round(x / x_scale) + x_zero, 0, x_qmax)
+ * (an unsigned integer <= 255, the uniform input transform's own rounding), so
+ * y[r] = scale[r] x_scale sum_c q[r][c] (u[c] - x_zero) is computed exactly in int32. pack()
+ * sets the integer grid (1, 0, 255); dp_int8_set_input sets a layer's. */
+typedef struct dp_head_int8 { float x_scale; int32_t x_zero, x_qmax; } dp_head_int8;
 
 static_assert(sizeof(dp_block_binary) == 8, "1 bit per weight");
 static_assert(sizeof(dp_block_ternary) == 16, "2 bits per weight");
 static_assert(sizeof(dp_block_pow2_4) == 32, "4 bits per weight");
 static_assert(sizeof(dp_block_pow2_8) == 64, "8 bits per weight");
 static_assert(sizeof(dp_head_ternary) == 8 && sizeof(dp_head_pow2) == 8, "8-byte heads keep blocks aligned");
+static_assert(sizeof(dp_head_int8) == 12, "three 4-byte fields");
 
 typedef struct dp_matrix {
     dp_format format;
@@ -60,7 +68,7 @@ typedef struct dp_matrix {
     size_t nnz;        /* CSR: stored entries; every other format: rows * cols */
     size_t bytes;      /* payload size: dp_format_table[format].bytes(rows, cols, nnz) */
     void *payload;     /* owned, 64-byte aligned */
-    void *plan;        /* owned: the kernel-ready form prepare() builds (POW2), else NULL */
+    void *plan;        /* owned: the kernel-ready form prepare() builds (POW2, INT8), else NULL */
 } dp_matrix;
 
 typedef void (*dp_gemm_fn)(const dp_matrix *w, int n, const float *x, size_t ldx, float *y,
@@ -81,6 +89,7 @@ typedef struct dp_format_traits {
     int (*prepare)(dp_matrix *m, char *err, size_t errlen);       /* NULL: payload is kernel-ready */
     dp_gemm_fn gemm;          /* the fast kernel, at ex->isa on ex->threads */
     dp_gemm_ref_fn gemm_ref;  /* its scalar reference twin (deploy/kernels_ref.c) */
+    void (*release)(void *plan);   /* NULL: plan is freed with free() */
 } dp_format_traits;
 
 extern const dp_format_traits dp_format_table[DP_FORMAT_COUNT];
@@ -115,5 +124,19 @@ static inline uint64_t *dp_pow2_words(const dp_matrix *m) { return (uint64_t *)(
 static inline uint32_t *dp_csr_rowptr(const dp_matrix *m) { return (uint32_t *)m->payload; }
 static inline float *dp_csr_val(const dp_matrix *m) { return (float *)(dp_csr_rowptr(m) + m->rows + 1); }
 static inline void *dp_csr_col(const dp_matrix *m) { return dp_csr_val(m) + m->nnz; }
+static inline dp_head_int8 *dp_int8_head(const dp_matrix *m) { return (dp_head_int8 *)m->payload; }
+static inline float *dp_int8_scale(const dp_matrix *m) { return (float *)(dp_int8_head(m) + 1); }
+static inline int8_t *dp_int8_q(const dp_matrix *m) { return (int8_t *)(dp_int8_scale(m) + m->rows); }
+
+/* Sets an INT8 matrix's input grid (x_scale finite > 0, 0 <= x_zero <= x_qmax <= 255) and
+ * rebuilds its kernel plan. 0, or -1 with the reason in err. */
+int dp_int8_set_input(dp_matrix *m, float x_scale, int x_zero, int x_qmax, char *err, size_t errlen);
+/* u = the INT8 input grid's integer for x (what the kernels and the reference read). */
+static inline int dp_int8_level(const dp_head_int8 *h, float x)
+{
+    float v = __builtin_nearbyintf(x / h->x_scale) + (float)h->x_zero;
+    v = v < 0 ? 0 : v > (float)h->x_qmax ? (float)h->x_qmax : v;
+    return (int)v;
+}
 
 #endif

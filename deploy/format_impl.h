@@ -21,6 +21,7 @@ DP_FORMAT_FUNCS(binary)
 DP_FORMAT_FUNCS(ternary)
 DP_FORMAT_FUNCS(pow2)
 DP_FORMAT_FUNCS(csr)
+DP_FORMAT_FUNCS(int8)
 #undef DP_FORMAT_FUNCS
 int dp_pow2_prepare(dp_matrix *m, char *err, size_t errlen);
 size_t dp_f32_bytes(int rows, int cols, size_t nnz);
@@ -30,5 +31,8 @@ size_t dp_pow2_4_bytes(int rows, int cols, size_t nnz);
 size_t dp_pow2_8_bytes(int rows, int cols, size_t nnz);
 size_t dp_csr16_bytes(int rows, int cols, size_t nnz);
 size_t dp_csr32_bytes(int rows, int cols, size_t nnz);
+size_t dp_int8_bytes(int rows, int cols, size_t nnz);
+int dp_int8_prepare(dp_matrix *m, char *err, size_t errlen);
+void dp_int8_release(void *plan);
 
 #endif

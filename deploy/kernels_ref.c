@@ -133,3 +133,17 @@ void dp_ref_shift_gemm_i32(const dp_matrix *w, int n, const int32_t *x, size_t l
             y[(size_t)r * ldy + j] = (int32_t)s;
         }
 }
+
+void dp_ref_gemm_int8(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy)
+{
+    const dp_head_int8 *h = dp_int8_head(w);
+    for (int r = 0; r < w->rows; r++) {
+        const float out_scale = dp_int8_scale(w)[r] * h->x_scale;
+        for (int j = 0; j < n; j++) {
+            int64_t s = 0;
+            for (int c = 0; c < w->cols; c++)
+                s += (int64_t)dp_int8_q(w)[(size_t)r * w->cols + c] * (dp_int8_level(h, x[(size_t)c * ldx + j]) - h->x_zero);
+            y[(size_t)r * ldy + j] = (float)s * out_scale;
+        }
+    }
+}

@@ -13,6 +13,8 @@ void dp_ref_gemm_binary(const dp_matrix *w, int n, const float *x, size_t ldx, f
 void dp_ref_gemm_ternary(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy);
 void dp_ref_gemm_pow2(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy);
 void dp_ref_gemm_csr(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy);
+/* INT8: the integer sum in int64, then (float)sum x (float)(scale[r] x_scale), as the kernel. */
+void dp_ref_gemm_int8(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy);
 
 /* Twins of deploy/kernels.h. */
 void dp_ref_bits_pack_cols(int k, int n, const float *x, size_t ldx, uint64_t *out, size_t ldo);

@@ -99,11 +99,13 @@ static void affine(const rt_layer *l, int rows, int n_cols, float *y)
     }
 }
 
-/* The input transform, applied as the engine would (XNOR's sign x K, DeepShift's fixed point). */
+/* The input transform, applied as the engine would (XNOR's sign x K, DeepShift's fixed point).
+ * An INT8 layer's kernel rounds its input to the transform's grid itself (the padding's zeros
+ * to the zero point, which is what padding after the transform gives). */
 static const float *transformed(rt_model *rt, nn_node *n, const float *x, int batch, float **xq_own)
 {
     *xq_own = NULL;
-    if (!n->xt) return x;
+    if (!n->xt || rt->layer[n - rt->m->nodes].w.format == DP_FORMAT_INT8) return x;
     size_t per = nn_dims_size(n->in_dims);
     float *xq = malloc((size_t)batch * per * sizeof *xq);
     if (!xq) { fprintf(stderr, "runtime: out of memory\n"); abort(); }
@@ -214,6 +216,16 @@ static int check_layer(rt_model *rt, int i, char *err, size_t errlen)
     if (l->engine && (l->w.format != DP_FORMAT_F32 || l->scale))
         LAYER_FAIL("format: an adder layer is stored as f32 without a folded batch norm, not %s%s",
                    dp_format_name(l->w.format), l->scale ? " with a scale" : "");
+    if (l->w.format == DP_FORMAT_INT8) {
+        dp_head_int8 want;
+        const dp_head_int8 *h = dp_int8_head(&l->w);
+        if (!rt_int8_grid(n, &want))
+            LAYER_FAIL("format: an int8 layer needs a uniform input transform of at most 8 bits");
+        if (h->x_scale != want.x_scale || h->x_zero != want.x_zero || h->x_qmax != want.x_qmax)
+            LAYER_FAIL("payload: int8 input grid (scale %g, zero %d, top %d) is not the layer's input transform's "
+                       "(scale %g, zero %d, top %d)", h->x_scale, h->x_zero, h->x_qmax, want.x_scale, want.x_zero,
+                       want.x_qmax);
+    }
     if (l->folds >= 0) {
         const nn_node *bn = l->folds < m->n_nodes ? &m->nodes[l->folds] : NULL;
         if (!bn || bn->kind != NN_BATCHNORM || bn->in[0] != i || rt->folded[l->folds])

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "methods/footprint.h"
+#include "methods/input_transforms.h"
+#include "methods/quant_util.h"
 
 int rt_node_rows(const nn_node *n) { return n->out_c; }
 int rt_node_cols(const nn_node *n) { return n->out_c > 0 ? (int)(n->nw / (size_t)n->out_c) : 0; }
@@ -16,6 +18,36 @@ static int fail(char *err, size_t errlen, const char *fmt, const char *layer, co
 {
     snprintf(err, errlen, fmt, layer, what);
     return -1;
+}
+
+int rt_int8_grid(const nn_node *n, dp_head_int8 *h)
+{
+    if (mt_xt_kind_of(n) != MT_XT_UNIFORM || n->xt_arg[0] > 8) return 0;
+    qu_uniform q = qu_uniform_range(n->xt_arg[1], n->xt_arg[2], (int)n->xt_arg[0], 0);
+    *h = (dp_head_int8){ q.scale, q.zero, q.qmax };
+    return 1;
+}
+
+/* An unmasked dense layer with an 8-bit input grid whose weights are on an int8 grid (PTQ's):
+ * INT8 with that input grid. 1 done, 0 not such a layer (l->w left empty), -1 error. */
+static int pack_int8(rt_layer *l, const nn_node *n, const float *w, char *err, size_t errlen)
+{
+    dp_head_int8 h;
+    if (n->mask || n->wform.kind != NN_WFORM_DENSE || n->kernel == NN_KERNEL_ADDER || !rt_int8_grid(n, &h)) return 0;
+    if (dp_matrix_pack(&l->w, DP_FORMAT_INT8, rt_node_rows(n), rt_node_cols(n), w, err, errlen) != 0 ||
+        dp_int8_set_input(&l->w, h.x_scale, h.x_zero, h.x_qmax, err, errlen) != 0) {
+        dp_matrix_free(&l->w);
+        return -1;
+    }
+    float *back = malloc(n->nw * sizeof *back);
+    if (!back) { dp_matrix_free(&l->w); snprintf(err, errlen, "out of memory"); return -1; }
+    dp_format_table[DP_FORMAT_INT8].unpack(&l->w, back);
+    size_t same = 0;
+    while (same < n->nw && back[same] == w[same]) same++;
+    free(back);
+    if (same == n->nw) return 1;
+    dp_matrix_free(&l->w);   /* not on an int8 grid (e.g. more than 8 weight bits): fp32 */
+    return 0;
 }
 
 /* A masked layer goes to CSR when that is smaller than dense fp32. */
@@ -111,8 +143,12 @@ static int pack_layer(rt_layer *l, const nn_node *n, const float *w, char *err, 
 {
     int rows = rt_node_rows(n), cols = rt_node_cols(n);
     char why[256];
-    int f = format_of(n, w, err, errlen);
+    int f = format_of(n, w, err, errlen), i8 = f >= 0 ? pack_int8(l, n, w, why, sizeof why) : 0;
     if (f == -2) return -1;
+    if (i8 != 0) {
+        l->enc = RT_ENC_RAW;
+        return i8 < 0 ? fail(err, errlen, "layer '%s': %s", n->name, why) : 0;
+    }
     if (f == -1) {
         l->enc = RT_ENC_DC;
         if (dc_encode(n, w, &l->dc, err, errlen) != 0) return -1;

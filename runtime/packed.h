@@ -6,7 +6,8 @@
  * follows it folded in). rt_attach installs an inference hook (nn_node.run) on each layer the
  * runtime computes: im2col + the format's GEMM, XNOR-popcount on bit-packed activations where
  * the layer's input transform is XNOR-Net's sign x K, the int32 shift GEMM on DeepShift's fixed
- * point where it cannot overflow, fp32 sgemm for dense layers. AdderNet's layers keep the
+ * point where it cannot overflow, oneDNN's int8 matmul for PTQ's 8-bit layers (INT8: the input
+ * quantized to the uniform transform's grid inside the kernel), fp32 sgemm for dense layers. AdderNet's layers keep the
  * engine's adder kernel (their weights unpacked from F32). Everything else (pooling, ReLU,
  * residual additions, edge biases, batch norms not folded) runs through the engine, so
  * nn_forward on rt->m is the packed model's forward pass.
@@ -55,9 +56,14 @@ typedef struct rt_model {
 int rt_node_rows(const nn_node *n);
 int rt_node_cols(const nn_node *n);
 
+/* The 8-bit input grid of node n's uniform input transform (PTQ), which an INT8 layer quantizes
+ * its input to: 1 with *h filled when n has one of at most 8 bits, else 0. */
+int rt_int8_grid(const nn_node *n, dp_head_int8 *h);
+
 /* Packs float model m (taking ownership, also on failure) into rt: per weighted layer the
  * format its wform and mask call for (binary, ternary, pow2, Deep Compression's bytes, CSR where
- * a mask makes it smaller, else f32; adder layers f32), its bias and a following batch norm
+ * a mask makes it smaller, int8 where the input has a uniform grid of <= 8 bits and the weights
+ * are on an int8 grid, else f32; adder layers f32), its bias and a following batch norm
  * folded into the per-row affine. Then rt_attach. 0, or -1 naming the layer in err. */
 int rt_from_model(rt_model *rt, nn_model *m, int threads, char *err, size_t errlen);
 

@@ -41,6 +41,7 @@ std::vector<float> in_format(int f, int rows, int cols, std::mt19937 &g)
             }
             case DP_FORMAT_CSR16:
             case DP_FORMAT_CSR32: v = pick(g) == 0 ? u(g) : 0.0f; break;
+            case DP_FORMAT_INT8: v = alpha * (float)(c == 0 ? 127 : (int)(g() % 255) - 127); break;
             default: v = u(g);
             }
         }
@@ -63,7 +64,8 @@ TEST(DeployFormats, TraitTableIsComplete)
         ASSERT_NE(t.name, nullptr);
         EXPECT_GT(t.bits_per_weight, 0);
         EXPECT_TRUE(t.bytes && t.pack && t.unpack && t.check && t.gemm && t.gemm_ref);
-        EXPECT_EQ(t.prepare != nullptr, is_pow2(f)) << "only POW2 needs a kernel plan";
+        EXPECT_EQ(t.prepare != nullptr, is_pow2(f) || f == DP_FORMAT_INT8) << "only POW2 and INT8 need a kernel plan";
+        EXPECT_EQ(t.release != nullptr, f == DP_FORMAT_INT8) << "only INT8's plan holds oneDNN objects";
         EXPECT_STREQ(dp_format_name(f), t.name);
         for (int g = 0; g < f; g++) EXPECT_STRNE(t.name, dp_format_table[g].name);
     }
@@ -75,6 +77,7 @@ TEST(DeployFormats, TraitTableIsComplete)
     EXPECT_EQ(DP_FORMAT_TERNARY, 2);
     EXPECT_EQ(DP_FORMAT_POW2_4, 3);
     EXPECT_EQ(DP_FORMAT_CSR32, 6);
+    EXPECT_EQ(DP_FORMAT_INT8, 7);
 }
 
 TEST(DeployFormats, PayloadSizesAreTheLayouts)
@@ -88,6 +91,7 @@ TEST(DeployFormats, PayloadSizesAreTheLayouts)
     EXPECT_EQ(t[DP_FORMAT_POW2_8].bytes(r, c, 0), 8 + (size_t)64 * r * kw);
     EXPECT_EQ(t[DP_FORMAT_CSR16].bytes(r, c, 77), (size_t)4 * (r + 1) + 77 * 6);
     EXPECT_EQ(t[DP_FORMAT_CSR32].bytes(r, c, 77), (size_t)4 * (r + 1) + 77 * 8);
+    EXPECT_EQ(t[DP_FORMAT_INT8].bytes(r, c, 0), 12 + (size_t)4 * r + (size_t)r * c);
     // bits per weight is what a whole number of blocks costs
     for (int f = DP_FORMAT_BINARY; f <= DP_FORMAT_POW2_8; f++)
         EXPECT_LE(t[f].bytes(1000, 64, 0), (size_t)(1000 * 64 * t[f].bits_per_weight / 8 + 8 + 4 * 1000)) << f;
@@ -229,6 +233,12 @@ TEST(DeployFormats, LoadRefusesBrokenPayloads)
                    [](dp_matrix &m) { ((uint32_t *)dp_csr_col(&m))[1] = 0; }, "out of order");
     expect_refused(DP_FORMAT_CSR16, rows, cols, w(DP_FORMAT_CSR16),
                    [](dp_matrix &m) { ((uint16_t *)dp_csr_col(&m))[m.nnz - 1] = 70; }, "past 70 columns");
+    expect_refused(DP_FORMAT_INT8, rows, cols, w(DP_FORMAT_INT8),
+                   [](dp_matrix &m) { dp_int8_scale(&m)[1] = 0.0f; }, "row 1 scale");
+    expect_refused(DP_FORMAT_INT8, rows, cols, w(DP_FORMAT_INT8),
+                   [](dp_matrix &m) { dp_int8_head(&m)->x_scale = NAN; }, "input scale");
+    expect_refused(DP_FORMAT_INT8, rows, cols, w(DP_FORMAT_INT8),
+                   [](dp_matrix &m) { dp_int8_head(&m)->x_zero = 256; }, "zero point 256");
 }
 
 TEST(DeployFormats, LoadRefusesWrongSizesAndUnknownFormats)

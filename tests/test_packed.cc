@@ -69,7 +69,7 @@ protected:
 TEST_F(Packed, EveryLayerTakesItsFormat)
 {
     struct { const char *name; int format, enc, engine; const char *folds; } want[] = {
-        {"conv", DP_FORMAT_BINARY, RT_ENC_RAW, 0, "bn"}, {"fc1", DP_FORMAT_POW2_4, RT_ENC_RAW, 0, nullptr},
+        {"conv", DP_FORMAT_BINARY, RT_ENC_RAW, 0, "bn"}, {"fcq", DP_FORMAT_INT8, RT_ENC_RAW, 0, nullptr}, {"fc1", DP_FORMAT_POW2_4, RT_ENC_RAW, 0, nullptr},
         {"fc2", DP_FORMAT_TERNARY, RT_ENC_RAW, 0, nullptr}, {"fc3", DP_FORMAT_CSR16, RT_ENC_RAW, 0, nullptr},
         {"fc4", DP_FORMAT_CSR16, RT_ENC_DC, 0, nullptr}, {"fc5", DP_FORMAT_F32, RT_ENC_RAW, 1, nullptr},
     };
@@ -153,6 +153,7 @@ TEST_F(Packed, DamagedFieldsAreNamed)
         {"conv", "rows", 3, false, "layers/conv/rows"},
         {"fc2", "format", DP_FORMAT_BINARY, false, "layers/fc2/payload"},
         {"fc3", "nnz", 25, false, "layers/fc3/payload"},
+        {"fcq", "format", DP_FORMAT_F32, false, "layers/fcq/payload"},
         {"fc4", "dc_entries", 20, false, "layers/fc4/"},
         {"fc4", "dc_bits", 9, false, "layers/fc4/dc_bits"},
         {"conv", "folds", 7, false, "layer 'conv': folds"},
@@ -166,6 +167,18 @@ TEST_F(Packed, DamagedFieldsAreNamed)
         std::string e = load_after(path, c.layer, c.field, c.v, c.drop);
         EXPECT_NE(e.find(c.says), std::string::npos) << c.layer << "/" << c.field << ": " << e;
     }
+}
+
+TEST_F(Packed, Int8InputGridMustBeTheLayersTransform)
+{
+    rt_layer &l = rt.layer[node(rt.m, "fcq")];
+    ASSERT_EQ(l.w.format, DP_FORMAT_INT8);
+    dp_int8_head(&l.w)->x_zero += 1;
+    ASSERT_EQ(0, hx_packed_save(path.c_str(), &rt, nullptr, err, sizeof err)) << err;
+    dp_int8_head(&l.w)->x_zero -= 1;
+    rt_model back{};
+    EXPECT_NE(0, hx_packed_load(path.c_str(), nullptr, 1, &back, err, sizeof err));
+    EXPECT_NE(std::string(err).find("layer 'fcq': payload: int8 input grid"), std::string::npos) << err;
 }
 
 }  // namespace

@@ -15,7 +15,8 @@ nn_model *packed_fixture_float(char *err, size_t errlen)
     int e = nn_add_edgebias(b, "conv.fold", bn, 1);
     int bn2 = nn_add_bn(b, "bn2", e);
     int f = nn_add_flatten(b, "flat", bn2);
-    int h = nn_add_linear(b, "fc1", f, 6, 1);
+    int q = nn_add_linear(b, "fcq", f, 8, 1);
+    int h = nn_add_linear(b, "fc1", q, 6, 1);
     int t = nn_add_linear(b, "fc2", h, 5, 0);
     int s = nn_add_linear(b, "fc3", t, 5, 1);
     int d = nn_add_linear(b, "fc4", s, 4, 0);
@@ -35,9 +36,14 @@ nn_model *packed_fixture_float(char *err, size_t errlen)
     for (size_t i = 0; i < n[s].nw; i++) { mask[i] = i % 4 == 0; n[s].w[i] = 0.1f * (float)i; }
     for (size_t i = 0; i < n[d].nw; i++) { dmask[i] = i % 3 != 2; n[d].w[i] = i % 2 ? 0.5f : -0.25f; }
     for (size_t i = 0; i < n[d + 1].nw; i++) n[d + 1].w[i] = 0.01f * (float)i;
-    static const float none[NN_XT_ARGS] = {0}, grid[NN_XT_ARGS] = {4, 6};
+    for (int r = 0; r < 8; r++)   /* int8 per row: q in [-127, 127], the row's top is 127 */
+        for (int k = 0; k < 32; k++)
+            n[q].w[r * 32 + k] = 0.01f * (float)(r + 1) * (float)(k == 0 ? 127 : (r * 37 + k * 11) % 255 - 127);
+    for (int r = 0; r < 8; r++) n[q].b[r] = 0.05f * (float)(r - 3);
+    static const float none[NN_XT_ARGS] = {0}, grid[NN_XT_ARGS] = {4, 6}, u8[NN_XT_ARGS] = {8, -1.5f, 2.0f};
     if (mt_xt_install(&n[c], MT_XT_SIGN_MEAN, none, err, errlen) != 0 ||
-        mt_xt_install(&n[h], MT_XT_FIXED_POINT, grid, err, errlen) != 0) {
+        mt_xt_install(&n[h], MT_XT_FIXED_POINT, grid, err, errlen) != 0 ||
+        mt_xt_install(&n[q], MT_XT_UNIFORM, u8, err, errlen) != 0) {
         nn_model_free(m);
         return NULL;
     }
