@@ -105,8 +105,8 @@ const PackedWant kPacked[] = {
     {"ttq", "ternary", 0}, {"addernet", "f32(adder)", 0}, {"deepshift-q", "pow2-", 0}, {"deepshift-ps", "pow2-", 0},
     {"twn", "ternary", 0}, {"binaryconnect", "binary+bn", 0}, {"binaryconnect-stochastic", "binary+bn", 0},
     {"bnn", "binary", 0},
-    // no packed k-bit grid or int8 format yet: DoReFa, PACT, LSQ and PTQ run as their exact floats
-    {"dorefa", "f32", 0}, {"pact", "f32", 0}, {"lsq", "f32", 0}, {"ptq", "f32", 0},
+    // no packed k-bit grid yet: DoReFa, PACT and LSQ run as their exact floats; PTQ's 8-bit layers are int8
+    {"dorefa", "f32", 0}, {"pact", "f32", 0}, {"lsq", "f32", 0}, {"ptq", "int8", 0},
     {"l1-filter", "f32", 0}, {"slimming", "f32+bn", 0},
 };
 
