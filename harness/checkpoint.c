@@ -79,13 +79,8 @@ static float *effective_params(const nn_model *m)
 
 static void put_model(ck *c, hid_t file, const nn_model *m, const nn_optim *opt, const ckpt_meta *mt)
 {
-    int dims[3] = {m->in_dims.c, m->in_dims.h, m->in_dims.w};
     uint64_t rng[2] = {mt->rng.state, mt->rng.inc};
-    h5io_put_attr_str(c, file, "format", CKPT_FORMAT);
-    ck_put_i64(c, file, "version", CKPT_VERSION);
-    h5io_put_attr_str(c, file, "arch", m->arch);
-    h5io_put_attr(c, file, "in_dims", H5T_STD_I32LE, H5T_NATIVE_INT, 1, 3, dims);
-    ck_put_i64(c, file, "n_classes", m->n_classes);
+    ck_put_header(c, file, CKPT_FORMAT, CKPT_VERSION, m);
     ck_put_i64(c, file, "epoch", mt->epoch);
     ck_put_i64(c, file, "round", mt->round);
     ck_put_i64(c, file, "step", mt->step);
@@ -93,8 +88,6 @@ static void put_model(ck *c, hid_t file, const nn_model *m, const nn_optim *opt,
     h5io_put_attr(c, file, "rng", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, 2, rng);
     ck_put_f64(c, file, "best_acc", mt->best_acc);
     h5io_put_attr_str(c, file, "config_hash", mt->config_hash);
-    ck_put_i64(c, file, "n_params", (long long)m->n_params);
-    ck_put_i64(c, file, "n_state", (long long)m->n_state);
     float *params = effective_params(m);
     if (!params) ck_fail(c, "params: out of memory");
     ck_put_floats(c, file, "params", params, m->n_params);

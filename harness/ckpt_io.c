@@ -55,6 +55,18 @@ int ck_get_header(ck *c, hid_t file, const char *format, long long v_lo, long lo
     return 0;
 }
 
+void ck_put_header(ck *c, hid_t file, const char *format, long long version, const nn_model *m)
+{
+    int dims[3] = {m->in_dims.c, m->in_dims.h, m->in_dims.w};
+    h5io_put_attr_str(c, file, "format", format);
+    ck_put_i64(c, file, "version", version);
+    h5io_put_attr_str(c, file, "arch", m->arch);
+    h5io_put_attr(c, file, "in_dims", H5T_STD_I32LE, H5T_NATIVE_INT, 1, 3, dims);
+    ck_put_i64(c, file, "n_classes", m->n_classes);
+    ck_put_i64(c, file, "n_params", (long long)m->n_params);
+    ck_put_i64(c, file, "n_state", (long long)m->n_state);
+}
+
 void ck_put_floats(ck *c, hid_t loc, const char *name, const float *v, size_t n)
 {
     hsize_t dims[1] = {n};

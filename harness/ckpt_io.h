@@ -38,6 +38,8 @@ int ck_get_header(ck *c, hid_t file, const char *format, long long v_lo, long lo
                   const ckpt_expect *expect, ck_header *h);
 
 /* ---- writing ---- */
+/* The root attributes ck_get_header reads, for model m. */
+void ck_put_header(ck *c, hid_t file, const char *format, long long version, const nn_model *m);
 void ck_put_floats(ck *c, hid_t loc, const char *name, const float *v, size_t n);
 void ck_put_bytes(ck *c, hid_t loc, const char *name, const uint8_t *v, size_t n);
 void ck_put_i64(ck *c, hid_t loc, const char *name, long long v);

@@ -85,14 +85,7 @@ int hx_packed_save(const char *path, const rt_model *rt, hx_packed_size *size, c
     if (h5io_create(&w, path, err, errlen) != 0) {
         c.bad = 1;
     } else {
-        int dims[3] = {m->in_dims.c, m->in_dims.h, m->in_dims.w};
-        h5io_put_attr_str(&c, w.file, "format", PACKED_FORMAT);
-        ck_put_i64(&c, w.file, "version", HX_PACKED_VERSION);
-        h5io_put_attr_str(&c, w.file, "arch", m->arch);
-        h5io_put_attr(&c, w.file, "in_dims", H5T_STD_I32LE, H5T_NATIVE_INT, 1, 3, dims);
-        ck_put_i64(&c, w.file, "n_classes", m->n_classes);
-        ck_put_i64(&c, w.file, "n_params", (long long)m->n_params);
-        ck_put_i64(&c, w.file, "n_state", (long long)m->n_state);
+        ck_put_header(&c, w.file, PACKED_FORMAT, HX_PACKED_VERSION, m);
         ckg_put(&c, w.file, m);
         hid_t layers = ck_put_group(&c, w.file, "layers");
         for (int i = 0; i < m->n_nodes && !c.bad; i++) put_node(&c, layers, rt, i, &sz);
