@@ -170,7 +170,8 @@ static int cmd_eval(int argc, char **argv)
     if (hx_packed_is(model)) {   /* through the packed formats' kernels, against model.h5 beside it */
         int rc = record ? hx_packed_record(model, data, batch, threads, reps, stdout, err, sizeof err)
                         : hx_packed_eval_run(model, data, batch, threads, stdout, NULL, err, sizeof err);
-        if (rc == 0 && bench && !record) rc = hx_packed_bench(model, data, threads, reps, stdout, NULL, err, sizeof err);
+        if (rc == 0 && bench && !record)
+            rc = hx_packed_bench(model, data, threads, reps, stdout, NULL, err, sizeof err);
         if (rc != 0) {
             fprintf(stderr, "harness: %s\n", err);
             return 1;

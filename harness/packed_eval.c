@@ -190,8 +190,8 @@ int hx_packed_record(const char *path, const char *data, int batch, int threads,
     rr_run run;
     char why[2048];
     if (rr_read_run(dir, &run, why, sizeof why) != 0)
-        return snprintf(err, errlen, "--record: %s is not a finished run folder: %s (the record is RUN_DIR/speedup.json "
-                        "beside the run's result.json)", dir, why), -1;
+        return snprintf(err, errlen, "--record: %s is not a finished run folder: %s (the record is "
+                        "RUN_DIR/speedup.json beside the run's result.json)", dir, why), -1;
     if (!fio_exists(twin))
         return snprintf(err, errlen, "--record: no %s beside %s: the speedup is the packed model's against it", twin,
                         path), -1;

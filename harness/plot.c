@@ -276,8 +276,8 @@ static int write_speedup(const model *m, rr_buf *scripts, char *err, size_t errl
     for (int i = 1; i < n_where; i++) one_place &= strcmp(where[i], where[0]) == 0;
     snprintf(title, sizeof title, "%s / %s: top-1 vs measured speedup (%s)", m->arch, m->dataset,
              one_place ? where[0] : "measured on several CPUs or thread counts: see the data file");
-    fig_begin(&f, "speedup", m->stem, title, "speedup × at batch 64 (packed model images/s / fp32 model.h5's, log scale)",
-              "top-1 test accuracy (%)");
+    fig_begin(&f, "speedup", m->stem, title,
+              "speedup × at batch 64 (packed model images/s / fp32 model.h5's, log scale)", "top-1 test accuracy (%)");
     rr_puts(&f.head, "set logscale x 2\nset offsets graph 0.05, graph 0.15, 0.5, 0.5\n"
                      "set key outside right top vertical box noenhanced\nset bmargin\n"
                      "set arrow from 1, graph 0 to 1, graph 1 nohead dt 3 lc rgb \"#808080\"\n");

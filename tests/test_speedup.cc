@@ -171,8 +171,8 @@ TEST_F(Speedup, TableShowsTheMeanOverSeedsWithOneAndADashWithout)
     EXPECT_EQ("3.00 / 2.00", md_row(md, "XNOR-Net (bwn)")[10]);
     EXPECT_EQ("1.00 / 1.00", md_row(md, "Full precision")[10]);
     // in the runs' folder order: base-1 first
-    EXPECT_NE(std::string::npos, md.find("on: Other CPU (avx2), 1 thread (1 run); Test CPU (avx2), 2 threads (3 runs)."))
-        << md;
+    EXPECT_NE(std::string::npos,
+              md.find("on: Other CPU (avx2), 1 thread (1 run); Test CPU (avx2), 2 threads (3 runs).")) << md;
 
     std::string csv = table({"--format", "csv"});
     EXPECT_NE(std::string::npos, csv.find(",speedup_b64,speedup_b64_std,speedup_b1,speedup_b1_std,speedup_seeds,"));
