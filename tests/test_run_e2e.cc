@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -15,6 +16,7 @@ extern "C" {
 #include "harness/checkpoint.h"
 #include "harness/run.h"
 #include "harness/run_dir.h"
+#include "harness/packed_file.h"
 }
 #include "support/run_workspace.h"
 
@@ -206,6 +208,35 @@ TEST_F(RunE2E, ConcurrentRunOfTheSameIdIsRefused)
     EXPECT_NE(std::string::npos, ws.last_err.find("is being written by another harness run (pid")) << ws.last_err;
     hx_run_dir_release(&held, 0);
     EXPECT_FALSE(rw_slurp(dir + "/result.json").empty()) << "the refused run touched the folder";
+}
+
+// harness export by hand: result.json keeps stating the file it wrote (a stale figure is put
+// right, nothing else changes), and the folder has one writer.
+TEST_F(RunE2E, ExportByHandKeepsResultJsonStatingTheFile)
+{
+    std::string dir = run(config()).run_dir, result = rw_slurp(dir + "/result.json");
+    hx_packed_size sz;
+    hx_result_edit edit;
+    char err[1024] = "";
+    ASSERT_EQ(0, hx_export_run(dir.c_str(), &sz, &edit, err, sizeof err)) << err;
+    EXPECT_EQ(HX_RESULT_AGREES, edit);
+    EXPECT_EQ(result, rw_slurp(dir + "/result.json"));
+
+    char *stale = strdup(result.c_str());
+    ASSERT_EQ(JSON_OK, json_set_int(&stale, "footprint.packed_bytes", 1));
+    ws.write(dir.substr(ws.root.size() + 1) + "/result.json", stale);
+    free(stale);
+    ASSERT_EQ(0, hx_export_run(dir.c_str(), &sz, &edit, err, sizeof err)) << err;
+    EXPECT_EQ(HX_RESULT_UPDATED, edit);
+    EXPECT_EQ(result, rw_slurp(dir + "/result.json"));
+
+    hx_run_dir held;
+    ASSERT_EQ(0, hx_run_dir_take(&held, dir.c_str(), "x", "y", RD_RERUN, err, sizeof err)) << err;
+    EXPECT_NE(0, hx_export_run(dir.c_str(), &sz, &edit, err, sizeof err));
+    EXPECT_NE(nullptr, strstr(err, "is being written by another harness run")) << err;
+    hx_run_dir_release(&held, 0);
+    EXPECT_NE(0, hx_export_run((dir + "/nope").c_str(), &sz, &edit, err, sizeof err));
+    EXPECT_NE(nullptr, strstr(err, "not a run folder")) << err;
 }
 
 // --resume refuses a checkpoint whose position the config cannot reach (an epoch of INT_MAX
