@@ -15,6 +15,7 @@
 #include "harness/data_store.h"
 #include "harness/packed_file.h"
 #include "harness/report_runs.h"
+#include "harness/run_dir.h"
 
 /* "<folder of path>/model.h5" */
 static void float_twin(const char *path, char *out, size_t outlen)
@@ -195,10 +196,17 @@ int hx_packed_record(const char *path, const char *data, int batch, int threads,
     if (!fio_exists(twin))
         return snprintf(err, errlen, "--record: no %s beside %s: the speedup is the packed model's against it", twin,
                         path), -1;
+    /* The folder's lock, as harness export takes it: no rerun clears it or export rewrites the
+     * packed model while it is timed. */
+    hx_run_dir lock;
+    if (hx_run_dir_open(&lock, dir, err, errlen) != 0) return -1;
     hx_speedup s;
-    if (hx_packed_eval_run(path, data, batch, threads, out, NULL, err, errlen) != 0 ||
-        hx_packed_bench(path, data, threads, reps, out, &s, err, errlen) != 0)
+    int rc = hx_packed_eval_run(path, data, batch, threads, out, NULL, err, errlen);
+    if (rc == 0) rc = hx_packed_bench(path, data, threads, reps, out, &s, err, errlen);
+    if (rc != 0) {
+        hx_run_dir_release(&lock, 0);
         return -1;
+    }
     snprintf(s.run_id, sizeof s.run_id, "%s", run.run_id);
     snprintf(s.packed_model, sizeof s.packed_model, "%.*s", (int)sizeof s.packed_model - 1, base);
     snprintf(s.float_model, sizeof s.float_model, "model.h5");
@@ -208,7 +216,9 @@ int hx_packed_record(const char *path, const char *data, int batch, int threads,
     strftime(s.date, sizeof s.date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
     snprintf(s.code_version, sizeof s.code_version, "%s", hx_code_version);
     snprintf(s.git, sizeof s.git, "%s", hx_code_git);
-    if (hx_speedup_save(dir, &s, err, errlen) != 0) return -1;
+    rc = hx_speedup_save(dir, &s, err, errlen);
+    hx_run_dir_release(&lock, 0);
+    if (rc != 0) return -1;
     char saved[PATH_MAX + 16];
     hx_speedup_path(dir, saved, sizeof saved);
     fprintf(out, "recorded %s: %.2fx at batch %d, %.2fx at batch %d (%s, %s, %d thread(s))\n", saved,
