@@ -15,6 +15,8 @@ typedef struct entry {
     hx_found_config cfg;
     const char *role;            /* "new", "baseline", "surveyed" */
     rr_stat acc, bytes, compression;
+    rr_stat speedup[HX_SPEED_COUNT];   /* over the seeds with a speedup.json (n = their count) */
+    char where[HX_SEEDS_MAX][2 * HX_SPEED_TEXT];   /* where each of those was measured */
     char title[RR_NAME_MAX];
 } entry;
 
@@ -138,10 +140,15 @@ static int run_entry(entry *e, const compare_args *a, FILE *log, char *err, size
     hx_run_opts o = {.reuse = 1, .quiet = a->quiet, .log = log};
     fprintf(log, "compare: %s (%s, %s)\n", e->cfg.path, e->role, e->cfg.key);
     if (hx_run_seeds(e->cfg.path, &o, &a->seeds, res, err, errlen) != 0) return -1;
-    double acc[HX_SEEDS_MAX], bytes[HX_SEEDS_MAX], comp[HX_SEEDS_MAX];
+    double acc[HX_SEEDS_MAX], bytes[HX_SEEDS_MAX], comp[HX_SEEDS_MAX], speed[HX_SPEED_COUNT][HX_SEEDS_MAX];
+    int n_speed = 0;
     for (int i = 0; i < a->seeds.n; i++) {
         rr_run r;
-        if (rr_read_run(res[i].run_dir, &r, err, errlen) != 0) return -1;
+        if (rr_read_run(res[i].run_dir, &r, err, errlen) != 0 || rr_read_speed(&r, err, errlen) != 0) return -1;
+        if (r.has_speed) {
+            for (int p = 0; p < HX_SPEED_COUNT; p++) speed[p][n_speed] = r.speedup[p];
+            snprintf(e->where[n_speed++], sizeof e->where[0], "%s", r.speed_where);
+        }
         acc[i] = r.final_acc;
         bytes[i] = r.bytes;
         comp[i] = r.compression;
@@ -150,6 +157,7 @@ static int run_entry(entry *e, const compare_args *a, FILE *log, char *err, size
     e->acc = rr_stats(acc, a->seeds.n);
     e->bytes = rr_stats(bytes, a->seeds.n);
     e->compression = rr_stats(comp, a->seeds.n);
+    for (int p = 0; p < HX_SPEED_COUNT; p++) e->speedup[p] = rr_stats(speed[p], n_speed);
     return 0;
 }
 
@@ -160,21 +168,29 @@ static void render(const entry *e, int n, const compare_args *a, rr_buf *b)
     hx_seeds_text(&a->seeds, seeds, sizeof seeds);
     rr_printf(b, "# %s against %d surveyed method config(s) on %s / %s, seeds %s\n\n", e[0].cfg.path,
               n - 1 - (base != NULL), e[0].cfg.arch, e[0].cfg.dataset, seeds);
-    rr_puts(b, "| Method | Config | Top-1 | Seeds | Δ vs baseline | Size (KB) | Compression × | p vs new |\n"
-               "|---|---|---|---|---|---|---|---|\n");
+    rr_puts(b, "| Method | Config | Top-1 | Seeds | Δ vs baseline | Size (KB) | Compression × | Speedup × b64 / b1 "
+               "| p vs new |\n|---|---|---|---|---|---|---|---|---|\n");
+    const char **where = malloc(sizeof *where * ((size_t)n * HX_SEEDS_MAX + 1));
+    int n_where = 0;
     for (int i = 0; i < n; i++) {
         const entry *r = &e[i];
-        char delta[32] = "—", p[32] = "—";
+        char delta[32] = "—", p[32] = "—", speed[64] = "—";
+        const rr_stat *b64 = &r->speedup[HX_SPEED_THROUGHPUT], *b1 = &r->speedup[HX_SPEED_LATENCY];
+        if (b64->n) {
+            int k = snprintf(speed, sizeof speed, "%.2f / %.2f", b64->mean, b1->mean);
+            if (b64->n < r->acc.n) snprintf(speed + k, sizeof speed - (size_t)k, " (%d of %d seeds)", b64->n, r->acc.n);
+        }
+        for (int k = 0; k < b64->n; k++) where[n_where++] = r->where[k];
         if (base && r != base) snprintf(delta, sizeof delta, "%+.2f", r->acc.mean - base->acc.mean);
         if (i > 0) {
             hx_welch w = hx_welch_test(e[0].acc.mean, e[0].acc.std, e[0].acc.n, r->acc.mean, r->acc.std, r->acc.n);
             if (!isnan(w.p)) snprintf(p, sizeof p, "%.3g", w.p);
         }
         const char *mode = strchr(r->cfg.key, ':');
-        rr_printf(b, "| %s%s%s%s%s | %s | %.2f ± %.2f | %d | %s | %.1f | %.1f | %s |\n",
+        rr_printf(b, "| %s%s%s%s%s | %s | %.2f ± %.2f | %d | %s | %.1f | %.1f | %s | %s |\n",
                   !strcmp(r->role, "baseline") ? "Full precision" : r->title, mode ? " (" : "", mode ? mode + 1 : "",
                   mode ? ")" : "", !strcmp(r->role, "new") ? " **new**" : "", r->cfg.path, r->acc.mean, r->acc.std,
-                  r->acc.n, delta, r->bytes.mean / 1000, r->compression.mean, p);
+                  r->acc.n, delta, r->bytes.mean / 1000, r->compression.mean, speed, p);
     }
     rr_puts(b, "\nNotes:\n"
                "- Top-1: final test accuracy (%), mean ± sample standard deviation over the seeds; Δ: minus the "
@@ -183,8 +199,16 @@ static void render(const entry *e, int n, const compare_args *a, rr_buf *b)
                "two seeds a side or no spread at all); it tests the means differ, not which is better.\n"
                "- Size: compressed bytes of the weights with their overheads (KB = 1000 bytes); compression × = fp32 "
                "bytes / compressed bytes.\n"
-               "- No speedup column: no run here has a measured speedup of a packed model (the deploy kernels are "
-               "not wired into the runs yet), and a speedup is shown only where one was measured.\n");
+               "- Speedup × b64 / b1: images/s of model.packed.h5 through the packed kernels over model.h5 in fp32, "
+               "ratio of the medians, at batch 64 / batch 1; mean over the seeds whose run folder holds a "
+               "speedup.json (harness eval RUN_DIR/model.packed.h5 --data NAME --record); — where none was "
+               "measured.\n");
+    if (n_where) {
+        rr_puts(b, "- Speedups measured on: ");
+        rr_count_list(where, n_where, b);
+        rr_puts(b, ".\n");
+    } else rr_puts(b, "- No run here has a speedup.json: the speedup column is empty.\n");
+    free(where);
     if (!base) rr_puts(b, "- No baseline: no plain-training config of this arch and dataset, so no Δ.\n");
 }
 

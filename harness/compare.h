@@ -8,8 +8,9 @@
  * method name or name:mode is listed); the baseline is CONFIG's [model] pretrained config, else
  * the first plain-training config of that arch and dataset. Every one of them is run (or reused:
  * a finished seed is never trained again) for each seed (default --seeds 3), then one Markdown
- * table is printed: top-1 mean ± std, Δ vs the baseline, size, compression, and the two-sided
- * Welch's t-test p-value of CONFIG's seeds against each row's (harness/welch.h). */
+ * table is printed: top-1 mean ± std, Δ vs the baseline, size, compression, the measured speedup
+ * of the seeds whose run folder holds a speedup.json (speedup.h; — where none does), and the
+ * two-sided Welch's t-test p-value of CONFIG's seeds against each row's (harness/welch.h). */
 #ifndef HARNESS_COMPARE_H
 #define HARNESS_COMPARE_H
 #include <stddef.h>

@@ -66,7 +66,7 @@ static int unknown(const char *what, const char *got, const char *const *known, 
 }
 
 static const char *const run_options[] = {"--set", "--resume", "--rerun", "--quiet", "--seeds", "--seed-list"};
-static const char *const eval_options[] = {"--data", "--batch", "--bench"};
+static const char *const eval_options[] = {"--data", "--batch", "--bench", "--record", "--threads", "--reps"};
 
 /* Every seed's run, then one line: the seeds' mean ± std and how many were trained or reused. */
 static int run_seeds(const char *config, const hx_run_opts *o, const hx_seeds *seeds)
@@ -126,29 +126,53 @@ static int cmd_run(int argc, char **argv)
     return 0;
 }
 
+/* A whole number from lo to hi for option name, or a usage error's message in msg. */
+static int whole_number(const char *name, const char *text, long lo, long hi, int *out, char *msg, size_t msglen)
+{
+    char *end = NULL;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end || v < lo || v > hi) {
+        snprintf(msg, msglen, "eval: %s takes a whole number from %ld to %ld", name, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 static int cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL;
-    int batch = 1000, bench = 0;
+    int batch = 1000, bench = 0, record = 0, threads = 2, reps = 5;
+    char msg[256];
     for (int i = 0; i < argc; i++) {
-        char *end = NULL;
-        if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) data = argv[++i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (strcmp(argv[i], "--data") == 0 && v) data = argv[++i];
         else if (strcmp(argv[i], "--bench") == 0) bench = 1;
-        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
-            long b = strtol(argv[++i], &end, 10);
-            if (*end || b < 1 || b > 65536) return usage_error("eval: --batch takes a whole number from 1 to 65536");
-            batch = (int)b;
-        } else if (argv[i][0] == '-')
+        else if (strcmp(argv[i], "--record") == 0) bench = record = 1;
+        else if (strcmp(argv[i], "--batch") == 0 && v)
+            bad = whole_number("--batch", argv[++i], 1, 65536, &batch, msg, sizeof msg);
+        else if (strcmp(argv[i], "--threads") == 0 && v)
+            bad = whole_number("--threads", argv[++i], 1, 64, &threads, msg, sizeof msg);
+        else if (strcmp(argv[i], "--reps") == 0 && v)
+            bad = whole_number("--reps", argv[++i], 1, HX_BENCH_MAX_REPS, &reps, msg, sizeof msg);
+        else if (argv[i][0] == '-')
             return unknown("eval: unknown option", argv[i], eval_options, sizeof eval_options / sizeof *eval_options);
         else if (!model) model = argv[i];
         else return usage_error("eval: unexpected argument");
+        if (bad) return usage_error(msg);
     }
-    if (!model || !data || batch < 1) return usage_error("eval: usage: harness eval MODEL.h5 --data NAME");
+    if (!model || !data) return usage_error("eval: usage: harness eval MODEL.h5 --data NAME");
     char err[ERR_MAX];
-    if (bench && !hx_packed_is(model)) return usage_error("eval: --bench times a model.packed.h5 against model.h5");
+    if (bench && !hx_packed_is(model))
+        return usage_error(record ? "eval: --record times a RUN_DIR/model.packed.h5 against model.h5 beside it"
+                                  : "eval: --bench times a model.packed.h5 against model.h5");
     if (hx_packed_is(model)) {   /* through the packed formats' kernels, against model.h5 beside it */
-        if (hx_packed_eval_run(model, data, batch, 2, stdout, NULL, err, sizeof err) != 0 ||
-            (bench && hx_packed_bench(model, data, 2, 5, stdout, err, sizeof err) != 0)) {
+        int rc = record ? hx_packed_record(model, data, batch, threads, reps, stdout, err, sizeof err)
+                        : hx_packed_eval_run(model, data, batch, threads, stdout, NULL, err, sizeof err);
+        if (rc == 0 && bench && !record)
+            rc = hx_packed_bench(model, data, threads, reps, stdout, NULL, err, sizeof err);
+        if (rc != 0) {
             fprintf(stderr, "harness: %s\n", err);
             return 1;
         }
@@ -167,7 +191,7 @@ static int cmd_eval(int argc, char **argv)
         fprintf(stderr, "harness: %s\n", err);
         rc = 1;
     } else {
-        nn_model_set_threads(m, 2);
+        nn_model_set_threads(m, threads);
         double loss;
         double acc = hx_evaluate(m, &ds, &ds.test, 0, batch, &loss);
         printf("%s on %s test (%u images): top-1 %.2f%%, loss %.4f, %zu nonzero of %zu weights\n", model, data,
@@ -333,9 +357,10 @@ typedef struct { const char *name, *args, *help; int (*fn)(int, char **); } comm
 static const command commands[] = {
     {"run", "CONFIG.ini [--set section.key=value ...] [--resume | --rerun] [--quiet] [--seeds N | --seed-list S,S,...]",
      "train / compress as the config says; with seeds, one run per seed (finished ones are reused)", cmd_run},
-    {"eval", "MODEL.h5 --data NAME [--batch N] [--bench]",
+    {"eval", "MODEL.h5 --data NAME [--batch N] [--threads N] [--bench | --record] [--reps N]",
      "test accuracy of a saved model; of a model.packed.h5: through the packed kernels, with its agreement with "
-     "model.h5 beside it (--bench: images/s of both)", cmd_eval},
+     "model.h5 beside it (--bench: images/s of both at batch 1 and 64; --record: the same kept in "
+     "RUN_DIR/speedup.json for table, compare and plot)", cmd_eval},
     {"export", "RUN_DIR", "write RUN_DIR/model.packed.h5: every layer in its deployable packed format (harness run "
      "does this at its end)", cmd_export},
     {"data", "NAME [--src DIR] | import NAME --idx DIR | import NAME --images DIR",

@@ -8,9 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
+#include "deploy/isa.h"
 #include "harness/checkpoint.h"
+#include "harness/code_version.h"
 #include "harness/data_store.h"
 #include "harness/packed_file.h"
+#include "harness/report_runs.h"
+#include "harness/run_dir.h"
 
 /* "<folder of path>/model.h5" */
 static void float_twin(const char *path, char *out, size_t outlen)
@@ -112,11 +117,11 @@ static void time_model(nn_model *m, const float *x, int batch, int reps, double 
     qsort(ips, (size_t)reps, sizeof *ips, cmp_double);
 }
 
-int hx_packed_bench(const char *path, const char *data, int threads, int reps, FILE *out, char *err, size_t errlen)
+int hx_packed_bench(const char *path, const char *data, int threads, int reps, FILE *out, hx_speedup *res,
+                    char *err, size_t errlen)
 {
-    enum { MAX_REPS = 64 };
-    static const int batches[] = {1, 64};
-    if (reps < 1 || reps > MAX_REPS) return snprintf(err, errlen, "bench: 1..%d repetitions", MAX_REPS), -1;
+    if (reps < 1 || reps > HX_BENCH_MAX_REPS)
+        return snprintf(err, errlen, "bench: 1..%d repetitions", HX_BENCH_MAX_REPS), -1;
     ds_dataset ds;
     if (hx_dataset_open(data, &ds, stderr, err, errlen) != 0) return -1;
     ckpt_expect want = {{ds.c, ds.h, ds.w}, ds.n_classes};
@@ -124,14 +129,15 @@ int hx_packed_bench(const char *path, const char *data, int threads, int reps, F
     float_twin(path, twin, sizeof twin);
     rt_model rt;
     nn_model *f = NULL;
-    int rc = -1;
+    int rc = -1, most = hx_speed_batch[HX_SPEED_THROUGHPUT];
     size_t per = (size_t)ds.c * ds.h * ds.w;
-    float *x = malloc(per * 64 * sizeof *x);
-    uint8_t y[64];
+    float *x = malloc(per * (size_t)most * sizeof *x);
+    uint8_t *y = malloc((size_t)most);
     ds_loader ld;
-    if (!x || ds.test.n < 64 || ds_loader_init(&ld, &ds, &ds.test, 0, 64, 64, 0, 0, 0) != 0) {
-        snprintf(err, errlen, "bench: needs 64 test images of %s", data);
+    if (!x || !y || ds.test.n < (uint32_t)most || ds_loader_init(&ld, &ds, &ds.test, 0, most, most, 0, 0, 0) != 0) {
+        snprintf(err, errlen, "bench: needs %d test images of %s", most, data);
         free(x);
+        free(y);
         ds_free(&ds);
         return -1;
     }
@@ -141,19 +147,82 @@ int hx_packed_bench(const char *path, const char *data, int threads, int reps, F
     f = ckpt_load_expect(twin, &want, NULL, NULL, err, errlen);
     if (!f) { rt_free(&rt); goto done; }
     nn_model_set_threads(f, threads);
-    fprintf(out, "images/s over %d repetitions (min / median / max), %d thread(s); %s vs %s\n", reps, threads, path, twin);
-    for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
-        double p[MAX_REPS], q[MAX_REPS];
-        time_model(rt.m, x, batches[b], reps, p);
-        time_model(f, x, batches[b], reps, q);
-        fprintf(out, "batch %2d: packed %.0f / %.0f / %.0f, fp32 %.0f / %.0f / %.0f, median ratio %.2fx\n", batches[b],
-                p[0], p[reps / 2], p[reps - 1], q[0], q[reps / 2], q[reps - 1], p[reps / 2] / q[reps / 2]);
+    hx_speedup s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.dataset, sizeof s.dataset, "%s", data);
+    snprintf(s.isa, sizeof s.isa, "%s", dp_isa_name(rt.ex.isa));
+    s.threads = threads;
+    s.repetitions = reps;
+    fprintf(out, "images/s over %d repetitions (min / median / max), %d thread(s), kernels at %s; %s vs %s\n", reps,
+            threads, s.isa, path, twin);
+    for (int b = 0; b < HX_SPEED_COUNT; b++) {
+        hx_speed_point *pt = &s.point[b];
+        double p[HX_BENCH_MAX_REPS], q[HX_BENCH_MAX_REPS];
+        pt->batch = hx_speed_batch[b];
+        time_model(rt.m, x, pt->batch, reps, p);
+        time_model(f, x, pt->batch, reps, q);
+        pt->packed = (hx_spread){p[0], p[reps / 2], p[reps - 1]};
+        pt->fp32 = (hx_spread){q[0], q[reps / 2], q[reps - 1]};
+        pt->speedup = pt->packed.median / pt->fp32.median;
+        fprintf(out, "batch %2d: packed %.0f / %.0f / %.0f, fp32 %.0f / %.0f / %.0f, median ratio %.2fx\n", pt->batch,
+                p[0], p[reps / 2], p[reps - 1], q[0], q[reps / 2], q[reps - 1], pt->speedup);
     }
+    if (res) *res = s;
     rt_free(&rt);
     nn_model_free(f);
     rc = 0;
 done:
     free(x);
+    free(y);
     ds_free(&ds);
     return rc;
+}
+
+int hx_packed_record(const char *path, const char *data, int batch, int threads, int reps, FILE *out, char *err,
+                     size_t errlen)
+{
+    char dir[PATH_MAX], base[PATH_MAX], scratch[PATH_MAX], twin[PATH_MAX + 16];
+    snprintf(scratch, sizeof scratch, "%s", path);   /* dirname and basename may write into it */
+    snprintf(dir, sizeof dir, "%s", dirname(scratch));
+    snprintf(scratch, sizeof scratch, "%s", path);
+    snprintf(base, sizeof base, "%s", basename(scratch));
+    float_twin(path, twin, sizeof twin);
+    /* Checked before anything is timed: a record belongs to a finished run with both models. */
+    rr_run run;
+    char why[2048];
+    if (rr_read_run(dir, &run, why, sizeof why) != 0)
+        return snprintf(err, errlen, "--record: %s is not a finished run folder: %s (the record is "
+                        "RUN_DIR/speedup.json beside the run's result.json)", dir, why), -1;
+    if (!fio_exists(twin))
+        return snprintf(err, errlen, "--record: no %s beside %s: the speedup is the packed model's against it", twin,
+                        path), -1;
+    /* The folder's lock, as harness export takes it: no rerun clears it or export rewrites the
+     * packed model while it is timed. */
+    hx_run_dir lock;
+    if (hx_run_dir_open(&lock, dir, err, errlen) != 0) return -1;
+    hx_speedup s;
+    int rc = hx_packed_eval_run(path, data, batch, threads, out, NULL, err, errlen);
+    if (rc == 0) rc = hx_packed_bench(path, data, threads, reps, out, &s, err, errlen);
+    if (rc != 0) {
+        hx_run_dir_release(&lock, 0);
+        return -1;
+    }
+    snprintf(s.run_id, sizeof s.run_id, "%s", run.run_id);
+    snprintf(s.packed_model, sizeof s.packed_model, "%.*s", (int)sizeof s.packed_model - 1, base);
+    snprintf(s.float_model, sizeof s.float_model, "model.h5");
+    hx_cpu_model(s.cpu, sizeof s.cpu);
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(s.date, sizeof s.date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    snprintf(s.code_version, sizeof s.code_version, "%s", hx_code_version);
+    snprintf(s.git, sizeof s.git, "%s", hx_code_git);
+    rc = hx_speedup_save(dir, &s, err, errlen);
+    hx_run_dir_release(&lock, 0);
+    if (rc != 0) return -1;
+    char saved[PATH_MAX + 16];
+    hx_speedup_path(dir, saved, sizeof saved);
+    fprintf(out, "recorded %s: %.2fx at batch %d, %.2fx at batch %d (%s, %s, %d thread(s))\n", saved,
+            s.point[HX_SPEED_THROUGHPUT].speedup, s.point[HX_SPEED_THROUGHPUT].batch, s.point[HX_SPEED_LATENCY].speedup,
+            s.point[HX_SPEED_LATENCY].batch, s.cpu, s.isa, s.threads);
+    return 0;
 }

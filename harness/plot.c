@@ -256,6 +256,58 @@ static int write_compression(const model *m, rr_buf *scripts, char *err, size_t 
     return fig_save(&f, m->dir, scripts, err, errlen);
 }
 
+/* Accuracy vs measured speedup (batch 64): one point per method, over its runs with a
+ * speedup.json (mean ± std of both when several seeds have one); no figure when none has. */
+static int write_speedup(const model *m, rr_buf *scripts, char *err, size_t errlen)
+{
+    const char **where = malloc(sizeof *where * ((size_t)m->s->n_runs + 1));
+    int n_where = 0;
+    for (int g = m->g0; g < m->g1; g++)
+        for (int j = 0; j < m->s->groups[g].n_runs; j++) {
+            const rr_run *r = &m->s->runs[m->s->groups[g].runs[j]];
+            if (r->has_speed) where[n_where++] = r->speed_where;
+        }
+    if (!n_where) { free(where); return 0; }
+    rr_buf on = {0};
+    rr_count_list(where, n_where, &on);
+    figure f;
+    char title[512];
+    int one_place = 1;
+    for (int i = 1; i < n_where; i++) one_place &= strcmp(where[i], where[0]) == 0;
+    snprintf(title, sizeof title, "%s / %s: top-1 vs measured speedup (%s)", m->arch, m->dataset,
+             one_place ? where[0] : "measured on several CPUs or thread counts: see the data file");
+    fig_begin(&f, "speedup", m->stem, title,
+              "speedup × at batch 64 (packed model images/s / fp32 model.h5's, log scale)", "top-1 test accuracy (%)");
+    rr_puts(&f.head, "set logscale x 2\nset offsets graph 0.05, graph 0.15, 0.5, 0.5\n"
+                     "set key outside right top vertical box noenhanced\nset bmargin\n"
+                     "set arrow from 1, graph 0 to 1, graph 1 nohead dt 3 lc rgb \"#808080\"\n");
+    rr_buf c = {0};
+    rr_printf(&c, "measured on: %s; one row per method: label speedup_b64_mean speedup_b64_std top1_mean top1_std "
+                  "runs_with_speedup method_index speedup_b1_mean", on.s);
+    fig_block(&f, c.s);
+    rr_buf_free(&c);
+    rr_buf_free(&on);
+    free(where);
+    for (int g = m->g0; g < m->g1; g++) {
+        const rr_group *G = &m->s->groups[g];
+        const rr_stat *x = &G->speedup[HX_SPEED_THROUGHPUT];
+        if (!x->n) continue;
+        gp_str(&f.dat, label_of(G));
+        rr_printf(&f.dat, " %.9g %.9g %.9g %.9g %d %d %.9g\n", x->mean, x->std, G->speed_acc.mean, G->speed_acc.std,
+                  x->n, g - m->g0, G->speedup[HX_SPEED_LATENCY].mean);
+        int k = g - m->g0, nc = (int)(sizeof method_colors / sizeof *method_colors);
+        char clause[RR_KEY_MAX + 256];
+        snprintf(clause, sizeof clause, "using 2:(column(7) == %d ? column(4) : NaN):3:5 with xyerrorbars pt %d ps 1.4 "
+                 "lw 1.5 lc rgb \"%s\" title ", k, 5 + 2 * (k / nc % 4), method_colors[k % nc]);
+        rr_buf t = {0};
+        rr_puts(&t, clause);
+        gp_str(&t, label_of(G));
+        fig_clause(&f, 0, t.s);
+        rr_buf_free(&t);
+    }
+    return fig_save(&f, m->dir, scripts, err, errlen);
+}
+
 /* The test_acc column of one metrics.csv (every round's epochs in order) into a data block. */
 static int read_curve(const char *run_dir, rr_buf *dat, int *n_points, char *err, size_t errlen)
 {
@@ -535,6 +587,7 @@ int hx_plot_write(const rr_set *s, const rf_table *ref, const char *dir, int ski
         rc = write_bits(&m, scripts, err, errlen);
         if (rc == 0) rc = write_compression(&m, scripts, err, errlen);
         if (rc == 0) rc = write_curves(&m, skip_bad, scripts, err, errlen);
+        if (rc == 0) rc = write_speedup(&m, scripts, err, errlen);
     }
     free(m.x);
     free(m.y);

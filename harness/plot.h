@@ -7,7 +7,9 @@
  * For every (arch, dataset) it writes into the out folder (default plots/out) a data file and a
  * self-contained gnuplot script for: top-1 vs weight bits (bits_<arch>_<dataset>), top-1 vs
  * compression ratio on a log axis with the Pareto front (compression_...), and the test
- * accuracy per epoch of every run from its metrics.csv (curves_...). Published numbers from
+ * accuracy per epoch of every run from its metrics.csv (curves_...), and, when some of its runs
+ * hold a speedup.json (speedup.h), top-1 vs measured speedup at batch 64 on a log axis, one point
+ * per method over those runs (speedup_...). Published numbers from
  * reference.csv are drawn as open red points. Every run folder with a rounds.csv (Lottery Ticket)
  * gets lottery_<run-id>: two panels, test accuracy at the early-stop iteration and that
  * iteration, against weights remaining (log axis, 100% on the left), winning ticket vs random

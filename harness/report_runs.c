@@ -45,6 +45,17 @@ void rr_buf_free(rr_buf *b)
     memset(b, 0, sizeof *b);
 }
 
+void rr_count_list(const char *const *v, int n, rr_buf *b)
+{
+    for (int i = 0; i < n; i++) {
+        int seen = 0, count = 0;
+        for (int k = 0; k < i && !seen; k++) seen = strcmp(v[k], v[i]) == 0;
+        if (seen) continue;
+        for (int k = i; k < n; k++) count += strcmp(v[k], v[i]) == 0;
+        rr_printf(b, "%s%s (%d run%s)", i ? "; " : "", v[i], count, count == 1 ? "" : "s");
+    }
+}
+
 void rr_results_path(const char *leaf, char *out, size_t outlen)
 {
     /* Same root as the runner (hx_results_root), read here so reports need not link it. */
@@ -215,6 +226,18 @@ int rr_read_run(const char *run_dir, rr_run *run, char *err, size_t errlen)
     return rc;
 }
 
+int rr_read_speed(rr_run *run, char *err, size_t errlen)
+{
+    hx_speedup sp;
+    int got = hx_speedup_read(run->dir, run->run_id, &sp, err, errlen);
+    run->has_speed = got == 1;
+    if (got != 1) return got;
+    for (int p = 0; p < HX_SPEED_COUNT; p++) run->speedup[p] = sp.point[p].speedup;
+    snprintf(run->speed_where, sizeof run->speed_where, "%s (%s), %d thread%s", sp.cpu, sp.isa, sp.threads,
+             sp.threads == 1 ? "" : "s");
+    return 0;
+}
+
 /* --- folder and grouping -------------------------------------------------------------------- */
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -239,6 +262,28 @@ static int distinct(const rr_set *s, const rr_group *G, size_t off)
         n += !seen;
     }
     return n;
+}
+
+/* The group's speedups and their runs' accuracy, over the runs that have a speedup.json
+ * (v: HX_SPEED_COUNT + 1 scratch arrays of n_runs). */
+static void speed_stats(const rr_set *s, rr_group *G, double **v)
+{
+    int n = 0, wheres = 0;
+    for (int j = 0; j < G->n_runs; j++) {
+        const rr_run *r = &s->runs[G->runs[j]];
+        if (!r->has_speed) continue;
+        for (int p = 0; p < HX_SPEED_COUNT; p++) v[p][n] = r->speedup[p];
+        v[HX_SPEED_COUNT][n++] = r->final_acc;
+        int seen = 0;
+        for (int k = 0; k < j && !seen; k++) {
+            const rr_run *q = &s->runs[G->runs[k]];
+            seen = q->has_speed && strcmp(q->speed_where, r->speed_where) == 0;
+        }
+        wheres += !seen;
+    }
+    for (int p = 0; p < HX_SPEED_COUNT; p++) G->speedup[p] = rr_stats(v[p], n);
+    G->speed_acc = rr_stats(v[HX_SPEED_COUNT], n);
+    G->n_speed_wheres = wheres;
 }
 
 static void make_groups(rr_set *s)
@@ -268,8 +313,9 @@ static void make_groups(rr_set *s)
         if (r->epochs < G->epochs_min) G->epochs_min = r->epochs;
         if (r->epochs > G->epochs_max) G->epochs_max = r->epochs;
     }
-    double *v[4];
-    for (int k = 0; k < 4; k++) v[k] = malloc(sizeof(double) * ((size_t)s->n_runs + 1));
+    enum { N_SCRATCH = HX_SPEED_COUNT + 1 > 4 ? HX_SPEED_COUNT + 1 : 4 };
+    double *v[N_SCRATCH];
+    for (int k = 0; k < N_SCRATCH; k++) v[k] = malloc(sizeof(double) * ((size_t)s->n_runs + 1));
     for (int g = 0; g < s->n_groups; g++) {
         rr_group *G = &s->groups[g];
         for (int j = 0; j < G->n_runs; j++) {
@@ -285,8 +331,9 @@ static void make_groups(rr_set *s)
         G->macs_ratio = rr_stats(v[3], G->n_runs);
         G->n_recipes = distinct(s, G, offsetof(rr_run, recipe));
         G->n_code_versions = distinct(s, G, offsetof(rr_run, code_version));
+        speed_stats(s, G, v);
     }
-    for (int k = 0; k < 4; k++) free(v[k]);
+    for (int k = 0; k < N_SCRATCH; k++) free(v[k]);
     qsort(s->groups, (size_t)s->n_groups, sizeof *s->groups, cmp_group);
     for (int g = 0; g < s->n_groups; g++) {
         rr_group *G = &s->groups[g];
@@ -311,8 +358,18 @@ int rr_load_dirs(const char *const *run_dirs, int n, int skip_bad, FILE *warn, r
             s->n_unfinished += fio_exists(path);
             continue;
         }
-        if (rr_read_run(run_dirs[i], &s->runs[s->n_runs], msg, sizeof msg) == 0) s->n_runs++;
-        else if (skip_bad) {
+        if (rr_read_run(run_dirs[i], &s->runs[s->n_runs], msg, sizeof msg) == 0) {
+            /* A bad side record costs its speedup, not the run's accuracy. */
+            if (rr_read_speed(&s->runs[s->n_runs], msg, sizeof msg) == 0) s->n_runs++;
+            else if (skip_bad) {
+                s->n_speed_skipped++;
+                s->n_runs++;
+                if (warn) fprintf(warn, "warning: speedup left out: %s\n", msg);
+            } else {
+                snprintf(err, errlen, "%s (--skip-bad leaves such files out)", msg);
+                rc = -1;
+            }
+        } else if (skip_bad) {
             s->n_skipped++;
             if (warn) fprintf(warn, "warning: skipped %s\n", msg);
         } else {

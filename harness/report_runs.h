@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "harness/speedup.h"
 
 enum { RR_NAME_MAX = 64, RR_KEY_MAX = 2 * RR_NAME_MAX + 2, RR_PATH_MAX = 4096, RR_MAX_SEEDS = 64 };
 
@@ -34,6 +35,9 @@ typedef struct rr_run {
     double final_acc, best_acc, images_per_s;
     double bytes, bytes_fp32, compression, macs_dense, macs_needed;
     rr_bits w, a;         /* weighted by each layer's weight count */
+    int has_speed;        /* 1: the folder holds a speedup.json (read by rr_read_speed) */
+    double speedup[HX_SPEED_COUNT];   /* its median ratios, packed / fp32: batch 1, batch 64 */
+    char speed_where[2 * HX_SPEED_TEXT];   /* "<cpu> (<isa>), <n> thread(s)" */
 } rr_run;
 
 typedef struct rr_stat { double mean, std; int n; } rr_stat;   /* std: sample (n-1); 0 if n = 1 */
@@ -48,6 +52,8 @@ typedef struct rr_group {
     rr_bits w, a;         /* of the group's first run */
     int epochs_min, epochs_max;  /* differ: the group mixes recipes (a note says so) */
     int n_recipes, n_code_versions;   /* distinct values over the runs ("" counts): > 1 is flagged */
+    rr_stat speedup[HX_SPEED_COUNT], speed_acc;   /* over the runs with a speedup.json (n = their count) */
+    int n_speed_wheres;   /* distinct speed_where over those runs: > 1 mixes machines or threads */
 } rr_group;
 
 typedef struct rr_set {
@@ -55,15 +61,20 @@ typedef struct rr_set {
     rr_group *groups; int n_groups;   /* sorted by dataset, arch, baseline first, key */
     int n_unfinished;                 /* run folders without result.json */
     int n_skipped;                    /* bad result.json left out (skip_bad) */
+    int n_speed_skipped;              /* bad speedup.json left out, its run kept (skip_bad) */
 } rr_set;
 
 /* Reads every run under dir (sorted by folder name) and groups them. A bad result.json is an
- * error naming the file and key, unless skip_bad: then a warning goes to warn (may be NULL). */
+ * error naming the file and key, unless skip_bad: then a warning goes to warn (may be NULL). A
+ * bad speedup.json likewise, except that under skip_bad only the speedup is left out, the run kept. */
 int rr_load(const char *dir, int skip_bad, FILE *warn, rr_set *, char *err, size_t errlen);
 /* The same for the given run folders only (in that order; harness reproduce: one suite's runs). */
 int rr_load_dirs(const char *const *run_dirs, int n, int skip_bad, FILE *warn, rr_set *, char *err, size_t errlen);
 /* Reads one result.json (and the mode from config.ini beside it). */
 int rr_read_run(const char *run_dir, rr_run *, char *err, size_t errlen);
+/* Adds the run's speedup.json, when its folder (run->dir) has one, to a run rr_read_run read:
+ * 0 (has_speed says whether there was one), or -1 with err naming the file and field. */
+int rr_read_speed(rr_run *, char *err, size_t errlen);
 void rr_free(rr_set *);
 
 rr_stat rr_stats(const double *v, int n);
@@ -81,5 +92,7 @@ void rr_printf(rr_buf *, const char *fmt, ...)
     ;
 void rr_puts(rr_buf *, const char *s);
 void rr_buf_free(rr_buf *);
+/* "a (2 runs); b (1 run)": the distinct strings of v[0..n-1] in first-seen order, with their counts. */
+void rr_count_list(const char *const *v, int n, rr_buf *b);
 
 #endif

@@ -7,15 +7,15 @@
 #include <string.h>
 #include "base/fileio.h"
 
-enum { CELL_MAX = 320, MAIN_COLS = 11, ONLY_COLS = 11, MAX_SOURCES = 128 };
+enum { CELL_MAX = 320, MAIN_COLS = 12, ONLY_COLS = 11, MAX_SOURCES = 128 };
 typedef char cells[MAIN_COLS][CELL_MAX];
 
 static const char *const main_head[MAIN_COLS] = {
     "Method", "W bits", "A bits", "Top-1 reproduced", "Top-1 reported", "Δ reproduced", "Δ reported",
-    "Size (KB)", "Compression ×", "MACs needed/dense", "Seeds"};
+    "Size (KB)", "Compression ×", "MACs needed/dense", "Speedup × b64 / b1", "Seeds"};
 static const char *const only_head[ONLY_COLS] = {
     "Model", "Dataset", "Method", "Setting", "W bits", "A bits", "Baseline", "Top-1", "Δ", "Compression ×", "Source"};
-static_assert(MAIN_COLS == ONLY_COLS, "both tables share the cell array");
+static_assert(ONLY_COLS <= MAIN_COLS, "both tables share the cell array");
 
 static const char *const notes[] = {
     "Top-1: final test accuracy (%) of each run; mean ± sample standard deviation over seeds.",
@@ -28,6 +28,10 @@ static const char *const notes[] = {
     "Method keys are name[:mode] (mode from the run's config.ini [method] mode); published rows match on key, "
     "arch and dataset (a bare name also matches any mode).",
     "* unconfirmed or partly unconfirmed number; † secondary transcription (see results/reference.csv, notes).",
+    "Speedup × b64 / b1: images/s of the run's model.packed.h5 through the packed kernels over its model.h5 in "
+    "fp32, ratio of the medians over the repetitions, at batch 64 (throughput) / batch 1 (latency); mean over the "
+    "seeds whose folder holds a speedup.json (harness eval RUN_DIR/model.packed.h5 --data NAME --record), "
+    "— where none was measured. A measurement of one machine, not part of the run's deterministic numbers.",
 };
 
 /* --- cell text ---------------------------------------------------------------------------- */
@@ -51,6 +55,15 @@ static int source_index(const char **sources, int *n, const char *s)
     if (*n == MAX_SOURCES) return 0;
     sources[(*n)++] = s;
     return *n;
+}
+
+/* "3.10 / 4.21", "3.10 / 4.21 (2 of 3 seeds)" when some seeds have no speedup.json, or "—". */
+static void speed_cell(const rr_group *g, char *out)
+{
+    const rr_stat *b64 = &g->speedup[HX_SPEED_THROUGHPUT], *b1 = &g->speedup[HX_SPEED_LATENCY];
+    if (!b64->n) { snprintf(out, CELL_MAX, "—"); return; }
+    int n = snprintf(out, CELL_MAX, "%.2f / %.2f", b64->mean, b1->mean);
+    if (b64->n < g->n_runs) snprintf(out + n, CELL_MAX - (size_t)n, " (%d of %d seeds)", b64->n, g->n_runs);
 }
 
 /* "3", or "3 (epochs 5–15; 2 configs; 2 code versions)" for a row that mixes what seeds should share. */
@@ -87,7 +100,8 @@ static void group_cells(const rr_set *s, const rr_group *g, const rf_row *ref, i
     snprintf(c[7], CELL_MAX, "%.1f", g->bytes.mean / 1000);
     snprintf(c[8], CELL_MAX, "%.1f", g->compression.mean);
     snprintf(c[9], CELL_MAX, "%.2f", g->macs_ratio.mean);
-    seeds_cell(g, c[10]);
+    speed_cell(g, c[10]);
+    seeds_cell(g, c[11]);
 }
 
 static void ref_cells(const rf_row *r, cells c)
@@ -210,7 +224,8 @@ static void csv_ref(rr_buf *b, const rf_row *r)
 static void render_csv(const rr_set *s, const rf_table *ref, const int *match, const char *used, rr_buf *b)
 {
     rr_puts(b, "part,arch,dataset,method,title,setting,w_bits,a_bits,w_bits_mean,a_bits_mean,top1_mean,top1_std,"
-               "seeds,delta,size_kb,compression,macs_ratio,reported_top1,reported_baseline,reported_delta,"
+               "seeds,delta,size_kb,compression,macs_ratio,speedup_b64,speedup_b64_std,speedup_b1,speedup_b1_std,"
+               "speedup_seeds,reported_top1,reported_baseline,reported_delta,"
                "reported_compression,reported_compression_of,reported_confirmed,reported_source\n");
     char t[CELL_MAX];
     for (int i = 0; i < s->n_groups; i++) {
@@ -234,6 +249,11 @@ static void render_csv(const rr_set *s, const rf_table *ref, const int *match, c
         csv_num(b, g->bytes.mean / 1000);
         csv_num(b, g->compression.mean);
         csv_num(b, g->macs_ratio.mean);
+        for (int p = HX_SPEED_COUNT - 1; p >= 0; p--) {   /* batch 64, then batch 1, as the Markdown cell */
+            csv_num(b, g->speedup[p].n ? g->speedup[p].mean : NAN);
+            csv_num(b, g->speedup[p].n ? g->speedup[p].std : NAN);
+        }
+        rr_printf(b, "%d,", g->speedup[HX_SPEED_THROUGHPUT].n);
         csv_ref(b, match[i] >= 0 ? &ref->rows[match[i]] : NULL);
     }
     for (int i = 0; i < ref->n; i++) {
@@ -247,9 +267,25 @@ static void render_csv(const rr_set *s, const rf_table *ref, const int *match, c
         csv_field(b, r->setting, 0);
         csv_field(b, r->w_bits, 0);
         csv_field(b, r->a_bits, 0);
-        rr_puts(b, ",,,,,,,,,");
+        rr_puts(b, ",,,,,,,,,,,,,,");   /* the run columns, w_bits_mean .. speedup_seeds */
         csv_ref(b, r);
     }
+}
+
+/* "Speedups measured on: <cpu> (<isa>), 2 threads (3 runs); ...", or that none was. */
+static void speed_note(const rr_set *s, rr_buf *b)
+{
+    const char **where = malloc(sizeof *where * ((size_t)s->n_runs + 1));
+    int n = 0;
+    for (int i = 0; i < s->n_runs; i++)
+        if (s->runs[i].has_speed) where[n++] = s->runs[i].speed_where;
+    if (!n) rr_puts(b, "- No run here has a speedup.json: the speedup column is empty.\n");
+    else {
+        rr_puts(b, "- Speedups measured on: ");
+        rr_count_list(where, n, b);
+        rr_puts(b, ".\n");
+    }
+    free(where);
 }
 
 /* --- the report ----------------------------------------------------------------------------- */
@@ -329,6 +365,7 @@ void hx_table_render(const rr_set *s, const rf_table *ref, hx_table_format fmt, 
     if (md) {
         rr_puts(b, "\nNotes:\n");
         for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++) rr_printf(b, "- %s\n", notes[i]);
+        speed_note(s, b);
         for (int i = 0; i < s->n_groups; i++) {
             const rr_group *g = &s->groups[i];
             if (g->epochs_min != g->epochs_max)
@@ -343,9 +380,14 @@ void hx_table_render(const rr_set *s, const rf_table *ref, hx_table_format fmt, 
                 rr_printf(b, "- Warning: %s on %s / %s averages runs of %d code versions (code_version in "
                              "result.json; empty in records from before it was kept).\n",
                           g->key, g->arch, g->dataset, g->n_code_versions);
+            if (g->n_speed_wheres > 1)
+                rr_printf(b, "- Warning: %s on %s / %s averages speedups measured on %d different CPUs or thread "
+                             "counts.\n", g->key, g->arch, g->dataset, g->n_speed_wheres);
         }
         if (s->n_unfinished) rr_printf(b, "- %d unfinished run folder(s) (no result.json) left out.\n", s->n_unfinished);
         if (s->n_skipped) rr_printf(b, "- %d run(s) with a bad result.json skipped (--skip-bad).\n", s->n_skipped);
+        if (s->n_speed_skipped)
+            rr_printf(b, "- %d bad speedup.json left out, their runs kept (--skip-bad).\n", s->n_speed_skipped);
     }
     free(match);
     free(used);

@@ -96,4 +96,28 @@ inline void fx_write_run(const std::string &root, const fx_run &r)
     }
 }
 
+/* A speedup.json as harness eval --record writes it, by hand: speedups b64 (batch 64) and b1
+ * (batch 1), the fp32 medians 1000 images/s, measured on cpu with threads. */
+inline void fx_write_speedup(const std::string &root, const std::string &id, double b64, double b1,
+                             const std::string &cpu = "Test CPU", int threads = 2)
+{
+    std::ostringstream j;
+    j.precision(17);
+    j << "{\n\"run_id\": \"" << id << "\",\n\"dataset\": \"mnist\",\n\"packed_model\": \"model.packed.h5\",\n"
+      << "\"float_model\": \"model.h5\",\n\"unit\": \"images_per_s\",\n\"cpu\": \"" << cpu << "\",\n"
+      << "\"isa\": \"avx2\",\n\"threads\": " << threads << ",\n\"repetitions\": 5,\n"
+      << "\"date\": \"2026-01-01T00:00:00Z\",\n\"code_version\": \"0.1.0+src.1\",\n\"git\": \"\"";
+    const char *keys[] = {"latency", "throughput"};
+    const int batch[] = {1, 64};
+    const double ratio[] = {b1, b64};
+    for (int p = 0; p < 2; p++) {
+        double f = 1000, m = f * ratio[p];
+        j << ",\n\"" << keys[p] << "\": {\"batch\": " << batch[p] << ", \"packed\": {\"min\": " << m * 0.9
+          << ", \"median\": " << m << ", \"max\": " << m * 1.1 << "}, \"fp32\": {\"min\": 900, \"median\": " << f
+          << ", \"max\": 1100}, \"speedup\": " << m / f << "}";
+    }
+    j << "\n}\n";
+    fx_write(root + "/" + id + "/speedup.json", j.str());
+}
+
 #endif

@@ -57,6 +57,21 @@ TEST_F(Cli, UnknownOptionsAndCommandsNameThemselves)
     EXPECT_EQ("harness: unknown command rnu (did you mean run?); see harness help\n", r.err);
 }
 
+TEST_F(Cli, EvalRecordOptionsAreChecked)
+{
+    Result r = harness("eval m.h5 --data mnist --recrod");
+    EXPECT_EQ("harness: eval: unknown option --recrod (did you mean --record?); see harness help\n", r.err);
+    r = harness("eval m.h5 --data mnist --record");
+    EXPECT_EQ(2, r.status);
+    EXPECT_EQ("harness: eval: --record times a RUN_DIR/model.packed.h5 against model.h5 beside it; see harness help\n",
+              r.err);
+    r = harness("eval m.packed.h5 --data mnist --record --reps 0");
+    EXPECT_EQ(2, r.status);
+    EXPECT_EQ("harness: eval: --reps takes a whole number from 1 to 64; see harness help\n", r.err);
+    r = harness("eval m.packed.h5 --data mnist --threads two");
+    EXPECT_EQ("harness: eval: --threads takes a whole number from 1 to 64; see harness help\n", r.err);
+}
+
 TEST_F(Cli, ImportNameMustBeSafe)
 {
     Result r = harness("data import ../../x --idx " + root);

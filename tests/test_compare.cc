@@ -57,9 +57,9 @@ TEST_F(Compare, TableWithDeltaAndWelchPAgainstEachSurveyedMethod)
     Out r = harness("compare configs/new.ini --against all --seeds 2 --configs configs --quiet");
     ASSERT_EQ(0, r.status) << r.text;
     auto mine = row(r.text, "Magnitude"), base = row(r.text, "Full precision"), dc = row(r.text, "Deep");
-    ASSERT_EQ(8u, mine.size()) << r.text;
-    ASSERT_EQ(8u, base.size()) << r.text;
-    ASSERT_EQ(8u, dc.size()) << r.text;
+    ASSERT_EQ(9u, mine.size()) << r.text;
+    ASSERT_EQ(9u, base.size()) << r.text;
+    ASSERT_EQ(9u, dc.size()) << r.text;
     EXPECT_NE(std::string::npos, mine[0].find("**new**"));
     EXPECT_EQ("2", dc[3]);
     EXPECT_EQ(std::string::npos, r.text.find("other-arch.ini")) << "another arch was compared";
@@ -74,13 +74,14 @@ TEST_F(Compare, TableWithDeltaAndWelchPAgainstEachSurveyedMethod)
     snprintf(want, sizeof want, "%+.2f", y.mean - z.mean);
     EXPECT_EQ(want, dc[4]);
     hx_welch w = hx_welch_test(x.mean, x.std, x.n, y.mean, y.std, y.n);
-    if (std::isnan(w.p)) EXPECT_EQ("—", dc[7]);
+    if (std::isnan(w.p)) EXPECT_EQ("—", dc[8]);
     else {
         snprintf(want, sizeof want, "%.3g", w.p);
-        EXPECT_EQ(want, dc[7]);
+        EXPECT_EQ(want, dc[8]);
     }
-    EXPECT_EQ("—", mine[7]);   // not tested against itself
-    EXPECT_NE(std::string::npos, r.text.find("No speedup column")) << r.text;
+    EXPECT_EQ("—", mine[8]);   // not tested against itself
+    EXPECT_EQ("—", dc[7]);   // no speedup.json in these run folders
+    EXPECT_NE(std::string::npos, r.text.find("No run here has a speedup.json")) << r.text;
     // a second call trains nothing
     r = harness("compare configs/new.ini --seeds 2 --configs configs --quiet");
     ASSERT_EQ(0, r.status) << r.text;

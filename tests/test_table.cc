@@ -143,7 +143,7 @@ TEST_F(Table, MarkdownJoinsReferenceAndListsUnrunSettings)
 {
     std::string md = run_table({"--runs", runs, "--ref", ref});
     auto row = md_row(md, "XNOR-Net (bwn)");
-    ASSERT_EQ(row.size(), 11u) << md;
+    ASSERT_EQ(row.size(), 12u) << md;
     EXPECT_EQ(row[1], "1 (fp first/last)");
     EXPECT_EQ(row[2], "32");
     EXPECT_EQ(row[3], "98.50 ± 0.50");
@@ -153,17 +153,17 @@ TEST_F(Table, MarkdownJoinsReferenceAndListsUnrunSettings)
     EXPECT_EQ(row[7], "2.0");
     EXPECT_EQ(row[8], "16.0");
     EXPECT_EQ(row[9], "0.25");
-    EXPECT_EQ(row[10], "3");
+    EXPECT_EQ(row[11], "3");
     auto x = md_row(md, "XNOR-Net (xnor)");
-    ASSERT_EQ(x.size(), 11u);
+    ASSERT_EQ(x.size(), 12u);
     EXPECT_EQ(x[2], "1 (fp first/last)");
     EXPECT_EQ(x[3], "97.00");
     EXPECT_EQ(x[4], "—");          /* no published xnor:xnor row */
     EXPECT_EQ(x[5], "-2.10");
     auto base = md_row(md, "Full precision");
-    ASSERT_EQ(base.size(), 11u);
+    ASSERT_EQ(base.size(), 12u);
     EXPECT_EQ(base[5], "—");
-    EXPECT_EQ(base[10], "2");
+    EXPECT_EQ(base[11], "2");
     EXPECT_NE(md.find("[1] Paper A Table 1"), std::string::npos);
     /* Unrun settings: the second BWN row and the TTQ row, with their marks. */
     size_t only = md.find("## Reported only");
@@ -188,15 +188,15 @@ TEST_F(Table, FlagsRowsWhoseSeedsDifferInConfigOrCode)
     for (int i = 0; i < 3; i++) { r.id = "same-" + std::to_string(i); r.seed = i + 1; fx_write_run(dir, r); }
     std::string md = run_table({"--runs", dir, "--ref", ref});
     auto row = md_row(md, "Full precision");
-    ASSERT_EQ(row.size(), 11u) << md;
-    EXPECT_EQ(row[10], "3");                        // seeds of one config and one code: no flag
+    ASSERT_EQ(row.size(), 12u) << md;
+    EXPECT_EQ(row[11], "3");                        // seeds of one config and one code: no flag
     EXPECT_EQ(md.find("Warning"), std::string::npos) << md;
     r.id = "other-config"; r.seed = 4; r.recipe = "bbbb"; fx_write_run(dir, r);
     r.id = "other-code"; r.seed = 5; r.recipe = "aaaa"; r.code_version = "0.1.0+src.2"; fx_write_run(dir, r);
     md = run_table({"--runs", dir, "--ref", ref});
     row = md_row(md, "Full precision");
-    ASSERT_EQ(row.size(), 11u) << md;
-    EXPECT_EQ(row[10], "5 (2 configs; 2 code versions)");
+    ASSERT_EQ(row.size(), 12u) << md;
+    EXPECT_EQ(row[11], "5 (2 configs; 2 code versions)");
     EXPECT_NE(md.find("averages runs of 2 different configs"), std::string::npos) << md;
     EXPECT_NE(md.find("averages runs of 2 code versions"), std::string::npos) << md;
 }
@@ -234,7 +234,7 @@ TEST_F(Table, LatexEscapesAndOutFileIsWritten)
     EXPECT_NE(tex.find("98.50 $\\pm$ 0.50"), std::string::npos);
     EXPECT_NE(tex.find("32/w\\_bits"), std::string::npos);
     EXPECT_EQ(tex.find("±"), std::string::npos);
-    EXPECT_NE(tex.find("\\multicolumn{11}{l}{\\textbf{lenet5 / mnist}}"), std::string::npos);
+    EXPECT_NE(tex.find("\\multicolumn{12}{l}{\\textbf{lenet5 / mnist}}"), std::string::npos);
 }
 
 TEST_F(Table, MalformedJsonNamesTheFileUnlessSkipped)
@@ -247,7 +247,7 @@ TEST_F(Table, MalformedJsonNamesTheFileUnlessSkipped)
     EXPECT_NE(std::string(err).find("--skip-bad"), std::string::npos) << err;
     std::string md = run_table({"--runs", runs, "--ref", ref, "--skip-bad"});
     EXPECT_NE(md.find("1 run(s) with a bad result.json skipped"), std::string::npos);
-    EXPECT_EQ(md_row(md, "XNOR-Net (bwn)").size(), 11u);
+    EXPECT_EQ(md_row(md, "XNOR-Net (bwn)").size(), 12u);
 }
 
 TEST_F(Table, MissingKeyNamesFileAndKey)
