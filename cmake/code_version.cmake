@@ -6,7 +6,8 @@
 #   cmake -DSRC=<source dir> -DOUT=<file> -DVERSION=<x.y.z> -P code_version.cmake
 file(GLOB_RECURSE sources RELATIVE ${SRC}
      ${SRC}/nn/*.c ${SRC}/nn/*.h ${SRC}/datasets/*.c ${SRC}/datasets/*.h ${SRC}/methods/*.c ${SRC}/methods/*.h
-     ${SRC}/harness/*.c ${SRC}/harness/*.h ${SRC}/deploy/*.c ${SRC}/deploy/*.h ${SRC}/CMakeLists.txt)
+     ${SRC}/harness/*.c ${SRC}/harness/*.h ${SRC}/deploy/*.c ${SRC}/deploy/*.h ${SRC}/base/*.c ${SRC}/base/*.h
+     ${SRC}/runtime/*.c ${SRC}/runtime/*.h ${SRC}/CMakeLists.txt)
 list(SORT sources)
 set(all "")
 foreach(f ${sources})
