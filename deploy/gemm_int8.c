@@ -8,24 +8,7 @@
 #include "deploy/format_impl.h"
 #include "deploy/simd.h"
 #include "deploy/kernels_ref.h"
-#include <dnnl.h>
-
-enum { INT8_PLANS = 4 };
-
-typedef struct {
-    int n;                          /* 0 = empty */
-    dnnl_primitive_t prim;
-    dnnl_memory_t src, wei, dst, zp;
-} int8_slot;
-
-typedef struct {
-    dnnl_engine_t engine;
-    dnnl_stream_t stream;
-    int32_t zero;                   /* the source zero point, as oneDNN reads it */
-    float *out_scale;               /* rows: fl(scale[r] x_scale) */
-    int8_slot slot[INT8_PLANS];
-    int next;                       /* the slot a new n replaces */
-} int8_plan;
+#include "deploy/int8_plan.h"
 
 static void slot_free(int8_slot *s)
 {
@@ -40,7 +23,10 @@ void dp_int8_release(void *plan)
 {
     int8_plan *p = plan;
     if (!p) return;
-    for (int i = 0; i < INT8_PLANS; i++) slot_free(&p->slot[i]);
+    for (int i = 0; i < INT8_PLANS; i++) {
+        slot_free(&p->slot[i]);
+        dp_int8_conv_slot_free(&p->conv[i]);
+    }
     if (p->stream) dnnl_stream_destroy(p->stream);
     if (p->engine) dnnl_engine_destroy(p->engine);
     free(p->out_scale);
@@ -106,7 +92,7 @@ static int8_slot *slot_for(const dp_matrix *m, int8_plan *p, int n)
  * without it (AVX2, plain AVX-512) it adds pairs of products in saturating 16-bit lanes, and a
  * full-range input against a -128 weight comes out wrong (seen with ONEDNN_MAX_CPU_ISA=AVX2).
  * There the scalar reference computes the layer: slower, the same numbers on every machine. */
-static int onednn_exact(void)
+int dp_int8_onednn_exact(void)
 {
     const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
     const unsigned vnni512 = (unsigned)dnnl_cpu_isa_avx512_core_vnni, vnni2 = (unsigned)dnnl_cpu_isa_avx2_vnni;
@@ -119,7 +105,7 @@ void dp_int8_gemm(const dp_matrix *w, int n, const float *x, size_t ldx, float *
     DP_ASSERT(w->format == DP_FORMAT_INT8 && w->payload && w->plan);
     DP_ASSERT(n >= 0 && ldx >= (size_t)n && ldy >= (size_t)n);
     if (n == 0) return;
-    if (!onednn_exact()) { dp_ref_gemm_int8(w, n, x, ldx, y, ldy); return; }
+    if (!dp_int8_onednn_exact()) { dp_ref_gemm_int8(w, n, x, ldx, y, ldy); return; }
     const int rows = w->rows, cols = w->cols;
     const dp_head_int8 *h = dp_int8_head(w);
     uint8_t *u = dp_alloc((size_t)n * cols);

@@ -120,6 +120,11 @@ static void run_conv(void *ctx, nn_model *m, nn_node *n, const float *x0, const 
     rt_model *rt = ctx;
     const rt_layer *l = &rt->layer[n - m->nodes];
     nn_conv_geom g = nn_conv_geom_of(n);
+    if (l->w.format == DP_FORMAT_INT8) {   /* the whole batch in one int8 convolution, affine included */
+        const dp_conv_shape sh = { batch, g.c, g.h, g.w, g.k, g.stride, g.pad };
+        dp_int8_conv(&l->w, &sh, x0, n->out, l->scale, l->shift, &rt->ex);
+        return;
+    }
     size_t per_in = nn_dims_size(n->in_dims), per_out = nn_dims_size(n->out_dims);
     int n_cols = (int)nn_conv_geom_cols(&g), trivial = nn_conv_geom_trivial(&g);
     float *xq_own;
