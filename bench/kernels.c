@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include "harness/omp_env.h"
 #include "deploy/format.h"
@@ -136,9 +137,12 @@ static void bench_shape(const shape *s, nn_kernel kernel, int threads, double mi
  * layer. f32: per sample, im2col + F32 dp_gemm (CBLAS sgemm), as runtime/exec.c runs an F32
  * layer; a linear layer one sgemm. engine: the engine's own fp32 conv layer (oneDNN's fp32
  * convolution for kernels up to 3x3, else im2col + GEMM), what the simulated model runs.
+ * int8 gemm: the per-sample path INT8 conv layers had before (im2col + oneDNN's int8 matmul).
  * Both fp32 paths get the input already on the grid, so all three compute the same layer
- * ("max rel" compares int8 to f32). Repetitions alternate the three, each at least
- * min_time / reps long; a ratio is the fp32 median time over the int8 median time. */
+ * ("max rel" compares int8 to f32; the two int8 paths must agree bit for bit, else the row
+ * says so). Repetitions alternate the paths, each at least min_time / reps long; a ratio is the
+ * other path's median time over int8's; "cpu vs f32" the same from process CPU time over all
+ * repetitions, which a loaded machine disturbs less than wall time. */
 enum { KI_MAX_REPS = 64 };
 
 typedef struct {
@@ -158,7 +162,7 @@ static const ki_shape ki_shapes[] = {
     { "resnet20 fc", 64, 64, 1, 1, 10, 1, 1, 0, 1 },
 };
 
-enum { KI_INT8, KI_F32, KI_ENGINE, KI_PATHS };
+enum { KI_INT8, KI_F32, KI_ENGINE, KI_INT8_GEMM, KI_PATHS };
 
 typedef struct {
     const ki_shape *s;
@@ -184,10 +188,12 @@ static void ki_run(ki_ctx *c, int path)
     }
     if (path == KI_INT8) {
         dp_int8_conv(&c->q, &c->cs, c->x, c->y, NULL, NULL, &c->ex);
-    } else if (path == KI_F32) {
+    } else if (path == KI_F32 || path == KI_INT8_GEMM) {
+        const float *x = path == KI_F32 ? c->xq : c->x;
+        float *y = path == KI_F32 ? c->yf : c->y;
         for (int b = 0; b < s->n; b++) {
-            nn_im2col(&c->g, c->xq + b * per_in, c->col, npix);
-            dp_gemm(&c->f, (int)npix, c->col, npix, c->yf + b * per_out, npix, &c->ex);
+            nn_im2col(&c->g, x + b * per_in, c->col, npix);
+            dp_gemm(path == KI_F32 ? &c->f : &c->q, (int)npix, c->col, npix, y + b * per_out, npix, &c->ex);
         }
     } else {
         nn_layer_table[NN_CONV].forward(c->m, c->cv, c->xq, NULL, s->n, 0);
@@ -252,6 +258,14 @@ static void ki_free(ki_ctx *c)
     free(c->x); free(c->xq); free(c->xt); free(c->y); free(c->yf); free(c->col);
 }
 
+static double ki_cpu_s(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + (double)u.ru_stime.tv_sec +
+           1e-6 * ((double)u.ru_utime.tv_usec + (double)u.ru_stime.tv_usec);
+}
+
 static int ki_cmp(const void *a, const void *b)
 {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -262,36 +276,54 @@ static int ki_bench_int8(int threads, int reps, double min_time)
 {
     printf("\nINT8 (%s) vs fp32, %d threads, batch 64, %d repetitions (ms per call: min / median / max)\n",
            dp_int8_conv_onednn() ? "oneDNN int8" : "no VNNI: scalar reference", threads, reps);
-    printf("%-17s %-22s %-24s %-24s %-24s %8s %8s %9s  %s\n", "layer", "shape n,c,hxw->o,k,s", "int8", "f32 im2col+sgemm",
-           "engine fp32 conv", "vs f32", "vs eng", "max rel", "int8 implementation");
+    printf("%-17s %-22s %-24s %-24s %-24s %-24s %8s %8s %8s %9s %10s  %s\n", "layer", "shape n,c,hxw->o,k,s", "int8",
+           "f32 im2col+sgemm", "engine fp32 conv", "int8 gemm (before)", "vs f32", "vs eng", "vs gemm", "max rel",
+           "cpu vs f32", "int8 implementation");
     for (size_t i = 0; i < sizeof ki_shapes / sizeof ki_shapes[0]; i++) {
         ki_ctx c;
         ki_setup(&c, &ki_shapes[i], threads);
         const ki_shape *s = c.s;
-        double t[KI_PATHS][KI_MAX_REPS];
+        double t[KI_PATHS][KI_MAX_REPS], cpu[KI_PATHS] = { 0 };
+        long calls_all[KI_PATHS] = { 0 };
         const int paths = s->linear ? KI_ENGINE : KI_PATHS;
         for (int p = 0; p < paths; p++) ki_run(&c, p);   /* warm: primitives, pages */
         for (int r = 0; r < reps; r++)
             for (int p = 0; p < paths; p++) {
                 int calls = 0;
-                double t0 = now_s(), e;
+                double t0 = now_s(), c0 = ki_cpu_s(), e;
                 do { ki_run(&c, p); calls++; } while ((e = now_s() - t0) < min_time / reps);
                 t[p][r] = e / calls;
+                cpu[p] += ki_cpu_s() - c0;
+                calls_all[p] += calls;
             }
         for (int p = 0; p < paths; p++) qsort(t[p], (size_t)reps, sizeof t[p][0], ki_cmp);
         const size_t ny = (size_t)s->n * s->o * nn_conv_geom_cols(&c.g);
+        ki_run(&c, KI_INT8);
         const double diff = max_rel_diff(c.y, c.yf, ny);
+        int same = 1;   /* the batched conv gives the per-sample path's numbers, bit for bit */
+        if (paths == KI_PATHS) {
+            float *y1 = malloc(ny * sizeof *y1);
+            if (!y1) ki_die("out of memory");
+            memcpy(y1, c.y, ny * sizeof *y1);
+            ki_run(&c, KI_INT8_GEMM);
+            same = !memcmp(y1, c.y, ny * sizeof *y1);
+            free(y1);
+        }
         char sh[64], cell[KI_PATHS][32];
         snprintf(sh, sizeof sh, "%d,%d,%dx%d->%d,k%d,s%d", s->n, s->c, s->h, s->w, s->o, s->k, s->stride);
         for (int p = 0; p < KI_PATHS; p++)
             if (p < paths) snprintf(cell[p], sizeof cell[p], "%.3f/%.3f/%.3f", 1e3 * t[p][0], 1e3 * t[p][reps / 2],
                                     1e3 * t[p][reps - 1]);
             else snprintf(cell[p], sizeof cell[p], "-");
-        char veng[16] = "-";
-        if (paths == KI_PATHS) snprintf(veng, sizeof veng, "%.2fx", t[KI_ENGINE][reps / 2] / t[KI_INT8][reps / 2]);
-        printf("%-17s %-22s %-24s %-24s %-24s %7.2fx %8s %9.1e  %s\n", s->label, sh, cell[KI_INT8], cell[KI_F32],
-               cell[KI_ENGINE], t[KI_F32][reps / 2] / t[KI_INT8][reps / 2], veng, diff,
-               s->linear ? "matmul" : dp_int8_conv_impl(&c.q, &c.cs));
+        char veng[16] = "-", vgemm[16] = "-";
+        if (paths == KI_PATHS) {
+            snprintf(veng, sizeof veng, "%.2fx", t[KI_ENGINE][reps / 2] / t[KI_INT8][reps / 2]);
+            snprintf(vgemm, sizeof vgemm, "%.2fx", t[KI_INT8_GEMM][reps / 2] / t[KI_INT8][reps / 2]);
+        }
+        printf("%-17s %-22s %-24s %-24s %-24s %-24s %7.2fx %8s %8s %9.1e %9.2fx  %s%s\n", s->label, sh,
+               cell[KI_INT8], cell[KI_F32], cell[KI_ENGINE], cell[KI_INT8_GEMM], t[KI_F32][reps / 2] / t[KI_INT8][reps / 2],
+               veng, vgemm, diff, (cpu[KI_F32] / calls_all[KI_F32]) / (cpu[KI_INT8] / calls_all[KI_INT8]),
+               s->linear ? "matmul" : dp_int8_conv_impl(&c.q, &c.cs), same ? "" : " DIFFERS from the per-sample path");
         ki_free(&c);
     }
     return 0;

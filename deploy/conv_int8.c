@@ -108,6 +108,41 @@ static int8_conv_slot *conv_for(const dp_matrix *m, int8_plan *p, const dp_conv_
 
 int dp_int8_conv_onednn(void) { return dp_int8_onednn_exact(); }
 
+/* The grid's integers of a run of floats (int8_plan.h): a division, a rounding and a clamp per
+ * value, which vectorize; compiled once per level (the same IEEE operations, the same integers). */
+enum { LEVEL_RUN = 1024 };
+
+DP_INLINE void levels_body(const dp_head_int8 *h, const float *x, size_t n, uint8_t *u)
+{
+    const float scale = h->x_scale, zero = (float)h->x_zero, top = (float)h->x_qmax;
+    for (size_t i = 0; i < n; i++) {
+        float v = __builtin_nearbyintf(x[i] / scale) + zero;
+        v = v < 0 ? 0 : v > top ? top : v;
+        u[i] = (uint8_t)(int)v;
+    }
+}
+
+static void levels_portable(const dp_head_int8 *h, const float *x, size_t n, uint8_t *u) { levels_body(h, x, n, u); }
+#if DP_X86
+DP_TARGET_AVX2 static void levels_avx2(const dp_head_int8 *h, const float *x, size_t n, uint8_t *u)
+{
+    levels_body(h, x, n, u);
+}
+DP_TARGET_AVX512 static void levels_avx512(const dp_head_int8 *h, const float *x, size_t n, uint8_t *u)
+{
+    levels_body(h, x, n, u);
+}
+#endif
+
+dp_int8_levels_fn dp_int8_levels_at(const dp_exec *ex)
+{
+#if DP_X86
+    if (ex && ex->isa == DP_ISA_AVX512) return levels_avx512;
+    if (ex && ex->isa == DP_ISA_AVX2) return levels_avx2;
+#endif
+    return levels_portable;
+}
+
 static int8_conv_slot *conv_or_die(const dp_matrix *w, const dp_conv_shape *s)
 {
     DP_ASSERT(w->format == DP_FORMAT_INT8 && w->payload && w->plan);
@@ -141,13 +176,18 @@ void dp_int8_conv(const dp_matrix *w, const dp_conv_shape *s, const float *x, fl
     float *d = NULL;
     DP_ASSERT(dnnl_memory_get_data_handle(slot->src, (void **)&u) == dnnl_success &&
               dnnl_memory_get_data_handle(slot->dst, (void **)&d) == dnnl_success);
+    const dp_int8_levels_fn levels = dp_int8_levels_at(ex);
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int b = 0; b < s->n; b++)   /* NCHW floats -> NHWC grid integers */
-        for (int ch = 0; ch < c; ch++) {
-            const float *xc = x + ((size_t)b * c + ch) * hw;
-            uint8_t *ub = u + (size_t)b * hw * c + ch;
-            for (size_t i = 0; i < hw; i++) ub[i * c] = (uint8_t)dp_int8_level(h, xc[i]);
-        }
+    for (int b = 0; b < s->n; b++)   /* NCHW floats -> NHWC grid integers, a run of one plane at a time */
+        for (int ch = 0; ch < c; ch++)
+            for (size_t i0 = 0; i0 < hw; i0 += LEVEL_RUN) {
+                const size_t len = hw - i0 < LEVEL_RUN ? hw - i0 : LEVEL_RUN;
+                uint8_t run[LEVEL_RUN];
+                uint8_t *ub = u + ((size_t)b * hw + i0) * c + ch;
+                levels(h, x + ((size_t)b * c + ch) * hw + i0, len, c == 1 ? ub : run);
+                if (c > 1)
+                    for (size_t i = 0; i < len; i++) ub[i * c] = run[i];
+            }
     const dnnl_exec_arg_t args[] = {
         { DNNL_ARG_SRC, slot->src }, { DNNL_ARG_WEIGHTS, slot->wei }, { DNNL_ARG_DST, slot->dst },
         { DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, slot->zp },

@@ -3,8 +3,9 @@
  * output scales (scale[r] x_scale). oneDNN's matmul scales per column of its destination, so
  * it runs transposed: Y^T (n x rows) = U^T (n x cols) . W^T (cols x rows), W^T being the
  * payload itself read column-major. Primitives are built per column count n and kept (a few
- * per matrix: a conv layer has one n, a linear layer one per batch size). The sums are exact;
- * only the final product by the scale rounds, as in the reference (kernels_ref.c). */
+ * per matrix: one per batch size). The sums are exact; only the final product by the scale
+ * rounds, as in the reference (kernels_ref.c). A linear layer's activations are already U^T's
+ * layout (sample-major), so dp_int8_linear hands them over with no transposes at all. */
 #include "deploy/format_impl.h"
 #include "deploy/simd.h"
 #include "deploy/kernels_ref.h"
@@ -131,4 +132,40 @@ void dp_int8_gemm(const dp_matrix *w, int n, const float *x, size_t ldx, float *
         for (int r = 0; r < rows; r++) y[(size_t)r * ldy + j] = yt[(size_t)j * rows + r];
     free(u);
     free(yt);
+}
+
+void dp_int8_linear(const dp_matrix *w, int n, const float *x, float *y, const float *a_scale, const float *a_shift,
+                    const dp_exec *ex)
+{
+    DP_ASSERT(w->format == DP_FORMAT_INT8 && w->payload && w->plan && n >= 0);
+    if (n == 0) return;
+    if (!dp_int8_onednn_exact()) { dp_ref_linear_int8(w, n, x, y, a_scale, a_shift); return; }
+    const int rows = w->rows;
+    const size_t cols = (size_t)w->cols;
+    uint8_t *u = dp_alloc((size_t)n * cols);
+    DP_ASSERT(u);
+    dp_int8_levels_at(ex)(dp_int8_head(w), x, (size_t)n * cols, u);
+    int8_slot *s = slot_for(w, w->plan, n);
+    if (!s) {
+        fprintf(stderr, "deploy: oneDNN offers no int8 matmul for %d x %zu . %zu x %d\n", rows, cols, cols, n);
+        abort();
+    }
+    int8_plan *p = w->plan;
+    dnnl_memory_set_data_handle(s->src, u);
+    dnnl_memory_set_data_handle(s->dst, y);
+    const dnnl_exec_arg_t args[] = {
+        { DNNL_ARG_SRC, s->src }, { DNNL_ARG_WEIGHTS, s->wei }, { DNNL_ARG_DST, s->dst },
+        { DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, s->zp },
+    };
+    DP_ASSERT(dnnl_primitive_execute(s->prim, p->stream, 4, args) == dnnl_success);
+    DP_ASSERT(dnnl_stream_wait(p->stream) == dnnl_success);
+    free(u);
+    if (!a_scale && !a_shift) return;
+    for (int j = 0; j < n; j++) {   /* the reference's affine, in place */
+        float *yj = y + (size_t)j * rows;
+        if (a_scale)
+            for (int r = 0; r < rows; r++) yj[r] = yj[r] * a_scale[r] + a_shift[r];
+        else
+            for (int r = 0; r < rows; r++) yj[r] += a_shift[r];
+    }
 }

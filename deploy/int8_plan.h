@@ -36,5 +36,8 @@ typedef struct {
 /* 1 when oneDNN's u8 x s8 sums are exact on this CPU (gemm_int8.c says why it matters). */
 int dp_int8_onednn_exact(void);
 void dp_int8_conv_slot_free(int8_conv_slot *s);
+/* u[i] = dp_int8_level(h, x[i]) for i < n, at ex's instruction-set level (conv_int8.c). */
+typedef void (*dp_int8_levels_fn)(const dp_head_int8 *h, const float *x, size_t n, uint8_t *u);
+dp_int8_levels_fn dp_int8_levels_at(const dp_exec *ex);
 
 #endif

@@ -52,7 +52,14 @@ static inline int dp_conv_out(int in, int k, int stride, int pad) { return (in +
  * ex->threads split the quantizing and the epilogue; oneDNN runs on the caller's OpenMP threads. */
 void dp_int8_conv(const dp_matrix *w, const dp_conv_shape *s, const float *x, float *y, const float *a_scale,
                   const float *a_shift, const dp_exec *ex);
-/* 1 when dp_int8_conv (and dp_gemm on INT8) run on oneDNN here: the CPU has VNNI (AVX-512 VNNI or
+/* INT8 linear layer on sample-major activations: x (n x cols), y (n x rows),
+ *     y[j][r] = epilogue of sum_c q[r][c] (u[j][c] - x_zero), u = dp_int8_level(x[j][c])
+ * with dp_int8_conv's epilogue (scale, then a_scale/a_shift), so the same numbers as dp_gemm on
+ * the transposed x plus the runtime's affine, bit for bit. oneDNN's int8 matmul straight on the
+ * layer's layout (no transposes) where exact, else the scalar reference. */
+void dp_int8_linear(const dp_matrix *w, int n, const float *x, float *y, const float *a_scale, const float *a_shift,
+                    const dp_exec *ex);
+/* 1 when dp_int8_conv, dp_int8_linear (and dp_gemm on INT8) run on oneDNN here: the CPU has VNNI (AVX-512 VNNI or
  * AVX-VNNI), where oneDNN's u8 x s8 sums are exact. */
 int dp_int8_conv_onednn(void);
 /* The oneDNN implementation dp_int8_conv runs for shape s (built if need be), e.g.

@@ -180,3 +180,16 @@ void dp_ref_conv_int8(const dp_matrix *w, const dp_conv_shape *s, const float *x
                 }
         }
 }
+
+void dp_ref_linear_int8(const dp_matrix *w, int n, const float *x, float *y, const float *a_scale,
+                        const float *a_shift)
+{
+    const dp_head_int8 *h = dp_int8_head(w);
+    for (int j = 0; j < n; j++)
+        for (int r = 0; r < w->rows; r++) {
+            int64_t sum = 0;
+            for (int c = 0; c < w->cols; c++)
+                sum += (int64_t)dp_int8_q(w)[(size_t)r * w->cols + c] * (dp_int8_level(h, x[(size_t)j * w->cols + c]) - h->x_zero);
+            y[(size_t)j * w->rows + r] = int8_epilogue(sum, dp_int8_scale(w)[r] * h->x_scale, a_scale, a_shift, r);
+        }
+}

@@ -23,6 +23,8 @@ void dp_ref_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb,
                       float *y, size_t ldy);
 void dp_ref_shift_gemm_i32(const dp_matrix *w, int n, const int32_t *x, size_t ldx, int32_t *y,
                            size_t ldy);
+void dp_ref_linear_int8(const dp_matrix *w, int n, const float *x, float *y, const float *a_scale,
+                        const float *a_shift);
 void dp_ref_conv_int8(const dp_matrix *w, const dp_conv_shape *s, const float *x, float *y, const float *a_scale,
                       const float *a_shift);
 

@@ -21,8 +21,9 @@ int hx_packed_eval_run(const char *path, const char *data, int batch, int thread
                        char *err, size_t errlen);
 
 /* Images per second of the packed model and of model.h5 beside it, at batch 1 (latency) and 64
- * (throughput), over `reps` repetitions: min / median / max printed to out. Timings of a loaded
- * machine say little; the numbers are measured, not checked. 0, or -1 with err. */
+ * (throughput), over `reps` repetitions alternating the two: min / median / max printed to out,
+ * and the median images per CPU second of the process (less disturbed by a loaded machine than
+ * wall time). The numbers are measured, not checked. 0, or -1 with err. */
 int hx_packed_bench(const char *path, const char *data, int threads, int reps, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -2,7 +2,8 @@
 // the scalar reference twin (deploy/kernels_ref.c), bit for bit, on random shapes with odd
 // sizes, padding, stride 2, a nonzero zero point (padded taps must read the real value 0) and
 // inputs past the grid; and the reference against what the per-sample path computed before it
-// (im2col, the INT8 GEMM's reference, the runtime's per-row affine).
+// (im2col, the INT8 GEMM's reference, the runtime's per-row affine). The same for the INT8
+// linear layer on sample-major activations (deploy/gemm_int8.c), as 1x1 cases of the shapes.
 extern "C" {
 #include "deploy/format.h"
 #include "deploy/kernels.h"
@@ -115,13 +116,15 @@ TEST(ConvInt8, OneDnnEqualsTheScalarReferenceBitForBit)
         const size_t ny = (size_t)c.s.n * c.rows * l.oh * l.ow;
         std::vector<float> ref(ny, -7.0f), y(ny, -7.0f);
         dp_ref_conv_int8(&l.m, &c.s, l.x.data(), ref.data(), a_scale(c, l), a_shift(c, l));
-        for (int rep = 0; rep < 2; rep++) {   // the second call runs the cached primitive
+        for (int rep = 0; rep < 2 + DP_ISA_COUNT; rep++) {   // again from the cached primitive; then each level's rounding loop
+            const dp_exec at = rep < 2 ? ex : dp_exec{ (dp_isa)(rep - 2), rep % 2 + 1 };
+            if (!dp_isa_supported(at.isa)) continue;
             std::fill(y.begin(), y.end(), -7.0f);
-            dp_int8_conv(&l.m, &c.s, l.x.data(), y.data(), a_scale(c, l), a_shift(c, l), &ex);
+            dp_int8_conv(&l.m, &c.s, l.x.data(), y.data(), a_scale(c, l), a_shift(c, l), &at);
             size_t first = ny;
             for (size_t i = 0; i < ny && first == ny; i++)
                 if (std::memcmp(&y[i], &ref[i], sizeof(float)) != 0) first = i;
-            ASSERT_EQ(first, ny) << "first difference at " << first << ": " << y[first] << " vs " << ref[first]
+            ASSERT_EQ(first, ny) << dp_isa_name(at.isa) << ": first difference at " << first << ": " << y[first] << " vs " << ref[first]
                                  << " (" << dp_int8_conv_impl(&l.m, &c.s) << ")";
         }
     }
@@ -154,6 +157,42 @@ TEST(ConvInt8, ReferenceEqualsIm2colThroughTheGemmReference)
                 }
         }
         ASSERT_EQ(std::memcmp(ref.data(), want.data(), ny * sizeof(float)), 0);
+    }
+}
+
+// A linear layer is the 1x1 convolution of c x h x w inputs flattened: reuse the cases' layers.
+TEST(ConvInt8, LinearEqualsItsReferenceAndTheTransposedGemm)
+{
+    std::mt19937 g(13);
+    const dp_exec ex = dp_exec_default(2);
+    for (const Case &c0 : random_cases()) {
+        Case c = c0;
+        c.s = { c0.s.n + 2, c0.s.c * c0.s.h * c0.s.w, 1, 1, 1, 1, 0 };   // cols = one sample's inputs
+        SCOPED_TRACE(name_of(c));
+        Layer l;
+        make(c, g, l);
+        if (HasFatalFailure()) return;
+        const int n = c.s.n, cols = c.s.c, rows = c.rows;
+        std::vector<float> ref((size_t)n * rows, -7.0f), y((size_t)n * rows, -7.0f), xt((size_t)cols * n), yt((size_t)rows * n);
+        dp_ref_linear_int8(&l.m, n, l.x.data(), ref.data(), a_scale(c, l), a_shift(c, l));
+        for (int j = 0; j < n; j++)
+            for (int k = 0; k < cols; k++) xt[(size_t)k * n + j] = l.x[(size_t)j * cols + k];
+        dp_ref_gemm_int8(&l.m, n, xt.data(), (size_t)n, yt.data(), (size_t)n);
+        for (int j = 0; j < n; j++)
+            for (int r = 0; r < rows; r++) {
+                float v = yt[(size_t)r * n + j];
+                if (c.affine == 2) v = v * l.scale[r] + l.shift[r];
+                else if (c.affine == 1) v += l.shift[r];
+                ASSERT_EQ(std::memcmp(&v, &ref[(size_t)j * rows + r], sizeof v), 0) << "sample " << j << " row " << r;
+            }
+        if (!dp_int8_conv_onednn()) continue;   // the fast path is the reference there
+        for (int isa = 0; isa < DP_ISA_COUNT; isa++) {
+            if (!dp_isa_supported((dp_isa)isa)) continue;
+            const dp_exec at = { (dp_isa)isa, ex.threads };
+            std::fill(y.begin(), y.end(), -7.0f);
+            dp_int8_linear(&l.m, n, l.x.data(), y.data(), a_scale(c, l), a_shift(c, l), &at);
+            ASSERT_EQ(std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)), 0) << dp_isa_name(at.isa);
+        }
     }
 }
 
