@@ -141,8 +141,8 @@ static void bench_shape(const shape *s, nn_kernel kernel, int threads, double mi
  * Both fp32 paths get the input already on the grid, so all three compute the same layer
  * ("max rel" compares int8 to f32; the two int8 paths must agree bit for bit, else the row
  * says so). Repetitions alternate the paths, each at least min_time / reps long; a ratio is the
- * other path's median time over int8's; "cpu vs f32" the same from process CPU time over all
- * repetitions, which a loaded machine disturbs less than wall time. */
+ * other path's median time over int8's; "cpu vs f32" and "cpu vs eng" the same from process
+ * CPU time over all repetitions, which a loaded machine disturbs less than wall time. */
 enum { KI_MAX_REPS = 64 };
 
 typedef struct {
@@ -276,9 +276,9 @@ static int ki_bench_int8(int threads, int reps, double min_time)
 {
     printf("\nINT8 (%s) vs fp32, %d threads, batch 64, %d repetitions (ms per call: min / median / max)\n",
            dp_int8_conv_onednn() ? "oneDNN int8" : "no VNNI: scalar reference", threads, reps);
-    printf("%-17s %-22s %-24s %-24s %-24s %-24s %8s %8s %8s %9s %10s  %s\n", "layer", "shape n,c,hxw->o,k,s", "int8",
+    printf("%-17s %-22s %-24s %-24s %-24s %-24s %8s %8s %8s %9s %10s %10s  %s\n", "layer", "shape n,c,hxw->o,k,s", "int8",
            "f32 im2col+sgemm", "engine fp32 conv", "int8 gemm (before)", "vs f32", "vs eng", "vs gemm", "max rel",
-           "cpu vs f32", "int8 implementation");
+           "cpu vs f32", "cpu vs eng", "int8 implementation");
     for (size_t i = 0; i < sizeof ki_shapes / sizeof ki_shapes[0]; i++) {
         ki_ctx c;
         ki_setup(&c, &ki_shapes[i], threads);
@@ -315,14 +315,15 @@ static int ki_bench_int8(int threads, int reps, double min_time)
             if (p < paths) snprintf(cell[p], sizeof cell[p], "%.3f/%.3f/%.3f", 1e3 * t[p][0], 1e3 * t[p][reps / 2],
                                     1e3 * t[p][reps - 1]);
             else snprintf(cell[p], sizeof cell[p], "-");
-        char veng[16] = "-", vgemm[16] = "-";
+        char veng[16] = "-", vgemm[16] = "-", ceng[16] = "-";
         if (paths == KI_PATHS) {
+            snprintf(ceng, sizeof ceng, "%.2fx", (cpu[KI_ENGINE] / calls_all[KI_ENGINE]) / (cpu[KI_INT8] / calls_all[KI_INT8]));
             snprintf(veng, sizeof veng, "%.2fx", t[KI_ENGINE][reps / 2] / t[KI_INT8][reps / 2]);
             snprintf(vgemm, sizeof vgemm, "%.2fx", t[KI_INT8_GEMM][reps / 2] / t[KI_INT8][reps / 2]);
         }
-        printf("%-17s %-22s %-24s %-24s %-24s %-24s %7.2fx %8s %8s %9.1e %9.2fx  %s%s\n", s->label, sh,
+        printf("%-17s %-22s %-24s %-24s %-24s %-24s %7.2fx %8s %8s %9.1e %9.2fx %10s  %s%s\n", s->label, sh,
                cell[KI_INT8], cell[KI_F32], cell[KI_ENGINE], cell[KI_INT8_GEMM], t[KI_F32][reps / 2] / t[KI_INT8][reps / 2],
-               veng, vgemm, diff, (cpu[KI_F32] / calls_all[KI_F32]) / (cpu[KI_INT8] / calls_all[KI_INT8]),
+               veng, vgemm, diff, (cpu[KI_F32] / calls_all[KI_F32]) / (cpu[KI_INT8] / calls_all[KI_INT8]), ceng,
                s->linear ? "matmul" : dp_int8_conv_impl(&c.q, &c.cs), same ? "" : " DIFFERS from the per-sample path");
         ki_free(&c);
     }

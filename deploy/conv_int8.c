@@ -10,12 +10,15 @@
  * padding after the input transform gives, and what the scalar reference does; the test
  * (tests/test_conv_int8.cc) holds the two equal with a nonzero zero point and padding.
  *
- * Not fused: requantizing the output to the next layer's u8 grid inside oneDNN. The simulated
- * model computes that next input as nearbyint(y / x_scale') + zero' from the float y after the
- * affine (and ReLU, pooling in between in LeNet-5, residual additions in ResNet-20); oneDNN's
- * requantization is one multiply by a combined scale and a rounding of its own, which does not
- * round to the same integer on every input, so the hand-off stays f32 and predictions stay
- * identical to the simulated model. */
+ * Not fused: requantizing the output to the next layer's u8 grid inside oneDNN, so activations
+ * would stay 8-bit between layers. The simulated model computes the next input as
+ * clamp(nearbyint(y / x_scale') + zero', 0, top') from the float y = fl(fl(S os[r]) a[r] + b[r])
+ * after ReLU. In LeNet-5 an f32 max pool sits between every two int8 layers; in ResNet-20 a
+ * block's first conv feeds its second through ReLU alone, but oneDNN's requantization is one
+ * multiply by a combined scale and its own f32 -> u8 conversion: matching the chain above bit
+ * for bit would take a division post-op and that exact rounding in every implementation oneDNN
+ * may pick, which nothing in its contract guarantees (and the ReLU is the engine's node). So
+ * the hand-off stays f32 and the predictions stay identical to the simulated model's. */
 #include "deploy/format_impl.h"
 #include "deploy/simd.h"
 #include "deploy/kernels_ref.h"
@@ -177,7 +180,7 @@ void dp_int8_conv(const dp_matrix *w, const dp_conv_shape *s, const float *x, fl
     DP_ASSERT(dnnl_memory_get_data_handle(slot->src, (void **)&u) == dnnl_success &&
               dnnl_memory_get_data_handle(slot->dst, (void **)&d) == dnnl_success);
     const dp_int8_levels_fn levels = dp_int8_levels_at(ex);
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(static) if (s->n > 1)
     for (int b = 0; b < s->n; b++)   /* NCHW floats -> NHWC grid integers, a run of one plane at a time */
         for (int ch = 0; ch < c; ch++)
             for (size_t i0 = 0; i0 < hw; i0 += LEVEL_RUN) {
@@ -194,7 +197,7 @@ void dp_int8_conv(const dp_matrix *w, const dp_conv_shape *s, const float *x, fl
     };
     DP_ASSERT(dnnl_primitive_execute(slot->prim, p->stream, 4, args) == dnnl_success);
     DP_ASSERT(dnnl_stream_wait(p->stream) == dnnl_success);
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(static) if (s->n > 1)
     for (int b = 0; b < s->n; b++)   /* NHWC -> NCHW, with the affine of the reference */
         for (int r = 0; r < rows; r++) {
             const float *dr = d + (size_t)b * ohw * rows + r;
