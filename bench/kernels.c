@@ -133,8 +133,8 @@ static void bench_shape(const shape *s, nn_kernel kernel, int threads, double mi
 
 /* ---- INT8: the packed layers of PTQ against the runtime's fp32 path ----
  * int8: dp_int8_conv over the batch (input rounding to the grid, oneDNN's u8 x s8 convolution,
- * the output scales, back to NCHW), or the INT8 GEMM (oneDNN's matmul, n = batch) for a linear
- * layer. f32: per sample, im2col + F32 dp_gemm (CBLAS sgemm), as runtime/exec.c runs an F32
+ * the output scales, back to NCHW), or dp_int8_linear (oneDNN's matmul on the sample-major
+ * batch) for a linear layer. f32: per sample, im2col + F32 dp_gemm (CBLAS sgemm), as runtime/exec.c runs an F32
  * layer; a linear layer one sgemm. engine: the engine's own fp32 conv layer (oneDNN's fp32
  * convolution for kernels up to 3x3, else im2col + GEMM), what the simulated model runs.
  * int8 gemm: the per-sample path INT8 conv layers had before (im2col + oneDNN's int8 matmul).
@@ -182,8 +182,8 @@ static void ki_run(ki_ctx *c, int path)
     const ki_shape *s = c->s;
     const size_t per_in = (size_t)s->c * s->h * s->w, npix = nn_conv_geom_cols(&c->g), per_out = (size_t)s->o * npix;
     if (s->linear) {   /* columns = samples, as runtime/exec.c hands a linear layer to the GEMM */
-        if (path == KI_INT8) dp_gemm(&c->q, s->n, c->xt, (size_t)s->n, c->y, (size_t)s->n, &c->ex);
-        else dp_gemm(&c->f, s->n, c->xt, (size_t)s->n, c->yf, (size_t)s->n, &c->ex);
+        if (path == KI_INT8) dp_int8_linear(&c->q, s->n, c->x, c->y, NULL, NULL, &c->ex);   /* y: n x o */
+        else dp_gemm(&c->f, s->n, c->xt, (size_t)s->n, c->yf, (size_t)s->n, &c->ex);            /* yf: o x n */
         return;
     }
     if (path == KI_INT8) {
@@ -299,6 +299,14 @@ static int ki_bench_int8(int threads, int reps, double min_time)
         for (int p = 0; p < paths; p++) qsort(t[p], (size_t)reps, sizeof t[p][0], ki_cmp);
         const size_t ny = (size_t)s->n * s->o * nn_conv_geom_cols(&c.g);
         ki_run(&c, KI_INT8);
+        if (s->linear) {   /* int8's y is sample-major: compare it as f32's o x n */
+            float *t = malloc(ny * sizeof *t);
+            if (!t) ki_die("out of memory");
+            for (int b = 0; b < s->n; b++)
+                for (int r = 0; r < s->o; r++) t[(size_t)r * s->n + b] = c.y[(size_t)b * s->o + r];
+            memcpy(c.y, t, ny * sizeof *t);
+            free(t);
+        }
         const double diff = max_rel_diff(c.y, c.yf, ny);
         int same = 1;   /* the batched conv gives the per-sample path's numbers, bit for bit */
         if (paths == KI_PATHS) {
@@ -324,7 +332,7 @@ static int ki_bench_int8(int threads, int reps, double min_time)
         printf("%-17s %-22s %-24s %-24s %-24s %-24s %7.2fx %8s %8s %9.1e %9.2fx %10s  %s%s\n", s->label, sh,
                cell[KI_INT8], cell[KI_F32], cell[KI_ENGINE], cell[KI_INT8_GEMM], t[KI_F32][reps / 2] / t[KI_INT8][reps / 2],
                veng, vgemm, diff, (cpu[KI_F32] / calls_all[KI_F32]) / (cpu[KI_INT8] / calls_all[KI_INT8]), ceng,
-               s->linear ? "matmul" : dp_int8_conv_impl(&c.q, &c.cs), same ? "" : " DIFFERS from the per-sample path");
+               s->linear ? "matmul (dp_int8_linear)" : dp_int8_conv_impl(&c.q, &c.cs), same ? "" : " DIFFERS from the per-sample path");
         ki_free(&c);
     }
     return 0;
