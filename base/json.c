@@ -471,3 +471,24 @@ json_status json_get_count(const char *text, const char *path, int *out)
     if (*c.p != '{' && *c.p != '[') return JSON_WRONG_TYPE;
     return parse_container(&c, 0, out) ? JSON_OK : JSON_WRONG_TYPE;
 }
+
+json_status json_set_int(char **text, const char *path, long long v)
+{
+    cursor c = {*text, *text, NULL};
+    json_status st = find(&c, path);
+    if (st != JSON_OK) return st;
+    const char *at = c.p;
+    double old;
+    if ((*at != '-' && !(*at >= '0' && *at <= '9')) || !parse_number(&c, &old)) return JSON_WRONG_TYPE;
+    char num[32];
+    int n = snprintf(num, sizeof num, "%lld", v);
+    size_t head = (size_t)(at - *text), tail = strlen(c.p), len = head + (size_t)n + tail;
+    char *out = malloc(len + 1);
+    if (!out) return JSON_TOO_LONG;
+    memcpy(out, *text, head);
+    memcpy(out + head, num, (size_t)n);
+    memcpy(out + head + n, c.p, tail + 1);
+    free(*text);
+    *text = out;
+    return JSON_OK;
+}

@@ -48,5 +48,8 @@ json_status json_get_str(const char *text, const char *path, char *out, size_t o
 json_status json_get_bool(const char *text, const char *path, int *out);
 /* Members of an object or elements of an array at path. */
 json_status json_get_count(const char *text, const char *path, int *out);
+/* Replaces the number at path in the validated, malloc'd *text with v (the text is reallocated;
+ * the rest of it is kept byte for byte; JSON_TOO_LONG when no memory is left for it). */
+json_status json_set_int(char **text, const char *path, long long v);
 
 #endif

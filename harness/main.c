@@ -183,13 +183,20 @@ static int cmd_export(int argc, char **argv)
     if (argc != 1 || argv[0][0] == '-') return usage_error("export: usage: harness export RUN_DIR");
     char err[ERR_MAX];
     hx_packed_size sz;
-    if (hx_export(argv[0], &sz, err, sizeof err) != 0) {
+    hx_result_edit edit;
+    if (hx_export_run(argv[0], &sz, &edit, err, sizeof err) != 0) {
         fprintf(stderr, "harness: %s\n", err);
         return 1;
     }
+    static const char *said[] = {
+        [HX_RESULT_NONE] = "no result.json (an unfinished run): nothing recorded",
+        [HX_RESULT_AGREES] = "result.json already records these figures",
+        [HX_RESULT_UPDATED] = "result.json's packed figures rewritten to these",
+        [HX_RESULT_NO_FIGURES] = "result.json has no packed figures (written before packed models): left as it is",
+    };
     printf("%s/model.packed.h5: %zu bytes of packed weights + %zu of fp32 parameters = %zu bytes of payload, "
-           "%zu bytes on disk\n", argv[0], sz.weight_bytes, sz.param_bytes, sz.weight_bytes + sz.param_bytes,
-           sz.file_bytes);
+           "%zu bytes on disk; %s\n", argv[0], sz.weight_bytes, sz.param_bytes, sz.weight_bytes + sz.param_bytes,
+           sz.file_bytes, said[edit]);
     return 0;
 }
 

@@ -13,6 +13,8 @@
 #include "datasets/dataset.h"
 #include "harness/ckpt_graph.h"
 #include "harness/ckpt_io.h"
+#include "harness/run_dir.h"
+#include "base/json.h"
 
 #define PACKED_FORMAT "harness-packed"
 
@@ -313,5 +315,46 @@ int hx_export(const char *run_dir, hx_packed_size *size, char *err, size_t errle
     }
     int rc = hx_packed_save(out, &rt, size, err, errlen);
     rt_free(&rt);
+    return rc;
+}
+
+/* Sets result.json's packed figures to sz's; *edit says what changed. */
+static int record_packed(const char *run_dir, const hx_packed_size *sz, hx_result_edit *edit, char *err, size_t errlen)
+{
+    char path[PATH_MAX], *text = NULL;
+    snprintf(path, sizeof path, "%s/result.json", run_dir);
+    *edit = HX_RESULT_NONE;
+    if (!fio_exists(path)) return 0;          /* an unfinished run: nothing recorded yet */
+    if (json_load(path, 1 << 24, &text, err, errlen) != 0) return -1;
+    const struct { const char *key; long long v; } fig[] = {
+        { "footprint.packed_bytes", (long long)(sz->weight_bytes + sz->param_bytes) },
+        { "footprint.packed_weight_bytes", (long long)sz->weight_bytes },
+        { "footprint.packed_file_bytes", (long long)sz->file_bytes },
+    };
+    *edit = HX_RESULT_AGREES;
+    for (size_t i = 0; i < sizeof fig / sizeof fig[0]; i++) {
+        double was;
+        json_status st = json_get_num(text, fig[i].key, &was);
+        if (st == JSON_MISSING) { *edit = HX_RESULT_NO_FIGURES; break; }
+        if (st == JSON_OK && was == (double)fig[i].v) continue;
+        if (st != JSON_OK || json_set_int(&text, fig[i].key, fig[i].v) != JSON_OK) {
+            snprintf(err, errlen, "%s: field %s is not a number", path, fig[i].key);
+            free(text);
+            return -1;
+        }
+        *edit = HX_RESULT_UPDATED;
+    }
+    int rc = *edit == HX_RESULT_UPDATED ? fio_write_atomic(path, text, strlen(text), err, errlen) : 0;
+    free(text);
+    return rc;
+}
+
+int hx_export_run(const char *run_dir, hx_packed_size *size, hx_result_edit *edit, char *err, size_t errlen)
+{
+    hx_run_dir d;
+    if (hx_run_dir_open(&d, run_dir, err, errlen) != 0) return -1;
+    int rc = hx_export(run_dir, size, err, errlen);
+    if (rc == 0) rc = record_packed(run_dir, size, edit, err, errlen);
+    hx_run_dir_release(&d, 0);
     return rc;
 }

@@ -40,7 +40,14 @@ int hx_packed_load(const char *path, const ckpt_expect *expect, int threads, rt_
 /* 1 when path is a sealed packed file (by its seal's kind), 0 otherwise. */
 int hx_packed_is(const char *path);
 
-/* Packs run_dir/model.h5 into run_dir/model.packed.h5. */
+/* Packs run_dir/model.h5 into run_dir/model.packed.h5 (the run calls it holding its folder). */
 int hx_export(const char *run_dir, hx_packed_size *size, char *err, size_t errlen);
+
+/* What harness export did to the run's result.json. */
+typedef enum { HX_RESULT_NONE, HX_RESULT_AGREES, HX_RESULT_UPDATED, HX_RESULT_NO_FIGURES } hx_result_edit;
+/* harness export: takes the run folder's lock, packs it (hx_export) and rewrites the packed
+ * figures of its result.json (footprint.packed_*) where they differ from the file just written,
+ * so the record keeps stating the file's payload (after a code change, or a model.h5 replaced). */
+int hx_export_run(const char *run_dir, hx_packed_size *size, hx_result_edit *edit, char *err, size_t errlen);
 
 #endif

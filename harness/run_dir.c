@@ -183,6 +183,18 @@ int hx_run_dir_take(hx_run_dir *d, const char *dir, const char *run_id, const ch
     return -1;
 }
 
+int hx_run_dir_open(hx_run_dir *d, const char *dir, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    d->lock_fd = -1;
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail(err, errlen, dir, "not a run folder", stat(dir, &st) != 0 ? errno : ENOTDIR);
+    if (snprintf(d->path, sizeof d->path, "%s", dir) >= (int)sizeof d->path)
+        return fail(err, errlen, dir, "cannot use the run folder", ENAMETOOLONG);
+    return lock_dir(d, 0, err, errlen);
+}
+
 int hx_run_dir_begin(hx_run_dir *d, char *err, size_t errlen)
 {
     if (!d->clear) return 0;

@@ -35,6 +35,9 @@ typedef struct hx_run_dir {
  * what to do) in err. */
 int hx_run_dir_take(hx_run_dir *, const char *dir, const char *run_id, const char *hash, rd_mode mode,
                     char *err, size_t errlen);
+/* Takes the lock of an existing run folder to write beside its run (harness export): no run-id
+ * checks, no waiting; -1 with the reason when dir is not a folder or a run is writing it. */
+int hx_run_dir_open(hx_run_dir *, const char *dir, char *err, size_t errlen);
 /* Called once set-up has succeeded, before the run writes its first file: clears the folder
  * when rerun asked for it (so a set-up that fails loses nothing). */
 int hx_run_dir_begin(hx_run_dir *, char *err, size_t errlen);

@@ -329,6 +329,23 @@ TEST_F(Json, RoundTripThroughFile)
     free(t);
 }
 
+// harness export rewrites result.json's packed figures in place: only the number changes.
+TEST(JsonEdit, SetIntReplacesOnlyThatNumber)
+{
+    const char *orig = "{\"a\": 1, \"f\": {\"x\": -2.5e3, \"y\": \"s\"}, \"l\": [7, 8]}";
+    char *t = strdup(orig);
+    ASSERT_EQ(json_set_int(&t, "f.x", 123456789012LL), JSON_OK);
+    EXPECT_STREQ(t, "{\"a\": 1, \"f\": {\"x\": 123456789012, \"y\": \"s\"}, \"l\": [7, 8]}");
+    ASSERT_EQ(json_set_int(&t, "l.1", -3), JSON_OK);
+    ASSERT_EQ(json_set_int(&t, "a", 0), JSON_OK);
+    EXPECT_STREQ(t, "{\"a\": 0, \"f\": {\"x\": 123456789012, \"y\": \"s\"}, \"l\": [7, -3]}");
+    EXPECT_EQ(json_validate(t, nullptr, 0), 0);
+    EXPECT_EQ(json_set_int(&t, "f.y", 1), JSON_WRONG_TYPE);
+    EXPECT_EQ(json_set_int(&t, "f.z", 1), JSON_MISSING);
+    EXPECT_EQ(json_set_int(&t, "f", 1), JSON_WRONG_TYPE);
+    free(t);
+}
+
 TEST(JsonReader, UnicodeEscapes)
 {
     char s[64];

@@ -20,17 +20,9 @@ extern "C" {
 #include "harness/experiment.h"
 #include "methods/method.h"
 }
-#include "support/synth_data.h"
+#include "support/run_workspace.h"
 
 namespace {
-
-std::string slurp(const std::string &p)
-{
-    std::ifstream f(p, std::ios::binary);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
 
 // How a method's tiny run looks: [method] keys, epochs per round, the epochs after which to
 // interrupt it (counted over all rounds). Methods not listed: 2 epochs, interrupted after 1.
@@ -66,49 +58,23 @@ const std::map<std::string, plan> &plans()
 
 class ResumeMethods : public ::testing::TestWithParam<int> {
 protected:
-    static std::string root;
-    static void SetUpTestSuite()
-    {
-        char tmpl[] = "/tmp/harness-resume-XXXXXX";
-        root = mkdtemp(tmpl);
-        setenv("HARNESS_DATA_DIR", (root + "/data").c_str(), 1);
-        setenv("HARNESS_RESULTS", (root + "/results").c_str(), 1);
-        unsetenv("HARNESS_STOP_AFTER_EPOCHS");
-        ASSERT_EQ(0, mkdir((root + "/data").c_str(), 0777));
-        ASSERT_EQ(0, synth_dataset_save((root + "/data").c_str(), "synth", 1, 16, 16, 4, 128, 64, 5));
-    }
-    static void TearDownTestSuite()
-    {
-        unsetenv("HARNESS_STOP_AFTER_EPOCHS");
-        std::string cmd = "rm -rf " + root;
-        (void)system(cmd.c_str());
-    }
+    static RunWorkspace ws;
+    static void SetUpTestSuite() { ASSERT_EQ(0, ws.open("resume", 128, 64)); }
+    static void TearDownTestSuite() { ws.close(); }
     // The baseline config of an arch (trained once, on first use, and cached by the runs).
     static std::string baseline(const std::string &arch)
     {
-        return write("base-" + arch + ".ini", "[run]\nname = base-" + arch + "\nseed = 3\nthreads = 1\n[data]\n"
-                     "dataset = synth\n[model]\narch = " + arch + "\n[train]\nepochs = 2\nbatch = 32\nlr = 0.01\n");
+        return ws.write("base-" + arch + ".ini", "[run]\nname = base-" + arch + "\nseed = 3\nthreads = 1\n[data]\n"
+                        "dataset = synth\n[model]\narch = " + arch + "\n[train]\nepochs = 2\nbatch = 32\nlr = 0.01\n");
     }
-    static std::string write(const std::string &name, const std::string &text)
-    {
-        std::string p = root + "/" + name;
-        std::ofstream(p) << text;
-        return p;
-    }
-    std::string last_err, run_dir;
+    std::string run_dir;
     int run(const std::string &cfg, int resume, int rerun = 0)
     {
-        FILE *log = fopen("/dev/null", "w");
         hx_run_opts o{};
         o.resume = resume;
         o.rerun = rerun;
-        o.quiet = 1;
-        o.log = log;
         hx_run_result res{};
-        char err[4096] = "";
-        int rc = hx_experiment(cfg.c_str(), &o, &res, err, sizeof err);
-        fclose(log);
-        last_err = err;
+        int rc = ws.run(hx_experiment, cfg, o, &res);
         if (rc == 0) run_dir = res.run_dir;
         return rc;
     }
@@ -122,7 +88,7 @@ protected:
         while (struct dirent *e = readdir(d)) {
             std::string n = e->d_name;
             if (n == "." || n == ".." || n == ".lock" || n == "model.h5") continue;
-            out[n] = slurp(run_dir + "/" + n);
+            out[n] = rw_slurp(run_dir + "/" + n);
         }
         closedir(d);
         static const std::regex timing("\"(wall_s|train_s|images_per_s|peak_rss_mib)\": [-0-9.e+]+");
@@ -131,7 +97,7 @@ protected:
     }
 };
 
-std::string ResumeMethods::root;
+RunWorkspace ResumeMethods::ws;
 
 TEST_P(ResumeMethods, InterruptedRunResumesToTheSameFiles)
 {
@@ -140,11 +106,11 @@ TEST_P(ResumeMethods, InterruptedRunResumesToTheSameFiles)
     auto it = plans().find(m->name);
     plan p = it != plans().end() ? it->second : plan{"", 2, {1}};
     std::string name = std::string("resume-") + m->name;
-    std::string cfg = write(name + ".ini", "[run]\nname = " + name + "\nseed = 4\nthreads = 1\n[data]\ndataset = synth\n"
+    std::string cfg = ws.write(name + ".ini", "[run]\nname = " + name + "\nseed = 4\nthreads = 1\n[data]\ndataset = synth\n"
                             "[model]\narch = " + p.arch + "\n" + (m->needs_baseline ? "pretrained = " + baseline(p.arch) + "\n" : "") +
                             "[train]\nepochs = " + std::to_string(m->post_training ? 0 : p.epochs) +
                             "\nbatch = 32\nlr = 0.005\nschedule = cosine\n[method]\nname = " + m->name + "\n" + p.options);
-    ASSERT_EQ(0, run(cfg, 0)) << last_err;
+    ASSERT_EQ(0, run(cfg, 0)) << ws.last_err;
     std::map<std::string, std::string> want = outputs();
     ASSERT_FALSE(want["metrics.csv"].empty());
     std::string dir = run_dir;
@@ -152,12 +118,12 @@ TEST_P(ResumeMethods, InterruptedRunResumesToTheSameFiles)
     // A finished run whose report is missing: model.h5 is the final model, nothing to resume.
     ASSERT_EQ(0, unlink((dir + "/result.json").c_str()));
     EXPECT_NE(0, run(cfg, 1));
-    EXPECT_NE(std::string::npos, last_err.find("run it again with --rerun")) << last_err;
+    EXPECT_NE(std::string::npos, ws.last_err.find("run it again with --rerun")) << ws.last_err;
 
     if (m->post_training) {    // no epoch, no checkpoint before finish: said so, not resumed
         ASSERT_EQ(0, unlink((dir + "/model.h5").c_str()));
         EXPECT_NE(0, run(cfg, 1));
-        EXPECT_NE(std::string::npos, last_err.find("trains nothing")) << last_err;
+        EXPECT_NE(std::string::npos, ws.last_err.find("trains nothing")) << ws.last_err;
         return;
     }
     for (int stop : p.stops) {
@@ -165,8 +131,8 @@ TEST_P(ResumeMethods, InterruptedRunResumesToTheSameFiles)
         setenv("HARNESS_STOP_AFTER_EPOCHS", std::to_string(stop).c_str(), 1);
         EXPECT_NE(0, run(cfg, 0, 1));
         unsetenv("HARNESS_STOP_AFTER_EPOCHS");
-        ASSERT_NE(std::string::npos, last_err.find("stopped after epoch")) << last_err;
-        ASSERT_EQ(0, run(cfg, 1)) << last_err;
+        ASSERT_NE(std::string::npos, ws.last_err.find("stopped after epoch")) << ws.last_err;
+        ASSERT_EQ(0, run(cfg, 1)) << ws.last_err;
         std::map<std::string, std::string> got = outputs();
         for (auto &f : want) {
             if (f.first.find(".h5") != std::string::npos) EXPECT_TRUE(f.second == got[f.first]) << f.first << " differs";

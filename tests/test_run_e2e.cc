@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -15,39 +16,17 @@ extern "C" {
 #include "harness/checkpoint.h"
 #include "harness/run.h"
 #include "harness/run_dir.h"
+#include "harness/packed_file.h"
 }
-#include "support/synth_data.h"
+#include "support/run_workspace.h"
 
 namespace {
 
-std::string slurp(const std::string &p)
-{
-    std::ifstream f(p);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
 class RunE2E : public ::testing::Test {
 protected:
-    std::string root;
-    void SetUp() override
-    {
-        char tmpl[] = "/tmp/harness-e2e-XXXXXX";
-        root = mkdtemp(tmpl);
-        setenv("HARNESS_DATA_DIR", (root + "/data").c_str(), 1);
-        setenv("HARNESS_RESULTS", (root + "/results").c_str(), 1);
-        unsetenv("HARNESS_STOP_AFTER_EPOCHS");
-        std::string cmd = "mkdir -p " + root + "/data";
-        ASSERT_EQ(0, system(cmd.c_str()));
-        ASSERT_EQ(0, synth_dataset_save((root + "/data").c_str(), "synth", 1, 16, 16, 4, 1200, 400, 5));
-    }
-    void TearDown() override
-    {
-        std::string cmd = "rm -rf " + root;
-        (void)system(cmd.c_str());
-        unsetenv("HARNESS_STOP_AFTER_EPOCHS");
-    }
+    RunWorkspace ws;
+    void SetUp() override { ASSERT_EQ(0, ws.open("e2e", 1200, 400)); }
+    void TearDown() override { ws.close(); }
     // The base config with extra's "[section]\nkey = value" lines replacing or adding keys (a
     // config gives each section and key once).
     std::string config(const std::string &extra = "")
@@ -71,7 +50,7 @@ protected:
             if (kv == s->second.end()) s->second.push_back({k, v});
             else kv->second = v;
         }
-        std::string p = root + "/run.ini";
+        std::string p = ws.root + "/run.ini";
         std::ofstream f(p);
         for (auto &s : secs) {
             f << "[" << s.first << "]\n";
@@ -79,30 +58,22 @@ protected:
         }
         return p;
     }
-    std::string last_err;
     hx_run_result run(const std::string &cfg, int resume = 0, int expect_rc = 0, int rerun = 0)
     {
         hx_run_result res{};
-        char err[4096] = "";
-        FILE *log = fopen("/dev/null", "w");
         hx_run_opts o{};
         o.resume = resume;
         o.rerun = rerun;
-        o.quiet = 1;
-        o.log = log;
-        int rc = hx_run(cfg.c_str(), &o, &res, err, sizeof err);
-        fclose(log);
-        EXPECT_EQ(expect_rc, rc) << err;
-        last_err = err;
+        EXPECT_EQ(expect_rc, ws.run(hx_run, cfg, o, &res)) << ws.last_err;
         return res;
     }
-    std::string run_dir() { return root + "/results/runs/e2e-" + hash(); }
+    std::string run_dir() { return ws.root + "/results/runs/e2e-" + hash(); }
     std::string hash()
     {
-        std::string d = root + "/results/runs";
-        std::string cmd = "ls " + d + " > " + root + "/ls.txt";
+        std::string d = ws.root + "/results/runs";
+        std::string cmd = "ls " + d + " > " + ws.root + "/ls.txt";
         if (system(cmd.c_str()) != 0) return "";
-        std::string name = slurp(root + "/ls.txt");
+        std::string name = rw_slurp(ws.root + "/ls.txt");
         name = name.substr(0, name.find('\n'));
         return name.substr(name.rfind('-') + 1);
     }
@@ -113,7 +84,7 @@ TEST_F(RunE2E, LearnsAndWritesTheRunFolder)
     hx_run_result r = run(config());
     EXPECT_GT(r.final_acc, 90.0);
     for (const char *f : {"config.ini", "metrics.csv", "result.json", "model.h5"})
-        EXPECT_FALSE(slurp(std::string(r.run_dir) + "/" + f).empty()) << f;
+        EXPECT_FALSE(rw_slurp(std::string(r.run_dir) + "/" + f).empty()) << f;
     char *text = nullptr, err[512];
     ASSERT_EQ(0, json_load((std::string(r.run_dir) + "/result.json").c_str(), 1 << 20, &text, err, sizeof err)) << err;
     double acc = 0, params = 0, rss = 0;
@@ -125,27 +96,27 @@ TEST_F(RunE2E, LearnsAndWritesTheRunFolder)
     EXPECT_GT(rss, 1);
     free(text);
     // 3 epochs + header, each row with a validation column filled in
-    std::string m = slurp(std::string(r.run_dir) + "/metrics.csv");
+    std::string m = rw_slurp(std::string(r.run_dir) + "/metrics.csv");
     EXPECT_EQ(4, std::count(m.begin(), m.end(), '\n'));
 }
 
 TEST_F(RunE2E, SameSeedGivesIdenticalMetrics)
 {
     hx_run_result a = run(config());
-    std::string first = slurp(std::string(a.run_dir) + "/metrics.csv");
+    std::string first = rw_slurp(std::string(a.run_dir) + "/metrics.csv");
     std::string cmd = std::string("rm -rf ") + a.run_dir;
     ASSERT_EQ(0, system(cmd.c_str()));
     hx_run_result b = run(config());
-    EXPECT_EQ(first, slurp(std::string(b.run_dir) + "/metrics.csv"));
+    EXPECT_EQ(first, rw_slurp(std::string(b.run_dir) + "/metrics.csv"));
     hx_run_result c = run(config("[run]\nseed = 12\n"));
-    EXPECT_NE(first, slurp(std::string(c.run_dir) + "/metrics.csv"));
+    EXPECT_NE(first, rw_slurp(std::string(c.run_dir) + "/metrics.csv"));
 }
 
 TEST_F(RunE2E, ResumeContinuesToTheSameResult)
 {
     std::string cfg = config();
     hx_run_result full = run(cfg);
-    std::string want = slurp(std::string(full.run_dir) + "/metrics.csv");
+    std::string want = rw_slurp(std::string(full.run_dir) + "/metrics.csv");
     std::string cmd = std::string("rm -rf ") + full.run_dir;
     ASSERT_EQ(0, system(cmd.c_str()));
 
@@ -153,22 +124,16 @@ TEST_F(RunE2E, ResumeContinuesToTheSameResult)
     run(cfg, 0, -1);                                   // interrupted after epoch 1
     unsetenv("HARNESS_STOP_AFTER_EPOCHS");
     hx_run_result resumed = run(cfg, 1);
-    EXPECT_EQ(want, slurp(std::string(resumed.run_dir) + "/metrics.csv"));
+    EXPECT_EQ(want, rw_slurp(std::string(resumed.run_dir) + "/metrics.csv"));
     EXPECT_DOUBLE_EQ(full.final_acc, resumed.final_acc);
 }
 
 TEST_F(RunE2E, DivergenceStopsWithAClearMessage)
 {
     hx_run_result res{};
-    char err[4096] = "";
-    FILE *log = fopen("/dev/null", "w");
-    hx_run_opts o{};
-    o.quiet = 1;
-    o.log = log;
     std::string cfg = config("[train]\nlr = 90\nmomentum = 0.99\nschedule = const\n");
-    EXPECT_NE(0, hx_run(cfg.c_str(), &o, &res, err, sizeof err));
-    fclose(log);
-    std::string e = err;
+    EXPECT_NE(0, ws.run(hx_run, cfg, hx_run_opts{}, &res));
+    const std::string &e = ws.last_err;
     EXPECT_NE(std::string::npos, e.find(": training diverged at round 1 epoch 1 batch ")) << e;
     EXPECT_NE(std::string::npos, e.find("lower [train] lr (now 90); no checkpoint was written before it diverged")) << e;
 }
@@ -180,12 +145,12 @@ TEST_F(RunE2E, LossFarAboveItsStartStopsTheRun)
 {
     std::string cfg = config("[train]\noptimizer = adam\nlr = 100\nschedule = const\nepochs = 5\n");
     run(cfg, 0, -1);
-    EXPECT_NE(std::string::npos, last_err.find(": training diverged at round 1 epoch ")) << last_err;
-    EXPECT_NE(std::string::npos, last_err.find("10x its start")) << last_err;
-    EXPECT_NE(std::string::npos, last_err.find("lower [train] lr (now 100)")) << last_err;
-    size_t at = last_err.find("the last checkpoint is ");
+    EXPECT_NE(std::string::npos, ws.last_err.find(": training diverged at round 1 epoch ")) << ws.last_err;
+    EXPECT_NE(std::string::npos, ws.last_err.find("10x its start")) << ws.last_err;
+    EXPECT_NE(std::string::npos, ws.last_err.find("lower [train] lr (now 100)")) << ws.last_err;
+    size_t at = ws.last_err.find("the last checkpoint is ");
     if (at != std::string::npos) {
-        std::string path = last_err.substr(at + 23, last_err.find(" (round") - at - 23);
+        std::string path = ws.last_err.substr(at + 23, ws.last_err.find(" (round") - at - 23);
         struct stat st;
         EXPECT_EQ(0, stat(path.c_str(), &st)) << "the message names a checkpoint that does not exist: " << path;
     }
@@ -196,15 +161,12 @@ TEST_F(RunE2E, LossFarAboveItsStartStopsTheRun)
 TEST_F(RunE2E, MissingDatasetNamesTheFileAndTheCommand)
 {
     hx_run_result res{};
-    char err[4096] = "";
-    hx_run_opts o{};
-    o.quiet = 1;
     std::string cfg = config("[data]\ndataset = nosuchset\n");
-    EXPECT_NE(0, hx_run(cfg.c_str(), &o, &res, err, sizeof err));
-    EXPECT_NE(std::string::npos, std::string(err).find("nosuchset.h5 does not exist")) << err;
+    EXPECT_NE(0, ws.run(hx_run, cfg, hx_run_opts{}, &res));
+    EXPECT_NE(std::string::npos, ws.last_err.find("nosuchset.h5 does not exist")) << ws.last_err;
     // A failed set-up leaves no empty run folder behind.
-    std::string cmd = "test -z \"$(ls -A " + root + "/results/runs)\"";
-    EXPECT_EQ(0, system(cmd.c_str())) << "run folders left: " << root << "/results/runs";
+    std::string cmd = "test -z \"$(ls -A " + ws.root + "/results/runs)\"";
+    EXPECT_EQ(0, system(cmd.c_str())) << "run folders left: " << ws.root << "/results/runs";
 }
 
 // The case: a finished run re-run and interrupted after one epoch used to leave the old
@@ -214,24 +176,24 @@ TEST_F(RunE2E, FinishedRunIsRefusedAndRerunNeverMixesTwoRuns)
 {
     std::string cfg = config();
     hx_run_result first = run(cfg);
-    std::string dir = first.run_dir, result = slurp(dir + "/result.json"), metrics = slurp(dir + "/metrics.csv");
+    std::string dir = first.run_dir, result = rw_slurp(dir + "/result.json"), metrics = rw_slurp(dir + "/metrics.csv");
     run(cfg, 0, -1);
-    EXPECT_NE(std::string::npos, last_err.find("already holds the finished run")) << last_err;
-    EXPECT_EQ(result, slurp(dir + "/result.json"));
+    EXPECT_NE(std::string::npos, ws.last_err.find("already holds the finished run")) << ws.last_err;
+    EXPECT_EQ(result, rw_slurp(dir + "/result.json"));
     setenv("HARNESS_STOP_AFTER_EPOCHS", "1", 1);
     run(cfg, 0, -1, 1);                                 // --rerun, interrupted after epoch 1
     unsetenv("HARNESS_STOP_AFTER_EPOCHS");
     struct stat st;
     EXPECT_NE(0, stat((dir + "/result.json").c_str(), &st)) << "a stale result.json survived";
-    std::string m = slurp(dir + "/metrics.csv");
+    std::string m = rw_slurp(dir + "/metrics.csv");
     EXPECT_EQ(2, std::count(m.begin(), m.end(), '\n'));
     run(cfg, 0, -1);
-    EXPECT_NE(std::string::npos, last_err.find("holds an unfinished run")) << last_err;
+    EXPECT_NE(std::string::npos, ws.last_err.find("holds an unfinished run")) << ws.last_err;
     hx_run_result resumed = run(cfg, 1);
     EXPECT_DOUBLE_EQ(first.final_acc, resumed.final_acc);
-    EXPECT_EQ(metrics, slurp(dir + "/metrics.csv"));
+    EXPECT_EQ(metrics, rw_slurp(dir + "/metrics.csv"));
     run(cfg, 1, -1, 1);
-    EXPECT_NE(std::string::npos, last_err.find("give one of them")) << last_err;
+    EXPECT_NE(std::string::npos, ws.last_err.find("give one of them")) << ws.last_err;
 }
 
 TEST_F(RunE2E, ConcurrentRunOfTheSameIdIsRefused)
@@ -243,9 +205,38 @@ TEST_F(RunE2E, ConcurrentRunOfTheSameIdIsRefused)
     char err[1024];
     ASSERT_EQ(0, hx_run_dir_take(&held, dir.c_str(), "x", "y", RD_RERUN, err, sizeof err)) << err;
     run(cfg, 0, -1, 1);
-    EXPECT_NE(std::string::npos, last_err.find("is being written by another harness run (pid")) << last_err;
+    EXPECT_NE(std::string::npos, ws.last_err.find("is being written by another harness run (pid")) << ws.last_err;
     hx_run_dir_release(&held, 0);
-    EXPECT_FALSE(slurp(dir + "/result.json").empty()) << "the refused run touched the folder";
+    EXPECT_FALSE(rw_slurp(dir + "/result.json").empty()) << "the refused run touched the folder";
+}
+
+// harness export by hand: result.json keeps stating the file it wrote (a stale figure is put
+// right, nothing else changes), and the folder has one writer.
+TEST_F(RunE2E, ExportByHandKeepsResultJsonStatingTheFile)
+{
+    std::string dir = run(config()).run_dir, result = rw_slurp(dir + "/result.json");
+    hx_packed_size sz;
+    hx_result_edit edit;
+    char err[1024] = "";
+    ASSERT_EQ(0, hx_export_run(dir.c_str(), &sz, &edit, err, sizeof err)) << err;
+    EXPECT_EQ(HX_RESULT_AGREES, edit);
+    EXPECT_EQ(result, rw_slurp(dir + "/result.json"));
+
+    char *stale = strdup(result.c_str());
+    ASSERT_EQ(JSON_OK, json_set_int(&stale, "footprint.packed_bytes", 1));
+    ws.write(dir.substr(ws.root.size() + 1) + "/result.json", stale);
+    free(stale);
+    ASSERT_EQ(0, hx_export_run(dir.c_str(), &sz, &edit, err, sizeof err)) << err;
+    EXPECT_EQ(HX_RESULT_UPDATED, edit);
+    EXPECT_EQ(result, rw_slurp(dir + "/result.json"));
+
+    hx_run_dir held;
+    ASSERT_EQ(0, hx_run_dir_take(&held, dir.c_str(), "x", "y", RD_RERUN, err, sizeof err)) << err;
+    EXPECT_NE(0, hx_export_run(dir.c_str(), &sz, &edit, err, sizeof err));
+    EXPECT_NE(nullptr, strstr(err, "is being written by another harness run")) << err;
+    hx_run_dir_release(&held, 0);
+    EXPECT_NE(0, hx_export_run((dir + "/nope").c_str(), &sz, &edit, err, sizeof err));
+    EXPECT_NE(nullptr, strstr(err, "not a run folder")) << err;
 }
 
 // --resume refuses a checkpoint whose position the config cannot reach (an epoch of INT_MAX
@@ -265,8 +256,8 @@ TEST_F(RunE2E, ResumeRefusesACheckpointBeyondTheConfig)
     meta.epoch = 7;
     ASSERT_EQ(0, ckpt_save(ck.c_str(), m, &opt, &meta, err, sizeof err)) << err;
     run(cfg, 1, -1);
-    EXPECT_NE(std::string::npos, last_err.find("is at round 1 epoch 8, but this config runs 1 round(s) of 3 epochs"))
-        << last_err;
+    EXPECT_NE(std::string::npos, ws.last_err.find("is at round 1 epoch 8, but this config runs 1 round(s) of 3 epochs"))
+        << ws.last_err;
     ckpt_meta_free(&meta);
     nn_optim_free(&opt);
     nn_model_free(m);
