@@ -3,29 +3,13 @@
  * output scales (scale[r] x_scale). oneDNN's matmul scales per column of its destination, so
  * it runs transposed: Y^T (n x rows) = U^T (n x cols) . W^T (cols x rows), W^T being the
  * payload itself read column-major. Primitives are built per column count n and kept (a few
- * per matrix: a conv layer has one n, a linear layer one per batch size). The sums are exact;
- * only the final product by the scale rounds, as in the reference (kernels_ref.c). */
+ * per matrix: one per batch size). The sums are exact; only the final product by the scale
+ * rounds, as in the reference (kernels_ref.c). A linear layer's activations are already U^T's
+ * layout (sample-major), so dp_int8_linear hands them over with no transposes at all. */
 #include "deploy/format_impl.h"
 #include "deploy/simd.h"
 #include "deploy/kernels_ref.h"
-#include <dnnl.h>
-
-enum { INT8_PLANS = 4 };
-
-typedef struct {
-    int n;                          /* 0 = empty */
-    dnnl_primitive_t prim;
-    dnnl_memory_t src, wei, dst, zp;
-} int8_slot;
-
-typedef struct {
-    dnnl_engine_t engine;
-    dnnl_stream_t stream;
-    int32_t zero;                   /* the source zero point, as oneDNN reads it */
-    float *out_scale;               /* rows: fl(scale[r] x_scale) */
-    int8_slot slot[INT8_PLANS];
-    int next;                       /* the slot a new n replaces */
-} int8_plan;
+#include "deploy/int8_plan.h"
 
 static void slot_free(int8_slot *s)
 {
@@ -40,7 +24,10 @@ void dp_int8_release(void *plan)
 {
     int8_plan *p = plan;
     if (!p) return;
-    for (int i = 0; i < INT8_PLANS; i++) slot_free(&p->slot[i]);
+    for (int i = 0; i < INT8_PLANS; i++) {
+        slot_free(&p->slot[i]);
+        dp_int8_conv_slot_free(&p->conv[i]);
+    }
     if (p->stream) dnnl_stream_destroy(p->stream);
     if (p->engine) dnnl_engine_destroy(p->engine);
     free(p->out_scale);
@@ -106,7 +93,7 @@ static int8_slot *slot_for(const dp_matrix *m, int8_plan *p, int n)
  * without it (AVX2, plain AVX-512) it adds pairs of products in saturating 16-bit lanes, and a
  * full-range input against a -128 weight comes out wrong (seen with ONEDNN_MAX_CPU_ISA=AVX2).
  * There the scalar reference computes the layer: slower, the same numbers on every machine. */
-static int onednn_exact(void)
+int dp_int8_onednn_exact(void)
 {
     const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
     const unsigned vnni512 = (unsigned)dnnl_cpu_isa_avx512_core_vnni, vnni2 = (unsigned)dnnl_cpu_isa_avx2_vnni;
@@ -119,7 +106,7 @@ void dp_int8_gemm(const dp_matrix *w, int n, const float *x, size_t ldx, float *
     DP_ASSERT(w->format == DP_FORMAT_INT8 && w->payload && w->plan);
     DP_ASSERT(n >= 0 && ldx >= (size_t)n && ldy >= (size_t)n);
     if (n == 0) return;
-    if (!onednn_exact()) { dp_ref_gemm_int8(w, n, x, ldx, y, ldy); return; }
+    if (!dp_int8_onednn_exact()) { dp_ref_gemm_int8(w, n, x, ldx, y, ldy); return; }
     const int rows = w->rows, cols = w->cols;
     const dp_head_int8 *h = dp_int8_head(w);
     uint8_t *u = dp_alloc((size_t)n * cols);
@@ -145,4 +132,40 @@ void dp_int8_gemm(const dp_matrix *w, int n, const float *x, size_t ldx, float *
         for (int r = 0; r < rows; r++) y[(size_t)r * ldy + j] = yt[(size_t)j * rows + r];
     free(u);
     free(yt);
+}
+
+void dp_int8_linear(const dp_matrix *w, int n, const float *x, float *y, const float *a_scale, const float *a_shift,
+                    const dp_exec *ex)
+{
+    DP_ASSERT(w->format == DP_FORMAT_INT8 && w->payload && w->plan && n >= 0);
+    if (n == 0) return;
+    if (!dp_int8_onednn_exact()) { dp_ref_linear_int8(w, n, x, y, a_scale, a_shift); return; }
+    const int rows = w->rows;
+    const size_t cols = (size_t)w->cols;
+    uint8_t *u = dp_alloc((size_t)n * cols);
+    DP_ASSERT(u);
+    dp_int8_levels_at(ex)(dp_int8_head(w), x, (size_t)n * cols, u);
+    int8_slot *s = slot_for(w, w->plan, n);
+    if (!s) {
+        fprintf(stderr, "deploy: oneDNN offers no int8 matmul for %d x %zu . %zu x %d\n", rows, cols, cols, n);
+        abort();
+    }
+    int8_plan *p = w->plan;
+    dnnl_memory_set_data_handle(s->src, u);
+    dnnl_memory_set_data_handle(s->dst, y);
+    const dnnl_exec_arg_t args[] = {
+        { DNNL_ARG_SRC, s->src }, { DNNL_ARG_WEIGHTS, s->wei }, { DNNL_ARG_DST, s->dst },
+        { DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, s->zp },
+    };
+    DP_ASSERT(dnnl_primitive_execute(s->prim, p->stream, 4, args) == dnnl_success);
+    DP_ASSERT(dnnl_stream_wait(p->stream) == dnnl_success);
+    free(u);
+    if (!a_scale && !a_shift) return;
+    for (int j = 0; j < n; j++) {   /* the reference's affine, in place */
+        float *yj = y + (size_t)j * rows;
+        if (a_scale)
+            for (int r = 0; r < rows; r++) yj[r] = yj[r] * a_scale[r] + a_shift[r];
+        else
+            for (int r = 0; r < rows; r++) yj[r] += a_shift[r];
+    }
 }

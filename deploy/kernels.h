@@ -34,4 +34,36 @@ void dp_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb, con
 int dp_shift_gemm_i32(const dp_matrix *w, int n, const int32_t *x, size_t ldx, int32_t *y,
                       size_t ldy, const dp_exec *ex, char *err, size_t errlen);
 
+/* A convolution's shape: batch n, input planes c x h x w, a square k x k kernel, one stride,
+ * pad zeros on every side. Outputs: the weight matrix's rows (channels) of oh x ow. */
+typedef struct dp_conv_shape { int n, c, h, w, k, stride, pad; } dp_conv_shape;
+static inline int dp_conv_out(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
+
+/* INT8 convolution of a whole batch: x (n x c x h x w floats, NCHW) is rounded to w's input
+ * grid (dp_int8_level), the weights are q (rows x c x k x k, the im2col order of w's columns),
+ * a padded tap reads the real value 0 (the integer x_zero, so it adds nothing), and per output
+ * channel r the exact int32 sum S gives
+ *     v = (float)S * fl(scale[r] x_scale);  y = v * a_scale[r] + a_shift[r]  (a_scale NULL: v + a_shift[r];
+ *                                                                            both NULL: v)
+ * into y (n x rows x oh x ow, NCHW): what im2col + dp_gemm and the runtime's per-row affine give,
+ * bit for bit. oneDNN's int8 convolution (u8 NHWC source with a run-time zero point, s8
+ * weights reordered once, s32 sums, per-channel output scales to f32) where its sums are exact
+ * (dp_int8_conv_onednn), else the scalar reference; one primitive per shape, kept in w's plan.
+ * ex->threads split the quantizing and the epilogue; oneDNN runs on the caller's OpenMP threads. */
+void dp_int8_conv(const dp_matrix *w, const dp_conv_shape *s, const float *x, float *y, const float *a_scale,
+                  const float *a_shift, const dp_exec *ex);
+/* INT8 linear layer on sample-major activations: x (n x cols), y (n x rows),
+ *     y[j][r] = epilogue of sum_c q[r][c] (u[j][c] - x_zero), u = dp_int8_level(x[j][c])
+ * with dp_int8_conv's epilogue (scale, then a_scale/a_shift), so the same numbers as dp_gemm on
+ * the transposed x plus the runtime's affine, bit for bit. oneDNN's int8 matmul straight on the
+ * layer's layout (no transposes) where exact, else the scalar reference. */
+void dp_int8_linear(const dp_matrix *w, int n, const float *x, float *y, const float *a_scale, const float *a_shift,
+                    const dp_exec *ex);
+/* 1 when dp_int8_conv, dp_int8_linear (and dp_gemm on INT8) run on oneDNN here: the CPU has VNNI (AVX-512 VNNI or
+ * AVX-VNNI), where oneDNN's u8 x s8 sums are exact. */
+int dp_int8_conv_onednn(void);
+/* The oneDNN implementation dp_int8_conv runs for shape s (built if need be), e.g.
+ * "brg:avx512_core_vnni"; "ref" when the scalar reference computes it. */
+const char *dp_int8_conv_impl(const dp_matrix *w, const dp_conv_shape *s);
+
 #endif

@@ -147,3 +147,49 @@ void dp_ref_gemm_int8(const dp_matrix *w, int n, const float *x, size_t ldx, flo
         }
     }
 }
+
+/* One output of the INT8 conv after its integer sum: the scale, then the per-channel affine. */
+static float int8_epilogue(int64_t sum, float out_scale, const float *a_scale, const float *a_shift, int r)
+{
+    const float v = (float)sum * out_scale;
+    if (a_scale) return v * a_scale[r] + a_shift[r];
+    return a_shift ? v + a_shift[r] : v;
+}
+
+void dp_ref_conv_int8(const dp_matrix *w, const dp_conv_shape *s, const float *x, float *y, const float *a_scale,
+                      const float *a_shift)
+{
+    const dp_head_int8 *h = dp_int8_head(w);
+    const int oh = dp_conv_out(s->h, s->k, s->stride, s->pad), ow = dp_conv_out(s->w, s->k, s->stride, s->pad);
+    for (int b = 0; b < s->n; b++)
+        for (int r = 0; r < w->rows; r++) {
+            const float out_scale = dp_int8_scale(w)[r] * h->x_scale;
+            const int8_t *q = dp_int8_q(w) + (size_t)r * w->cols;
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    int64_t sum = 0;
+                    for (int c = 0; c < s->c; c++)
+                        for (int ky = 0; ky < s->k; ky++)
+                            for (int kx = 0; kx < s->k; kx++) {
+                                const int iy = oy * s->stride - s->pad + ky, ix = ox * s->stride - s->pad + kx;
+                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;   /* reads 0: u = x_zero */
+                                const float xv = x[(((size_t)b * s->c + c) * s->h + iy) * s->w + ix];
+                                sum += (int64_t)q[((size_t)c * s->k + ky) * s->k + kx] * (dp_int8_level(h, xv) - h->x_zero);
+                            }
+                    y[(((size_t)b * w->rows + r) * oh + oy) * ow + ox] = int8_epilogue(sum, out_scale, a_scale, a_shift, r);
+                }
+        }
+}
+
+void dp_ref_linear_int8(const dp_matrix *w, int n, const float *x, float *y, const float *a_scale,
+                        const float *a_shift)
+{
+    const dp_head_int8 *h = dp_int8_head(w);
+    for (int j = 0; j < n; j++)
+        for (int r = 0; r < w->rows; r++) {
+            int64_t sum = 0;
+            for (int c = 0; c < w->cols; c++)
+                sum += (int64_t)dp_int8_q(w)[(size_t)r * w->cols + c] * (dp_int8_level(h, x[(size_t)j * w->cols + c]) - h->x_zero);
+            y[(size_t)j * w->rows + r] = int8_epilogue(sum, dp_int8_scale(w)[r] * h->x_scale, a_scale, a_shift, r);
+        }
+}

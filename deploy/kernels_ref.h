@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "deploy/format.h"
+#include "deploy/kernels.h"
 
 /* The trait table's gemm_ref: y (rows x n) = W . x (cols x n). */
 void dp_ref_gemm_f32(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy);
@@ -22,6 +23,10 @@ void dp_ref_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb,
                       float *y, size_t ldy);
 void dp_ref_shift_gemm_i32(const dp_matrix *w, int n, const int32_t *x, size_t ldx, int32_t *y,
                            size_t ldy);
+void dp_ref_linear_int8(const dp_matrix *w, int n, const float *x, float *y, const float *a_scale,
+                        const float *a_shift);
+void dp_ref_conv_int8(const dp_matrix *w, const dp_conv_shape *s, const float *x, float *y, const float *a_scale,
+                      const float *a_shift);
 
 /* One POW2 weight: 0 for zero, else sign (+1/-1) and exponent p. */
 int dp_ref_pow2_weight(const dp_matrix *w, int r, int c, int *p);

@@ -25,10 +25,12 @@ int hx_packed_eval_run(const char *path, const char *data, int batch, int thread
 enum { HX_BENCH_MAX_REPS = 64 };
 
 /* Images per second of the packed model and of model.h5 beside it, at batch 1 (latency) and 64
- * (throughput), over `reps` repetitions of at least 0.2 s each: min / median / max printed to
- * out and, when res is not NULL, kept in *res (the figures, dataset, threads, repetitions and
- * the kernels' instruction-set level; the rest of the record is hx_packed_record's). Timings of
- * a loaded machine say little; the numbers are measured, not checked. 0, or -1 with err. */
+ * (throughput), over `reps` repetitions of at least 0.2 s each, alternating the two so both see
+ * the same load: min / median / max printed to out with the median images per CPU second (less
+ * disturbed by a loaded machine than wall time), and, when res is not NULL, kept in *res (the
+ * figures, dataset, threads, repetitions and the kernels' instruction-set level; the rest of the
+ * record is hx_packed_record's). Timings of a loaded machine say little; the numbers are
+ * measured, not checked. 0, or -1 with err. */
 int hx_packed_bench(const char *path, const char *data, int threads, int reps, FILE *out, hx_speedup *res,
                     char *err, size_t errlen);
 

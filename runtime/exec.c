@@ -100,17 +100,16 @@ static void affine(const rt_layer *l, int rows, int n_cols, float *y)
 }
 
 /* The input transform, applied as the engine would (XNOR's sign x K, DeepShift's fixed point).
- * An INT8 layer's kernel rounds its input to the transform's grid itself (the padding's zeros
- * to the zero point, which is what padding after the transform gives). */
-static const float *transformed(rt_model *rt, nn_node *n, const float *x, int batch, float **xq_own)
+ * INT8 layers never come here: their kernels round the raw input to the transform's grid
+ * themselves (a padded tap to the zero point, which is what padding after the transform gives). */
+static const float *transformed(nn_node *n, const float *x, int batch, float **xq_own)
 {
     *xq_own = NULL;
-    if (!n->xt || rt->layer[n - rt->m->nodes].w.format == DP_FORMAT_INT8) return x;
+    if (!n->xt) return x;
     size_t per = nn_dims_size(n->in_dims);
     float *xq = malloc((size_t)batch * per * sizeof *xq);
     if (!xq) { fprintf(stderr, "runtime: out of memory\n"); abort(); }
     n->xt->forward(n->xt_ctx, n, x, xq, per, batch);
-    (void)rt;
     return *xq_own = xq;
 }
 
@@ -120,10 +119,15 @@ static void run_conv(void *ctx, nn_model *m, nn_node *n, const float *x0, const 
     rt_model *rt = ctx;
     const rt_layer *l = &rt->layer[n - m->nodes];
     nn_conv_geom g = nn_conv_geom_of(n);
+    if (l->w.format == DP_FORMAT_INT8) {   /* the whole batch in one int8 convolution, affine included */
+        const dp_conv_shape sh = { batch, g.c, g.h, g.w, g.k, g.stride, g.pad };
+        dp_int8_conv(&l->w, &sh, x0, n->out, l->scale, l->shift, &rt->ex);
+        return;
+    }
     size_t per_in = nn_dims_size(n->in_dims), per_out = nn_dims_size(n->out_dims);
     int n_cols = (int)nn_conv_geom_cols(&g), trivial = nn_conv_geom_trivial(&g);
     float *xq_own;
-    const float *x = transformed(rt, n, x0, batch, &xq_own);
+    const float *x = transformed(n, x0, batch, &xq_own);
     float *col = trivial ? NULL : malloc(nn_conv_geom_rows(&g) * (size_t)n_cols * sizeof *col);
     float *kcol = malloc((size_t)n_cols * sizeof *kcol);
     if ((!trivial && !col) || !kcol) { fprintf(stderr, "runtime: out of memory\n"); abort(); }
@@ -147,8 +151,12 @@ static void run_linear(void *ctx, nn_model *m, nn_node *n, const float *x0, cons
     rt_model *rt = ctx;
     const rt_layer *l = &rt->layer[n - m->nodes];
     int rows = l->w.rows, k = l->w.cols;
+    if (l->w.format == DP_FORMAT_INT8) {   /* the batch as it lies: samples are the matmul's rows */
+        dp_int8_linear(&l->w, batch, x0, n->out, l->scale, l->shift, &rt->ex);
+        return;
+    }
     float *xq_own;
-    const float *x = transformed(rt, n, x0, batch, &xq_own);
+    const float *x = transformed(n, x0, batch, &xq_own);
     float *xt = malloc(((size_t)k + rows + 1) * (size_t)batch * sizeof *xt);
     if (!xt) { fprintf(stderr, "runtime: out of memory\n"); abort(); }
     float *yt = xt + (size_t)k * batch, *kcol = yt + (size_t)rows * batch;

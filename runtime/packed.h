@@ -6,8 +6,9 @@
  * follows it folded in). rt_attach installs an inference hook (nn_node.run) on each layer the
  * runtime computes: im2col + the format's GEMM, XNOR-popcount on bit-packed activations where
  * the layer's input transform is XNOR-Net's sign x K, the int32 shift GEMM on DeepShift's fixed
- * point where it cannot overflow, oneDNN's int8 matmul for PTQ's 8-bit layers (INT8: the input
- * quantized to the uniform transform's grid inside the kernel), fp32 sgemm for dense layers. AdderNet's layers keep the
+ * point where it cannot overflow, oneDNN's int8 convolution and matmul over the whole batch for
+ * PTQ's 8-bit layers (INT8: the input quantized to the uniform transform's grid inside the
+ * kernel), fp32 sgemm for dense layers. AdderNet's layers keep the
  * engine's adder kernel (their weights unpacked from F32). Everything else (pooling, ReLU,
  * residual additions, edge biases, batch norms not folded) runs through the engine, so
  * nn_forward on rt->m is the packed model's forward pass.
