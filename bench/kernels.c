@@ -26,6 +26,7 @@ typedef struct {
 static const shape shapes[] = {
     { "lenet5 conv2", 64, 20, 12, 12, 50, 5, 1, 0 },
     { "resnet20 s1", 64, 16, 32, 32, 16, 3, 1, 1 },
+    { "resnet20 s2", 64, 32, 16, 16, 32, 3, 1, 1 },
     { "resnet20 s3", 64, 64, 8, 8, 64, 3, 1, 1 },
 };
 
