@@ -196,6 +196,8 @@ void nn_builder_free(nn_builder *);
 void nn_model_free(nn_model *);
 /* Initialise all parameters (weights by scheme, biases 0, bn gamma 1 beta 0, stats 0/1). */
 void nn_model_init(nn_model *, nn_init scheme, nn_rng *rng);
+/* A weighted layer's fans: inputs and outputs per weight (times k*k for a conv). */
+void nn_node_fans(const nn_node *, double *fan_in, double *fan_out);
 /* Grow activation buffers to hold `batch` samples (no-op when large enough). 0 = ok. */
 int  nn_model_reserve(nn_model *, int batch);
 void nn_model_set_threads(nn_model *, int threads);

@@ -18,7 +18,7 @@ static const init_rule init_rules[] = {
 };
 _Static_assert(sizeof init_rules / sizeof *init_rules == NN_INIT_COUNT, "one rule per scheme");
 
-static void fans(const nn_node *n, double *fan_in, double *fan_out)
+void nn_node_fans(const nn_node *n, double *fan_in, double *fan_out)
 {
     double kk = n->kind == NN_CONV ? (double)n->k * n->k : 1.0;
     double in = n->kind == NN_CONV ? (double)n->in_dims.c : (double)nn_dims_size(n->in_dims);
@@ -29,7 +29,7 @@ static void fans(const nn_node *n, double *fan_in, double *fan_out)
 static void init_weights(nn_node *n, const init_rule *r, nn_rng *rng)
 {
     double fi, fo;
-    fans(n, &fi, &fo);
+    nn_node_fans(n, &fi, &fo);
     double var = 2.0 / (r->fan_avg ? fi + fo : fi);
     if (r->uniform) {
         float bound = (float)sqrt(3.0 * var);

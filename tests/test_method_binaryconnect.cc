@@ -78,6 +78,29 @@ TEST(BinaryConnect, StochasticDrawFollowsHardSigmoid)
     qf_free(&f);
 }
 
+// The stochastic mode keeps the latent weights in units of H = sqrt(1.5 / (fan_in + fan_out)), as
+// the official code's [-H, H]: Kaiming-sized weights would otherwise all draw at p ~ 0.5.
+TEST(BinaryConnect, StochasticLatentWeightsAreInUnitsOfH)
+{
+    qf det, sto;
+    const char *kv[] = { "mode", "stochastic", nullptr };
+    ASSERT_EQ(qf_start(&det, &method_binaryconnect, QF_BN_CNN, NN_SGD, nullptr), 0) << det.err;
+    ASSERT_EQ(qf_start(&sto, &method_binaryconnect, QF_BN_CNN, NN_SGD, kv), 0) << sto.err;
+    const nn_node *d = qf_node(&det, "conv2"), *s = qf_node(&sto, "conv2");
+    double fi, fo;
+    nn_node_fans(s, &fi, &fo);
+    const float per_h = (float)std::sqrt((fi + fo) / 1.5);
+    size_t saturated = 0;
+    for (size_t i = 0; i < s->nw; i++) {
+        ASSERT_LT(std::fabs(d->w[i]), 1.0f) << "the deterministic mode keeps the initial weights";
+        ASSERT_EQ(s->w[i], std::fmin(std::fmax(d->w[i] * per_h, -1.0f), 1.0f)) << i;
+        saturated += std::fabs(s->w[i]) == 1.0f;
+    }
+    EXPECT_LT(saturated, s->nw) << "the draws must not all be certain";
+    qf_free(&det);
+    qf_free(&sto);
+}
+
 TEST(BinaryConnect, UnknownModeIsRefused)
 {
     char err[256];
