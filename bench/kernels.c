@@ -4,11 +4,17 @@
  * reference. Then the packed INT8 layers (oneDNN's int8 convolution and matmul, deploy/) against
  * the fp32 im2col + OpenBLAS path the runtime runs an F32 layer with, in the same run.
  *
- *   kernels [--threads 2] [--min-time 0.3] [--reps 7] [--part all|engine|int8]
+ *   kernels [--threads 2] [--min-time 0.3] [--reps 7] [--part all|engine|int8] [--cpu]
+ *
+ * --cpu times the engine part by the process's CPU time (all threads) instead of wall time: on a
+ * machine another job keeps busy, a pass's CPU time barely changes while its wall time follows
+ * the other job, so rates per CPU-second are comparable between runs (a 2-thread pass's ideal
+ * wall time is half its CPU time; idle OpenMP threads wait passively and cost none).
  *
  * Operations are counted as 2 per (output, weight) term and pass: multiply + add for MAC,
  * subtract + accumulate for the adder kernel (the abs is free, as the paper counts it). The
- * backward pass computes dW and dX, so it counts twice the forward's terms. */
+ * backward pass computes dW and dX, so it counts twice the forward's terms; the dW row times a
+ * backward without dX (a first layer's), the dX row the difference. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +37,16 @@ typedef struct {
 static const shape shapes[] = {
     { "lenet5 conv2", 64, 20, 12, 12, 50, 5, 1, 0 },
     { "resnet20 s1", 64, 16, 32, 32, 16, 3, 1, 1 },
+    { "resnet20 s2", 64, 32, 16, 16, 32, 3, 1, 1 },
     { "resnet20 s3", 64, 64, 8, 8, 64, 3, 1, 1 },
 };
+
+static clockid_t bench_clock = CLOCK_MONOTONIC;
 
 static double now_s(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(bench_clock, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -77,12 +86,14 @@ static nn_model *one_conv(const shape *s, nn_kernel kernel, int threads, nn_node
     return m;
 }
 
-typedef struct { double fast_s, ref_s, diff; } timing;
+typedef struct { double fast_s, ref_s, diff; } timing;   /* ref_s, diff: 0 when not measured */
 
 typedef struct { nn_model *m; nn_node *cv; const float *x; float *dx; int n; } pass_ctx;
 
 static void pass_fwd(const pass_ctx *c) { nn_layer_table[NN_CONV].forward(c->m, c->cv, c->x, NULL, c->n, 1); }
 static void pass_bwd(const pass_ctx *c) { nn_layer_table[NN_CONV].backward(c->m, c->cv, c->x, NULL, c->dx, NULL, c->n); }
+/* A first layer's backward: weight gradients only, so dX's share is bwd - dW. */
+static void pass_dw(const pass_ctx *c) { nn_layer_table[NN_CONV].backward(c->m, c->cv, c->x, NULL, NULL, NULL, c->n); }
 
 /* Repeats a pass until min_time has passed; returns seconds per call. */
 static double time_pass(void (*fn)(const pass_ctx *), const pass_ctx *c, double min_time)
@@ -94,7 +105,7 @@ static double time_pass(void (*fn)(const pass_ctx *), const pass_ctx *c, double 
 }
 
 static void bench_shape(const shape *s, nn_kernel kernel, int threads, double min_time,
-                        timing *fwd, timing *bwd)
+                        timing *fwd, timing *bwd, timing *dw)
 {
     nn_node *cv;
     nn_model *m = one_conv(s, kernel, threads, &cv);
@@ -127,6 +138,7 @@ static void bench_shape(const shape *s, nn_kernel kernel, int threads, double mi
     const pass_ctx pc = { m, cv, x, dx, s->n };
     fwd->fast_s = time_pass(pass_fwd, &pc, min_time);
     bwd->fast_s = time_pass(pass_bwd, &pc, min_time);
+    *dw = (timing){ time_pass(pass_dw, &pc, min_time), 0, 0 };
     free(x); free(dx); free(dxr); free(yr); free(dwr);
     nn_model_free(m);
 }
@@ -344,12 +356,14 @@ int main(int argc, char **argv)
     int threads = 2, reps = 7;
     double min_time = 0.3;
     const char *part = "all";
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--min-time")) min_time = atof(argv[i + 1]);
-        else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--part")) part = argv[i + 1];
-        else { fprintf(stderr, "kernels: unknown option %s\n", argv[i]); return 2; }
+    for (int i = 1; i < argc; i++) {
+        const int has_value = i + 1 < argc;
+        if (!strcmp(argv[i], "--cpu")) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
+        else if (has_value && !strcmp(argv[i], "--threads")) threads = atoi(argv[++i]);
+        else if (has_value && !strcmp(argv[i], "--min-time")) min_time = atof(argv[++i]);
+        else if (has_value && !strcmp(argv[i], "--reps")) reps = atoi(argv[++i]);
+        else if (has_value && !strcmp(argv[i], "--part")) part = argv[++i];
+        else { fprintf(stderr, "kernels: unknown option or missing value: %s\n", argv[i]); return 2; }
     }
     if (threads < 1) { fprintf(stderr, "kernels: --threads must be >= 1\n"); return 2; }
     if (reps < 1 || reps > KI_MAX_REPS) { fprintf(stderr, "kernels: --reps must be 1..%d\n", KI_MAX_REPS); return 2; }
@@ -360,14 +374,15 @@ int main(int argc, char **argv)
     if (!strcmp(part, "int8")) return ki_bench_int8(threads, reps, min_time);
     static const char *const kname[NN_KERNEL_COUNT] = { [NN_KERNEL_MAC] = "mac",
                                                          [NN_KERNEL_ADDER] = "adder" };
-    printf("fast: engine conv layer, %d threads; ref: scalar reference, 1 thread\n", threads);
+    printf("fast: engine conv layer, %d threads; ref: scalar reference, 1 thread; rates per %s "
+           "second\n", threads, bench_clock == CLOCK_MONOTONIC ? "wall-clock" : "CPU");
     printf("%-6s %-5s %-14s %-26s %9s %9s %8s %9s\n", "kernel", "pass", "layer", "shape n,c,hxw->o,k",
            "fast GF/s", "ref GF/s", "ratio", "max rel");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int kern = 0; kern < NN_KERNEL_COUNT; kern++) {
             const shape *s = &shapes[i];
-            timing f, b;
-            bench_shape(s, (nn_kernel)kern, threads, min_time, &f, &b);
+            timing f, b, d;
+            bench_shape(s, (nn_kernel)kern, threads, min_time, &f, &b, &d);
             int oh = nn_ref_conv_out(s->h, s->k, s->stride, s->pad);
             int ow = nn_ref_conv_out(s->w, s->k, s->stride, s->pad);
             double terms = (double)s->n * s->o * oh * ow * s->c * s->k * s->k;
@@ -381,6 +396,12 @@ int main(int argc, char **argv)
                        s->label, sh, ops / t[p]->fast_s * 1e-9, ops / t[p]->ref_s * 1e-9,
                        t[p]->ref_s / t[p]->fast_s, t[p]->diff);
             }
+            /* the backward's two halves: dW alone, dX = bwd - dW (no reference timing) */
+            printf("%-6s %-5s %-14s %-26s %9.2f %9s\n", kname[kern], "dW", s->label, sh,
+                   2 * terms / d.fast_s * 1e-9, "-");
+            if (b.fast_s > d.fast_s)
+                printf("%-6s %-5s %-14s %-26s %9.2f %9s\n", kname[kern], "dX", s->label, sh,
+                       2 * terms / (b.fast_s - d.fast_s) * 1e-9, "-");
         }
     return strcmp(part, "all") ? 0 : ki_bench_int8(threads, reps, min_time);
 }

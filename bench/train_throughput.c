@@ -41,7 +41,7 @@ typedef struct {
     const char *model, *title;       /* --model name; name in the output */
     const char *arch, *dataset;      /* nn_model_create name; ds_prepare name */
     const char *h5, *raw, *peer;     /* raw: source folder for ds_prepare (NULL = its default) */
-    int batch, augment, steps, reps, eval_images, threads, no_peer;
+    int batch, augment, steps, reps, eval_images, threads, no_peer, adder;
     int eval_batch[MAX_EVAL], n_eval;
     long limit;                      /* 0 = all images */
     float lr, momentum, weight_decay;
@@ -87,6 +87,8 @@ static const arg_row arg_table[] = {
     { "--limit", ARG_LONG, F(limit), 0, 1e9, "use only the first N train (and test) images" },
     { "--peer", ARG_STR, F(peer), 0, 0, "peer script (default bench/peer_torch.py)" },
     { "--no-peer", ARG_FLAG, F(no_peer), 0, 0, "harness side only" },
+    { "--adder", ARG_FLAG, F(adder), 0, 0, "AdderNet's layers: every conv but the first runs the "
+      "adder kernel (harness side only)" },
 };
 #undef F
 enum { ARG_COUNT = sizeof arg_table / sizeof arg_table[0] };
@@ -266,6 +268,18 @@ static int load_data(const bench_cfg *c, ds_dataset *ds)
 }
 
 /* --- harness side ------------------------------------------------------------------------ */
+
+/* AdderNet's default layer choice (methods/addernet.c: first_fp on, adder_fc off): every
+ * convolution but the first runs the adder kernel; linear layers stay multiply ones. */
+static void set_adder(nn_model *m)
+{
+    int first = 1;
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].kind == NN_CONV) {
+            if (!first) m->nodes[i].kernel = NN_KERNEL_ADDER;
+            first = 0;
+        }
+}
 
 /* The first n images of a split, normalized through the loader (so inference timing covers the
  * model only, as on the peer's side). */
@@ -516,6 +530,7 @@ static int bench_model(const bench_cfg *c, const char *argv0, FILE *rows)
     nn_rng_seed(&rng, 1, 0);
     nn_model_init(m, NN_INIT_KAIMING_NORMAL, &rng);
     nn_model_set_threads(m, c->threads);
+    if (c->adder) set_adder(m);
 
     const char *omp = getenv("OMP_WAIT_POLICY");
     printf("\nbench  %s (%s, %zu parameters), batch %d, SGD momentum %g lr %g weight decay %g, "
@@ -536,6 +551,7 @@ static int bench_model(const bench_cfg *c, const char *argv0, FILE *rows)
     const char *script = c->peer ? c->peer : peer_find_script("peer_torch.py", argv0, pbuf, sizeof pbuf);
     int peer_ok = 0;
     if (c->no_peer) snprintf(why, sizeof why, "--no-peer");
+    else if (c->adder) snprintf(why, sizeof why, "--adder: the peer has no adder layer");
     else if (peer_model_spec(m, spec, sizeof spec) != 0)
         snprintf(why, sizeof why, "arch %s has a layer the peer does not build", c->arch);
     else if (!script) snprintf(why, sizeof why, "bench/peer_torch.py not found (give --peer)");
