@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "deploy/format.h"
+#include "deploy/conv_shape.h"
 
 /* Binarizes and packs k x n floats (an im2col column matrix: row = one input of the receptive
  * field, column = one output position; row stride ldx) into ceil(k / 64) planes of n words,
@@ -34,10 +35,6 @@ void dp_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb, con
 int dp_shift_gemm_i32(const dp_matrix *w, int n, const int32_t *x, size_t ldx, int32_t *y,
                       size_t ldy, const dp_exec *ex, char *err, size_t errlen);
 
-/* A convolution's shape: batch n, input planes c x h x w, a square k x k kernel, one stride,
- * pad zeros on every side. Outputs: the weight matrix's rows (channels) of oh x ow. */
-typedef struct dp_conv_shape { int n, c, h, w, k, stride, pad; } dp_conv_shape;
-static inline int dp_conv_out(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
 
 /* INT8 convolution of a whole batch: x (n x c x h x w floats, NCHW) is rounded to w's input
  * grid (dp_int8_level), the weights are q (rows x c x k x k, the im2col order of w's columns),
