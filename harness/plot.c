@@ -206,6 +206,22 @@ static const char *const method_colors[] = {"#1f4e79", "#e67e22", "#7b3294", "#0
 
 /* Accuracy vs compression: one point per recipe (runs differing only in their seed: mean ±
  * std), one legend entry per method, the Pareto front across all of them joined. */
+/* Block 0's points of the k-th method of a model (column 7 holds k), in the method's own colour
+ * and point shape, titled label; columns is the using/with part with a %d for k. */
+static void method_clause(figure *f, int k, const char *columns, const char *label)
+{
+    const int nc = (int)(sizeof method_colors / sizeof *method_colors);
+    char sel[160], c[RR_KEY_MAX + 256];
+    snprintf(sel, sizeof sel, columns, k);
+    snprintf(c, sizeof c, "using %s pt %d ps 1.4 lw 1.5 lc rgb \"%s\" title ", sel, 5 + 2 * (k / nc % 4),
+             method_colors[k % nc]);
+    rr_buf t = {0};
+    rr_puts(&t, c);
+    gp_str(&t, label);
+    fig_clause(f, 0, t.s);
+    rr_buf_free(&t);
+}
+
 static int write_compression(const model *m, rr_buf *scripts, char *err, size_t errlen)
 {
     hx_recipe *rs;
@@ -231,15 +247,8 @@ static int write_compression(const model *m, rr_buf *scripts, char *err, size_t 
     }
     /* One clause per method present: its rows of block 0 (others become NaN, which gnuplot skips). */
     for (int g = m->g0; g < m->g1; g++) {
-        int k = g - m->g0, nc = (int)(sizeof method_colors / sizeof *method_colors);
-        char c[RR_KEY_MAX + 256];
-        snprintf(c, sizeof c, "using 3:(column(7) == %d ? column(4) : NaN):5 with yerrorbars pt %d ps 1.4 lw 1.5 "
-                              "lc rgb \"%s\" title ", k, 5 + 2 * (k / nc % 4), method_colors[k % nc]);
-        rr_buf t = {0};
-        rr_puts(&t, c);
-        gp_str(&t, label_of(&m->s->groups[g]));
-        fig_clause(&f, 0, t.s);
-        rr_buf_free(&t);
+        method_clause(&f, g - m->g0, "3:(column(7) == %d ? column(4) : NaN):5 with yerrorbars",
+                      label_of(&m->s->groups[g]));
     }
     int nf = hx_plot_pareto(m->x, m->y, n, m->front);
     fig_block(&f, "Pareto front across methods (no other point is both more compressed and more accurate): "
@@ -295,15 +304,7 @@ static int write_speedup(const model *m, rr_buf *scripts, char *err, size_t errl
         gp_str(&f.dat, label_of(G));
         rr_printf(&f.dat, " %.9g %.9g %.9g %.9g %d %d %.9g\n", x->mean, x->std, G->speed_acc.mean, G->speed_acc.std,
                   x->n, g - m->g0, G->speedup[HX_SPEED_LATENCY].mean);
-        int k = g - m->g0, nc = (int)(sizeof method_colors / sizeof *method_colors);
-        char clause[RR_KEY_MAX + 256];
-        snprintf(clause, sizeof clause, "using 2:(column(7) == %d ? column(4) : NaN):3:5 with xyerrorbars pt %d ps 1.4 "
-                 "lw 1.5 lc rgb \"%s\" title ", k, 5 + 2 * (k / nc % 4), method_colors[k % nc]);
-        rr_buf t = {0};
-        rr_puts(&t, clause);
-        gp_str(&t, label_of(G));
-        fig_clause(&f, 0, t.s);
-        rr_buf_free(&t);
+        method_clause(&f, g - m->g0, "2:(column(7) == %d ? column(4) : NaN):3:5 with xyerrorbars", label_of(G));
     }
     return fig_save(&f, m->dir, scripts, err, errlen);
 }

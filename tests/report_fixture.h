@@ -120,4 +120,20 @@ inline void fx_write_speedup(const std::string &root, const std::string &id, dou
     fx_write(root + "/" + id + "/speedup.json", j.str());
 }
 
+/* The cells (trimmed) of the Markdown table row of doc that starts with "| " + prefix; empty when
+ * there is none. */
+inline std::vector<std::string> fx_md_row(const std::string &doc, const std::string &prefix)
+{
+    size_t at = doc.find("| " + prefix);
+    if (at == std::string::npos) return {};
+    std::string line = doc.substr(at + 1, doc.find('\n', at) - at - 2);
+    std::vector<std::string> cells;
+    std::stringstream in(line);
+    for (std::string c; std::getline(in, c, '|');) {
+        size_t b = c.find_first_not_of(' '), e = c.find_last_not_of(' ');
+        cells.push_back(b == std::string::npos ? "" : c.substr(b, e - b + 1));
+    }
+    return cells;
+}
+
 #endif

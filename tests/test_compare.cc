@@ -25,19 +25,7 @@ struct Compare : ScaleFixture {
         pretrained("dc.ini", "base.ini");
     }
     /* The table row whose first cell starts with first: its cells. */
-    std::vector<std::string> row(const std::string &doc, const std::string &first)
-    {
-        size_t at = doc.find("| " + first);
-        if (at == std::string::npos) return {};
-        std::string line = doc.substr(at + 1, doc.find('\n', at) - at - 2);
-        std::vector<std::string> cells;
-        std::stringstream in(line);
-        for (std::string c; std::getline(in, c, '|');) {
-            size_t b = c.find_first_not_of(' '), e = c.find_last_not_of(' ');
-            cells.push_back(b == std::string::npos ? "" : c.substr(b, e - b + 1));
-        }
-        return cells;
-    }
+    std::vector<std::string> row(const std::string &doc, const std::string &first) { return fx_md_row(doc, first); }
     /* Final accuracies of the runs named <name>-* in results/runs. */
     std::vector<double> accs(const std::string &name)
     {

@@ -23,19 +23,10 @@ extern "C" {
 
 namespace {
 
-/* Markdown table row starting with "| first |": its cells, trimmed. */
+/* Markdown table row whose first cell is first: its cells, trimmed. */
 std::vector<std::string> md_row(const std::string &doc, const std::string &first)
 {
-    size_t at = doc.find("| " + first + " |");
-    if (at == std::string::npos) return {};
-    std::string line = doc.substr(at + 1, doc.find('\n', at) - at - 2);
-    std::vector<std::string> cells;
-    std::stringstream in(line);
-    for (std::string c; std::getline(in, c, '|');) {
-        size_t b = c.find_first_not_of(' '), e = c.find_last_not_of(' ');
-        cells.push_back(b == std::string::npos ? "" : c.substr(b, e - b + 1));
-    }
-    return cells;
+    return fx_md_row(doc, first + " |");
 }
 
 struct Speedup : ::testing::Test {
