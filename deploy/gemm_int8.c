@@ -100,6 +100,25 @@ int dp_int8_onednn_exact(void)
     return (isa & vnni512) == vnni512 || (isa & vnni2) == vnni2;
 }
 
+/* oneDNN's matmul of u (n x cols, the input grid's integers) into dst (n x rows floats, scaled). */
+static void run_matmul(const dp_matrix *w, int n, uint8_t *u, float *dst)
+{
+    int8_slot *s = slot_for(w, w->plan, n);
+    if (!s) {
+        fprintf(stderr, "deploy: oneDNN offers no int8 matmul for %d x %d . %d x %d\n", w->rows, w->cols, w->cols, n);
+        abort();
+    }
+    int8_plan *p = w->plan;
+    dnnl_memory_set_data_handle(s->src, u);
+    dnnl_memory_set_data_handle(s->dst, dst);
+    const dnnl_exec_arg_t args[] = {
+        { DNNL_ARG_SRC, s->src }, { DNNL_ARG_WEIGHTS, s->wei }, { DNNL_ARG_DST, s->dst },
+        { DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, s->zp },
+    };
+    DP_ASSERT(dnnl_primitive_execute(s->prim, p->stream, 4, args) == dnnl_success);
+    DP_ASSERT(dnnl_stream_wait(p->stream) == dnnl_success);
+}
+
 void dp_int8_gemm(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy, const dp_exec *ex)
 {
     (void)ex;   /* oneDNN runs on the OpenMP threads of the caller; the sums do not depend on them */
@@ -114,20 +133,7 @@ void dp_int8_gemm(const dp_matrix *w, int n, const float *x, size_t ldx, float *
     DP_ASSERT(u && yt);
     for (int c = 0; c < cols; c++)   /* the input grid's integers, transposed: U^T */
         for (int j = 0; j < n; j++) u[(size_t)j * cols + c] = (uint8_t)dp_int8_level(h, x[(size_t)c * ldx + j]);
-    int8_slot *s = slot_for(w, w->plan, n);
-    if (!s) {
-        fprintf(stderr, "deploy: oneDNN offers no int8 matmul for %d x %d . %d x %d\n", rows, cols, cols, n);
-        abort();
-    }
-    int8_plan *p = w->plan;
-    dnnl_memory_set_data_handle(s->src, u);
-    dnnl_memory_set_data_handle(s->dst, yt);
-    const dnnl_exec_arg_t args[] = {
-        { DNNL_ARG_SRC, s->src }, { DNNL_ARG_WEIGHTS, s->wei }, { DNNL_ARG_DST, s->dst },
-        { DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, s->zp },
-    };
-    DP_ASSERT(dnnl_primitive_execute(s->prim, p->stream, 4, args) == dnnl_success);
-    DP_ASSERT(dnnl_stream_wait(p->stream) == dnnl_success);
+    run_matmul(w, n, u, yt);
     for (int j = 0; j < n; j++)
         for (int r = 0; r < rows; r++) y[(size_t)r * ldy + j] = yt[(size_t)j * rows + r];
     free(u);
@@ -145,20 +151,7 @@ void dp_int8_linear(const dp_matrix *w, int n, const float *x, float *y, const f
     uint8_t *u = dp_alloc((size_t)n * cols);
     DP_ASSERT(u);
     dp_int8_levels_at(ex)(dp_int8_head(w), x, (size_t)n * cols, u);
-    int8_slot *s = slot_for(w, w->plan, n);
-    if (!s) {
-        fprintf(stderr, "deploy: oneDNN offers no int8 matmul for %d x %zu . %zu x %d\n", rows, cols, cols, n);
-        abort();
-    }
-    int8_plan *p = w->plan;
-    dnnl_memory_set_data_handle(s->src, u);
-    dnnl_memory_set_data_handle(s->dst, y);
-    const dnnl_exec_arg_t args[] = {
-        { DNNL_ARG_SRC, s->src }, { DNNL_ARG_WEIGHTS, s->wei }, { DNNL_ARG_DST, s->dst },
-        { DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, s->zp },
-    };
-    DP_ASSERT(dnnl_primitive_execute(s->prim, p->stream, 4, args) == dnnl_success);
-    DP_ASSERT(dnnl_stream_wait(p->stream) == dnnl_success);
+    run_matmul(w, n, u, y);
     free(u);
     if (!a_scale && !a_shift) return;
     for (int j = 0; j < n; j++) {   /* the reference's affine, in place */
