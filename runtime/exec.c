@@ -14,26 +14,31 @@
 enum { PATH_GEMM = 0, PATH_XNOR = 1, PATH_SHIFT_I32 = 2 };
 
 /* Scratch of the hooks (they cannot fail: like the engine, out of memory aborts). */
-static float *scratch(rt_model *rt, size_t floats)
+static void *checked_malloc(size_t bytes)
 {
-    if (rt->ws_len < floats) {
-        free(rt->ws);
-        rt->ws = malloc(floats * sizeof *rt->ws);
-        if (!rt->ws) { fprintf(stderr, "runtime: out of memory for %zu floats\n", floats); abort(); }
-        rt->ws_len = floats;
-    }
-    return rt->ws;
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) { fprintf(stderr, "runtime: out of memory for %zu bytes\n", bytes); abort(); }
+    return p;
 }
 
-static uint64_t *bit_scratch(rt_model *rt, size_t words)
+static float *scratch(rt_scratch *sc, size_t floats)
 {
-    if (rt->bits_len < words) {
-        free(rt->bits);
-        rt->bits = malloc(words * sizeof *rt->bits);
-        if (!rt->bits) { fprintf(stderr, "runtime: out of memory for %zu words\n", words); abort(); }
-        rt->bits_len = words;
+    if (sc->f_len < floats) {
+        free(sc->f);
+        sc->f = checked_malloc(floats * sizeof *sc->f);
+        sc->f_len = floats;
     }
-    return rt->bits;
+    return sc->f;
+}
+
+static uint64_t *bit_scratch(rt_scratch *sc, size_t words)
+{
+    if (sc->bits_len < words) {
+        free(sc->bits);
+        sc->bits = checked_malloc(words * sizeof *sc->bits);
+        sc->bits_len = words;
+    }
+    return sc->bits;
 }
 
 static int path_of(const rt_layer *l, const nn_node *n)
@@ -49,42 +54,42 @@ static int path_of(const rt_layer *l, const nn_node *n)
     return PATH_GEMM;
 }
 
-/* y (rows x n) = the layer applied to col (cols x n, row stride n); x_k: XNOR's K. */
-static void layer_gemm(rt_model *rt, const rt_layer *l, const nn_node *n, int n_cols, const float *col, float x_k,
-                       const float *kcol, float *y)
+/* y (rows x n) = the layer applied to col (cols x n, row stride n); kcol: XNOR's K per column;
+ * period: columns per sample (the XNOR padding correction repeats with it). */
+static void layer_gemm(const dp_exec *ex, rt_scratch *sc, const rt_layer *l, const nn_node *n, int n_cols,
+                       const float *col, const float *kcol, int period, float *y)
 {
     int rows = l->w.rows, k = l->w.cols, path = path_of(l, n);
     if (path == PATH_XNOR) {
         size_t planes = (size_t)(k + 63) / 64;
-        uint64_t *xb = bit_scratch(rt, planes * (size_t)n_cols);
-        dp_bits_pack_cols(k, n_cols, col, (size_t)n_cols, xb, (size_t)n_cols, &rt->ex);
-        if (!l->pad_cols) {
-            dp_xnor_gemm(&l->w, n_cols, xb, (size_t)n_cols, kcol, y, (size_t)n_cols, &rt->ex);
+        uint64_t *xb = bit_scratch(sc, planes * (size_t)n_cols);
+        dp_bits_pack_cols(k, n_cols, col, (size_t)n_cols, xb, (size_t)n_cols, ex);
+        if (!l->pad_corr) {
+            dp_xnor_gemm(&l->w, n_cols, xb, (size_t)n_cols, kcol, y, (size_t)n_cols, ex);
             return;
         }
         /* sign(0) packs as +1, so each padded tap added the weight's sign: take it back out.
          * d and the correction are small integers, exact in float. */
-        float *corr = scratch(rt, (size_t)rows * n_cols);
-        dp_xnor_gemm(&l->unit, n_cols, xb, (size_t)n_cols, NULL, y, (size_t)n_cols, &rt->ex);
-        dp_gemm(&l->unit, n_cols, l->pad_cols, (size_t)n_cols, corr, (size_t)n_cols, &rt->ex);
+        dp_xnor_gemm(&l->unit, n_cols, xb, (size_t)n_cols, NULL, y, (size_t)n_cols, ex);
         const float *alpha = dp_binary_alpha(&l->w);
         for (int r = 0; r < rows; r++) {
-            float ak = alpha[r] * x_k;
-            for (int j = 0; j < n_cols; j++) y[(size_t)r * n_cols + j] = ak * (y[(size_t)r * n_cols + j] - corr[(size_t)r * n_cols + j]);
+            float *yr = y + (size_t)r * n_cols;
+            const float *cr = l->pad_corr + (size_t)r * period;
+            for (int j = 0; j < n_cols; j++) yr[j] = (alpha[r] * kcol[j]) * (yr[j] - cr[j % period]);
         }
     } else if (path == PATH_SHIFT_I32) {
         int fb = (int)n->xt_arg[1], pmin = dp_pow2_head(&l->w)->pmin;
         size_t nx = (size_t)k * n_cols, ny = (size_t)rows * n_cols;
-        int32_t *xi = (int32_t *)scratch(rt, nx + ny), *yi = xi + nx;
+        int32_t *xi = (int32_t *)scratch(sc, nx + ny), *yi = xi + nx;
         for (size_t i = 0; i < nx; i++) xi[i] = (int32_t)ldexpf(col[i], fb);   /* fixed point: exact */
         char why[128];
-        if (dp_shift_gemm_i32(&l->w, n_cols, xi, (size_t)n_cols, yi, (size_t)n_cols, &rt->ex, why, sizeof why) != 0) {
+        if (dp_shift_gemm_i32(&l->w, n_cols, xi, (size_t)n_cols, yi, (size_t)n_cols, ex, why, sizeof why) != 0) {
             fprintf(stderr, "runtime: layer '%s': %s\n", n->name, why);   /* rt_attach ruled it out */
             abort();
         }
         for (size_t i = 0; i < ny; i++) y[i] = ldexpf((float)yi[i], pmin - fb);
     } else {
-        dp_gemm(&l->w, n_cols, col, (size_t)n_cols, y, (size_t)n_cols, &rt->ex);
+        dp_gemm(&l->w, n_cols, col, (size_t)n_cols, y, (size_t)n_cols, ex);
     }
 }
 
@@ -107,10 +112,21 @@ static const float *transformed(nn_node *n, const float *x, int batch, float **x
     *xq_own = NULL;
     if (!n->xt) return x;
     size_t per = nn_dims_size(n->in_dims);
-    float *xq = malloc((size_t)batch * per * sizeof *xq);
-    if (!xq) { fprintf(stderr, "runtime: out of memory\n"); abort(); }
+    float *xq = checked_malloc((size_t)batch * per * sizeof *xq);
     n->xt->forward(n->xt_ctx, n, x, xq, per, batch);
     return *xq_own = xq;
+}
+
+/* One sample: its columns, the layer, the affine, straight into y (NCHW). */
+static void conv_sample(const dp_exec *ex, rt_scratch *sc, const rt_layer *l, const nn_node *n,
+                        const nn_conv_geom *g, const float *xs, float *col, float *kcol, float *y)
+{
+    const size_t hw = nn_conv_geom_cols(g);
+    if (!nn_conv_geom_trivial(g)) nn_im2col(g, xs, col, hw);
+    float xk = fabsf(xs[0]);   /* XNOR: every x_q of the sample is +-K */
+    for (size_t j = 0; j < hw; j++) kcol[j] = xk;
+    layer_gemm(ex, sc, l, n, (int)hw, nn_conv_geom_trivial(g) ? xs : col, kcol, (int)hw, y);
+    affine(l, l->w.rows, (int)hw, y);
 }
 
 static void run_conv(void *ctx, nn_model *m, nn_node *n, const float *x0, const float *x1, int batch)
@@ -124,24 +140,33 @@ static void run_conv(void *ctx, nn_model *m, nn_node *n, const float *x0, const 
         dp_int8_conv(&l->w, &sh, x0, n->out, l->scale, l->shift, &rt->ex);
         return;
     }
-    size_t per_in = nn_dims_size(n->in_dims), per_out = nn_dims_size(n->out_dims);
-    int n_cols = (int)nn_conv_geom_cols(&g), trivial = nn_conv_geom_trivial(&g);
+    const size_t per_in = nn_dims_size(n->in_dims), per_out = nn_dims_size(n->out_dims);
+    const size_t k = nn_conv_geom_rows(&g), hw = nn_conv_geom_cols(&g);
+    const int threads = rt->ex.threads < 1 ? 1 : rt->ex.threads;
     float *xq_own;
     const float *x = transformed(n, x0, batch, &xq_own);
-    float *col = trivial ? NULL : malloc(nn_conv_geom_rows(&g) * (size_t)n_cols * sizeof *col);
-    float *kcol = malloc((size_t)n_cols * sizeof *kcol);
-    if ((!trivial && !col) || !kcol) { fprintf(stderr, "runtime: out of memory\n"); abort(); }
-    for (int s = 0; s < batch; s++) {
-        const float *xs = x + (size_t)s * per_in;
-        if (!trivial) nn_im2col(&g, xs, col, (size_t)n_cols);
-        float xk = fabsf(xs[0]);   /* XNOR: every x_q of the sample is +-K */
-        for (int j = 0; j < n_cols; j++) kcol[j] = xk;
-        float *ys = n->out + (size_t)s * per_out;
-        layer_gemm(rt, l, n, n_cols, trivial ? xs : col, xk, kcol, ys);
-        affine(l, l->w.rows, n_cols, ys);
+    if (batch == 1 || threads == 1) {   /* the kernels split the columns over the threads */
+        float *col = checked_malloc(k * hw * sizeof *col), *kcol = checked_malloc(hw * sizeof *kcol);
+        for (int s = 0; s < batch; s++)
+            conv_sample(&rt->ex, &rt->ws, l, n, &g, x + (size_t)s * per_in, col, kcol, n->out + (size_t)s * per_out);
+        free(col);
+        free(kcol);
+    } else {   /* each thread takes whole samples, its columns staying in its own cache */
+        dp_exec one = rt->ex;
+        one.threads = 1;
+#pragma omp parallel num_threads(threads)
+        {
+            rt_scratch sc = { 0 };
+            float *col = checked_malloc(k * hw * sizeof *col), *kcol = checked_malloc(hw * sizeof *kcol);
+#pragma omp for schedule(static)
+            for (int s = 0; s < batch; s++)
+                conv_sample(&one, &sc, l, n, &g, x + (size_t)s * per_in, col, kcol, n->out + (size_t)s * per_out);
+            free(col);
+            free(kcol);
+            free(sc.f);
+            free(sc.bits);
+        }
     }
-    free(col);
-    free(kcol);
     free(xq_own);
 }
 
@@ -157,14 +182,13 @@ static void run_linear(void *ctx, nn_model *m, nn_node *n, const float *x0, cons
     }
     float *xq_own;
     const float *x = transformed(n, x0, batch, &xq_own);
-    float *xt = malloc(((size_t)k + rows + 1) * (size_t)batch * sizeof *xt);
-    if (!xt) { fprintf(stderr, "runtime: out of memory\n"); abort(); }
+    float *xt = checked_malloc(((size_t)k + rows + 1) * (size_t)batch * sizeof *xt);
     float *yt = xt + (size_t)k * batch, *kcol = yt + (size_t)rows * batch;
     for (int s = 0; s < batch; s++) {   /* samples become columns */
         kcol[s] = fabsf(x[(size_t)s * k]);
         for (int c = 0; c < k; c++) xt[(size_t)c * batch + s] = x[(size_t)s * k + c];
     }
-    layer_gemm(rt, l, n, batch, xt, 0.0f, kcol, yt);
+    layer_gemm(&rt->ex, &rt->ws, l, n, batch, xt, kcol, batch, yt);
     affine(l, rows, batch, yt);
     for (int s = 0; s < batch; s++)
         for (int r = 0; r < rows; r++) n->out[(size_t)s * rows + r] = yt[(size_t)r * batch + s];
@@ -179,26 +203,29 @@ static void run_identity(void *ctx, nn_model *m, nn_node *n, const float *x0, co
     memmove(n->out, x0, (size_t)batch * nn_dims_size(n->out_dims) * sizeof(float));
 }
 
-/* XNOR with zero padding: the unit-alpha copy of the signs and where the padding is. */
-static int xnor_padding(rt_layer *l, const nn_node *n, char *err, size_t errlen)
+/* XNOR with zero padding: the unit-alpha copy of the signs, and what the padded taps add to
+ * each output position (the same for every sample). */
+static int xnor_padding(rt_layer *l, const nn_node *n, const dp_exec *ex, char *err, size_t errlen)
 {
     nn_conv_geom g = nn_conv_geom_of(n);
     size_t rows = nn_conv_geom_rows(&g), cols = nn_conv_geom_cols(&g), in = nn_dims_size(n->in_dims);
-    float *ones = malloc(in * sizeof *ones);
-    l->pad_cols = malloc(rows * cols * sizeof *l->pad_cols);
+    float *ones = malloc(in * sizeof *ones), *pad = malloc(rows * cols * sizeof *pad);
+    l->pad_corr = malloc((size_t)l->w.rows * cols * sizeof *l->pad_corr);
     l->unit.payload = NULL;
     int rc = -1;
-    if (ones && l->pad_cols &&
+    if (ones && pad && l->pad_corr &&
         dp_matrix_load(&l->unit, DP_FORMAT_BINARY, l->w.rows, l->w.cols, l->w.nnz, l->w.payload, l->w.bytes, err,
                        errlen) == 0) {
         for (size_t i = 0; i < in; i++) ones[i] = 1;
-        nn_im2col(&g, ones, l->pad_cols, cols);
-        for (size_t i = 0; i < rows * cols; i++) l->pad_cols[i] = 1 - l->pad_cols[i];
+        nn_im2col(&g, ones, pad, cols);
+        for (size_t i = 0; i < rows * cols; i++) pad[i] = 1 - pad[i];   /* 1 where a tap reads padding */
         float *a = dp_binary_alpha(&l->unit);
         for (int r = 0; r < l->unit.rows; r++) a[r] = 1;
+        dp_gemm(&l->unit, (int)cols, pad, cols, l->pad_corr, cols, ex);
         rc = 0;
-    } else if (!ones || !l->pad_cols) snprintf(err, errlen, "out of memory");
+    } else if (!ones || !pad || !l->pad_corr) snprintf(err, errlen, "out of memory");
     free(ones);
+    free(pad);
     return rc;
 }
 
@@ -274,9 +301,9 @@ int rt_attach(rt_model *rt, int threads, char *err, size_t errlen)
             if (l->shift) memcpy(n->b, l->shift, n->nb * sizeof *n->b);
             continue;
         }
-        if (n->kind == NN_CONV && n->pad > 0 && path_of(l, n) == PATH_XNOR && !l->pad_cols) {
+        if (n->kind == NN_CONV && n->pad > 0 && path_of(l, n) == PATH_XNOR && !l->pad_corr) {
             char why[256];
-            if (xnor_padding(l, n, why, sizeof why) != 0) {
+            if (xnor_padding(l, n, &rt->ex, why, sizeof why) != 0) {
                 snprintf(err, errlen, "layer '%s': %s", n->name, why);
                 return -1;
             }

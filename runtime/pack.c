@@ -280,10 +280,10 @@ void rt_free(rt_model *rt)
         mt_dc_packed_free(&l->dc);
         free(l->scale);
         free(l->shift);
-        free(l->pad_cols);
+        free(l->pad_corr);
     }
-    free(rt->ws);
-    free(rt->bits);
+    free(rt->ws.f);
+    free(rt->ws.bits);
     nn_model_free(rt->m);
     memset(rt, 0, sizeof *rt);
 }

@@ -41,16 +41,21 @@ typedef struct rt_layer {
     int folds;              /* the batch-norm node folded into this layer, -1 = none */
     /* built by rt_attach for XNOR layers with zero padding: */
     dp_matrix unit;         /* the sign bits with alpha 1 (d itself) */
-    float *pad_cols;        /* im2col of the padding: 1 where a tap reads a padded zero */
+    float *pad_corr;        /* rows x output positions: what the padded taps add to d */
 } rt_layer;
+
+/* Growable scratch of one thread of the hooks. */
+typedef struct rt_scratch {
+    float *f; size_t f_len;
+    uint64_t *bits; size_t bits_len;
+} rt_scratch;
 
 typedef struct rt_model {
     nn_model *m;                         /* owned */
     rt_layer layer[NN_MAX_NODES];
     uint8_t folded[NN_MAX_NODES];        /* 1: a batch norm folded into its producer (identity) */
     dp_exec ex;
-    float *ws; size_t ws_len;            /* scratch of the hooks */
-    uint64_t *bits; size_t bits_len;
+    rt_scratch ws;                       /* the hooks' scratch when the threads split columns */
 } rt_model;
 
 /* Rows (outputs) and columns (inputs per output) of weighted node n's matrix. */

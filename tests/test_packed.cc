@@ -84,7 +84,7 @@ TEST_F(Packed, EveryLayerTakesItsFormat)
     }
     EXPECT_TRUE(rt.folded[node(rt.m, "bn")]);
     EXPECT_FALSE(rt.folded[node(rt.m, "bn2")]) << "it follows an edge bias, not a layer";
-    EXPECT_NE(rt.layer[node(rt.m, "conv")].pad_cols, nullptr) << "XNOR with zero padding";
+    EXPECT_NE(rt.layer[node(rt.m, "conv")].pad_corr, nullptr) << "XNOR with zero padding";
 }
 
 TEST_F(Packed, ComputesWhatTheFloatEngineComputes)
