@@ -21,24 +21,23 @@ static void *checked_malloc(size_t bytes)
     return p;
 }
 
+/* buf, or a larger buffer for n items of `size` bytes in its place (contents not kept). */
+static void *grown(void *buf, size_t *len, size_t n, size_t size)
+{
+    if (*len >= n) return buf;
+    free(buf);
+    *len = n;
+    return checked_malloc(n * size);
+}
+
 static float *scratch(rt_scratch *sc, size_t floats)
 {
-    if (sc->f_len < floats) {
-        free(sc->f);
-        sc->f = checked_malloc(floats * sizeof *sc->f);
-        sc->f_len = floats;
-    }
-    return sc->f;
+    return sc->f = grown(sc->f, &sc->f_len, floats, sizeof *sc->f);
 }
 
 static uint64_t *bit_scratch(rt_scratch *sc, size_t words)
 {
-    if (sc->bits_len < words) {
-        free(sc->bits);
-        sc->bits = checked_malloc(words * sizeof *sc->bits);
-        sc->bits_len = words;
-    }
-    return sc->bits;
+    return sc->bits = grown(sc->bits, &sc->bits_len, words, sizeof *sc->bits);
 }
 
 static int path_of(const rt_layer *l, const nn_node *n)
