@@ -72,19 +72,15 @@ static int8_conv_slot *conv_for(const dp_matrix *m, int8_plan *p, const dp_conv_
     const int oh = dp_conv_out(sh->h, sh->k, sh->stride, sh->pad), ow = dp_conv_out(sh->w, sh->k, sh->stride, sh->pad);
     dnnl_memory_desc_t src, wei, wei_any, dst, zp;
     dnnl_dims_t sd = { sh->n, sh->c, sh->h, sh->w }, wd = { m->rows, sh->c, sh->k, sh->k };
-    dnnl_dims_t dd = { sh->n, m->rows, oh, ow }, zd = { 1 }, strides = { sh->stride, sh->stride };
+    dnnl_dims_t dd = { sh->n, m->rows, oh, ow }, strides = { sh->stride, sh->stride };
     dnnl_dims_t pad = { sh->pad, sh->pad };
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    const int zero_arg[1] = { DNNL_RUNTIME_S32_VAL };
     int ok = dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_u8, dnnl_nhwc) == dnnl_success &&
              dnnl_memory_desc_init_by_tag(&wei, 4, wd, dnnl_s8, dnnl_oihw) == dnnl_success &&
              dnnl_memory_desc_init_by_tag(&wei_any, 4, wd, dnnl_s8, dnnl_format_tag_any) == dnnl_success &&
              dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dnnl_nhwc) == dnnl_success &&
-             dnnl_memory_desc_init_by_tag(&zp, 1, zd, dnnl_s32, dnnl_x) == dnnl_success &&
-             dnnl_primitive_attr_create(&attr) == dnnl_success &&
-             dnnl_primitive_attr_set_output_scales(attr, m->rows, 1 << 1, p->out_scale) == dnnl_success &&
-             dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_SRC, 1, 0, zero_arg) == dnnl_success;
+             dp_int8_attr(p, m->rows, &zp, &attr);
     dnnl_convolution_desc_t cd;
     ok = ok &&
          dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei_any, NULL,

@@ -60,17 +60,13 @@ static int8_slot *slot_for(const dp_matrix *m, int8_plan *p, int n)
     p->next = (p->next + 1) % INT8_PLANS;
     slot_free(s);
     dnnl_memory_desc_t src, wei, dst, zp;
-    dnnl_dims_t sd = { n, m->cols }, wd = { m->cols, m->rows }, dd = { n, m->rows }, zd = { 1 };
+    dnnl_dims_t sd = { n, m->cols }, wd = { m->cols, m->rows }, dd = { n, m->rows };
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    const int zero_arg[1] = { DNNL_RUNTIME_S32_VAL };
     int ok = dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_u8, dnnl_ab) == dnnl_success &&
              dnnl_memory_desc_init_by_tag(&wei, 2, wd, dnnl_s8, dnnl_ba) == dnnl_success &&
              dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab) == dnnl_success &&
-             dnnl_memory_desc_init_by_tag(&zp, 1, zd, dnnl_s32, dnnl_x) == dnnl_success &&
-             dnnl_primitive_attr_create(&attr) == dnnl_success &&
-             dnnl_primitive_attr_set_output_scales(attr, m->rows, 1 << 1, p->out_scale) == dnnl_success &&
-             dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_SRC, 1, 0, zero_arg) == dnnl_success;
+             dp_int8_attr(p, m->rows, &zp, &attr);
     dnnl_matmul_desc_t md;
     ok = ok && dnnl_matmul_desc_init(&md, &src, &wei, NULL, &dst) == dnnl_success &&
          dnnl_primitive_desc_create(&pd, &md, attr, p->engine, NULL) == dnnl_success &&
@@ -87,6 +83,16 @@ static int8_slot *slot_for(const dp_matrix *m, int8_plan *p, int n)
     }
     s->n = n;
     return s;
+}
+
+int dp_int8_attr(const int8_plan *p, int rows, dnnl_memory_desc_t *zp, dnnl_primitive_attr_t *attr)
+{
+    const dnnl_dims_t zd = { 1 };
+    const int zero_arg[1] = { DNNL_RUNTIME_S32_VAL };
+    return dnnl_memory_desc_init_by_tag(zp, 1, zd, dnnl_s32, dnnl_x) == dnnl_success &&
+           dnnl_primitive_attr_create(attr) == dnnl_success &&
+           dnnl_primitive_attr_set_output_scales(*attr, rows, 1 << 1, p->out_scale) == dnnl_success &&
+           dnnl_primitive_attr_set_zero_points(*attr, DNNL_ARG_SRC, 1, 0, zero_arg) == dnnl_success;
 }
 
 /* oneDNN's u8 x s8 sums are exact only where it has VNNI (AVX-512 VNNI or later, AVX-VNNI):

@@ -36,6 +36,10 @@ typedef struct {
 /* 1 when oneDNN's u8 x s8 sums are exact on this CPU (gemm_int8.c says why it matters). */
 int dp_int8_onednn_exact(void);
 void dp_int8_conv_slot_free(int8_conv_slot *s);
+/* What the matmul and the convolution share (gemm_int8.c): the source zero point's descriptor
+ * (one s32, given at run time) and an attribute with p's per-row output scales and that zero
+ * point. 1 done; 0 failed (*attr, if created, is the caller's to destroy). */
+int dp_int8_attr(const int8_plan *p, int rows, dnnl_memory_desc_t *zp, dnnl_primitive_attr_t *attr);
 /* u[i] = dp_int8_level(h, x[i]) for i < n, at ex's instruction-set level (conv_int8.c). */
 typedef void (*dp_int8_levels_fn)(const dp_head_int8 *h, const float *x, size_t n, uint8_t *u);
 dp_int8_levels_fn dp_int8_levels_at(const dp_exec *ex);
