@@ -492,3 +492,32 @@ json_status json_set_int(char **text, const char *path, long long v)
     *text = out;
     return JSON_OK;
 }
+
+json_status json_add_int(char **text, const char *path, const char *key, long long v)
+{
+    cursor c = {*text, *text, NULL};
+    json_status st = find(&c, path);
+    if (st != JSON_OK) return st;
+    if (*c.p != '{') return JSON_WRONG_TYPE;
+    const char *open = c.p;
+    if (!parse_container(&c, 0, NULL)) return JSON_WRONG_TYPE;
+    const char *at = c.p - 1;                      /* the closing brace */
+    while (at > open && (at[-1] == ' ' || at[-1] == '\n' || at[-1] == '\t' || at[-1] == '\r')) at--;
+    int empty = at == open + 1;
+    /* the new member takes the first member's indentation, so pretty-printed files stay so */
+    const char *ind = open + 1, *ind_end = ind;
+    while (*ind_end == ' ' || *ind_end == '\n' || *ind_end == '\t' || *ind_end == '\r') ind_end++;
+    if (empty) ind_end = ind;
+    char member[256];
+    int n = snprintf(member, sizeof member, "%s%.*s\"%s\": %lld", empty ? "" : ",", (int)(ind_end - ind), ind, key, v);
+    if (n < 0 || (size_t)n >= sizeof member) return JSON_TOO_LONG;
+    size_t head = (size_t)(at - *text), tail = strlen(at), len = head + (size_t)n + tail;
+    char *out = malloc(len + 1);
+    if (!out) return JSON_TOO_LONG;
+    memcpy(out, *text, head);
+    memcpy(out + head, member, (size_t)n);
+    memcpy(out + head + n, at, tail + 1);
+    free(*text);
+    *text = out;
+    return JSON_OK;
+}

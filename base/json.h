@@ -51,5 +51,7 @@ json_status json_get_count(const char *text, const char *path, int *out);
 /* Replaces the number at path in the validated, malloc'd *text with v (the text is reallocated;
  * the rest of it is kept byte for byte; JSON_TOO_LONG when no memory is left for it). */
 json_status json_set_int(char **text, const char *path, long long v);
+/* Appends the member "key": v to the object at path (no check that key is new: look it up first). */
+json_status json_add_int(char **text, const char *path, const char *key, long long v);
 
 #endif

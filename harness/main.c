@@ -216,7 +216,7 @@ static int cmd_export(int argc, char **argv)
         [HX_RESULT_NONE] = "no result.json (an unfinished run): nothing recorded",
         [HX_RESULT_AGREES] = "result.json already records these figures",
         [HX_RESULT_UPDATED] = "result.json's packed figures rewritten to these",
-        [HX_RESULT_NO_FIGURES] = "result.json has no packed figures (written before packed models): left as it is",
+        [HX_RESULT_ADDED] = "result.json had no packed figures (written before packed models): added",
     };
     printf("%s/model.packed.h5: %zu bytes of packed weights + %zu of fp32 parameters = %zu bytes of payload, "
            "%zu bytes on disk; %s\n", argv[0], sz.weight_bytes, sz.param_bytes, sz.weight_bytes + sz.param_bytes,

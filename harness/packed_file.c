@@ -318,7 +318,8 @@ int hx_export(const char *run_dir, hx_packed_size *size, char *err, size_t errle
     return rc;
 }
 
-/* Sets result.json's packed figures to sz's; *edit says what changed. */
+/* Sets result.json's packed figures to sz's, adding them to records written before packed models;
+ * *edit says what changed. */
 static int record_packed(const char *run_dir, const hx_packed_size *sz, hx_result_edit *edit, char *err, size_t errlen)
 {
     char path[PATH_MAX], *text = NULL;
@@ -327,24 +328,31 @@ static int record_packed(const char *run_dir, const hx_packed_size *sz, hx_resul
     if (!fio_exists(path)) return 0;          /* an unfinished run: nothing recorded yet */
     if (json_load(path, 1 << 24, &text, err, errlen) != 0) return -1;
     const struct { const char *key; long long v; } fig[] = {
-        { "footprint.packed_bytes", (long long)(sz->weight_bytes + sz->param_bytes) },
-        { "footprint.packed_weight_bytes", (long long)sz->weight_bytes },
-        { "footprint.packed_file_bytes", (long long)sz->file_bytes },
+        { "packed_bytes", (long long)(sz->weight_bytes + sz->param_bytes) },
+        { "packed_weight_bytes", (long long)sz->weight_bytes },
+        { "packed_file_bytes", (long long)sz->file_bytes },
     };
     *edit = HX_RESULT_AGREES;
     for (size_t i = 0; i < sizeof fig / sizeof fig[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "footprint.%s", fig[i].key);
         double was;
-        json_status st = json_get_num(text, fig[i].key, &was);
-        if (st == JSON_MISSING) { *edit = HX_RESULT_NO_FIGURES; break; }
+        json_status st = json_get_num(text, key, &was);
         if (st == JSON_OK && was == (double)fig[i].v) continue;
-        if (st != JSON_OK || json_set_int(&text, fig[i].key, fig[i].v) != JSON_OK) {
-            snprintf(err, errlen, "%s: field %s is not a number", path, fig[i].key);
+        if (st == JSON_MISSING) {
+            st = json_add_int(&text, "footprint", fig[i].key, fig[i].v);
+            *edit = HX_RESULT_ADDED;
+        } else {
+            if (st == JSON_OK) st = json_set_int(&text, key, fig[i].v);
+            if (*edit != HX_RESULT_ADDED) *edit = HX_RESULT_UPDATED;
+        }
+        if (st != JSON_OK) {
+            snprintf(err, errlen, "%s: field %s is not a number (or footprint is not an object)", path, key);
             free(text);
             return -1;
         }
-        *edit = HX_RESULT_UPDATED;
     }
-    int rc = *edit == HX_RESULT_UPDATED ? fio_write_atomic(path, text, strlen(text), err, errlen) : 0;
+    int rc = *edit != HX_RESULT_AGREES ? fio_write_atomic(path, text, strlen(text), err, errlen) : 0;
     free(text);
     return rc;
 }

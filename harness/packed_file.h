@@ -44,10 +44,11 @@ int hx_packed_is(const char *path);
 int hx_export(const char *run_dir, hx_packed_size *size, char *err, size_t errlen);
 
 /* What harness export did to the run's result.json. */
-typedef enum { HX_RESULT_NONE, HX_RESULT_AGREES, HX_RESULT_UPDATED, HX_RESULT_NO_FIGURES } hx_result_edit;
+typedef enum { HX_RESULT_NONE, HX_RESULT_AGREES, HX_RESULT_UPDATED, HX_RESULT_ADDED } hx_result_edit;
 /* harness export: takes the run folder's lock, packs it (hx_export) and rewrites the packed
- * figures of its result.json (footprint.packed_*) where they differ from the file just written,
- * so the record keeps stating the file's payload (after a code change, or a model.h5 replaced). */
+ * figures of its result.json (footprint.packed_*) where they differ from the file just written, or
+ * adds them where missing, so the record states the file's payload (after a code change, a model.h5
+ * replaced, or a record older than packed models). */
 int hx_export_run(const char *run_dir, hx_packed_size *size, hx_result_edit *edit, char *err, size_t errlen);
 
 #endif

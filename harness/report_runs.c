@@ -210,6 +210,12 @@ int rr_read_run(const char *run_dir, rr_run *run, char *err, size_t errlen)
         if (json_get_str(text, "method_title", run->title, sizeof run->title) != JSON_OK)
             snprintf(run->title, sizeof run->title, "%s", run->method);
         double v;
+        run->bytes_bits = run->bytes;
+        run->packed = json_get_num(text, "footprint.packed_bytes", &v) == JSON_OK && v > 0;
+        if (run->packed) {
+            run->bytes = v;
+            run->compression = run->bytes_fp32 / v;
+        }
         run->best_acc = json_get_num(text, "best_acc", &v) == JSON_OK ? v : run->final_acc;
         run->epochs = json_get_num(text, "epochs", &v) == JSON_OK ? (int)v : 0;
         run->rounds = json_get_num(text, "rounds", &v) == JSON_OK ? (int)v : 1;
@@ -313,7 +319,7 @@ static void make_groups(rr_set *s)
         if (r->epochs < G->epochs_min) G->epochs_min = r->epochs;
         if (r->epochs > G->epochs_max) G->epochs_max = r->epochs;
     }
-    enum { N_SCRATCH = HX_SPEED_COUNT + 1 > 4 ? HX_SPEED_COUNT + 1 : 4 };
+    enum { N_SCRATCH = HX_SPEED_COUNT + 1 > 5 ? HX_SPEED_COUNT + 1 : 5 };
     double *v[N_SCRATCH];
     for (int k = 0; k < N_SCRATCH; k++) v[k] = malloc(sizeof(double) * ((size_t)s->n_runs + 1));
     for (int g = 0; g < s->n_groups; g++) {
@@ -324,10 +330,13 @@ static void make_groups(rr_set *s)
             v[1][j] = r->bytes;
             v[2][j] = r->compression;
             v[3][j] = r->macs_dense > 0 ? r->macs_needed / r->macs_dense : 1;
+            v[4][j] = r->bytes_bits;
+            G->n_packed += r->packed;
         }
         G->acc = rr_stats(v[0], G->n_runs);
         G->bytes = rr_stats(v[1], G->n_runs);
         G->compression = rr_stats(v[2], G->n_runs);
+        G->bytes_bits = rr_stats(v[4], G->n_runs);
         G->macs_ratio = rr_stats(v[3], G->n_runs);
         G->n_recipes = distinct(s, G, offsetof(rr_run, recipe));
         G->n_code_versions = distinct(s, G, offsetof(rr_run, code_version));

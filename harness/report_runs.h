@@ -33,7 +33,11 @@ typedef struct rr_run {
     char recipe[24];      /* config hash without the seed ("" in records from before it) */
     char code_version[128];   /* which code ran it ("" in records from before it) */
     double final_acc, best_acc, images_per_s;
-    double bytes, bytes_fp32, compression, macs_dense, macs_needed;
+    /* bytes: what model.packed.h5 stores (footprint.packed_bytes) where the run was exported, else
+     * bytes_bits; bytes_bits: the bit-width accounting (weights × bits + overheads, footprint.bytes);
+     * compression: bytes_fp32 / bytes. */
+    double bytes, bytes_bits, bytes_fp32, compression, macs_dense, macs_needed;
+    int packed;           /* 1: bytes are the stored payload of model.packed.h5 */
     rr_bits w, a;         /* weighted by each layer's weight count */
     int has_speed;        /* 1: the folder holds a speedup.json (read by rr_read_speed) */
     double speedup[HX_SPEED_COUNT];   /* its median ratios, packed / fp32: batch 1, batch 64 */
@@ -48,7 +52,8 @@ typedef struct rr_group {
     int is_baseline;      /* method "none" */
     int baseline;         /* index of the (arch, dataset, none) group, or -1 */
     int n_runs, *runs;    /* indices into rr_set.runs */
-    rr_stat acc, bytes, compression, macs_ratio;
+    rr_stat acc, bytes, bytes_bits, compression, macs_ratio;
+    int n_packed;         /* runs whose bytes are stored bytes (< n_runs: some fell back to bytes_bits) */
     rr_bits w, a;         /* of the group's first run */
     int epochs_min, epochs_max;  /* differ: the group mixes recipes (a note says so) */
     int n_recipes, n_code_versions;   /* distinct values over the runs ("" counts): > 1 is flagged */

@@ -7,12 +7,12 @@
 #include <string.h>
 #include "base/fileio.h"
 
-enum { CELL_MAX = 320, MAIN_COLS = 12, ONLY_COLS = 11, MAX_SOURCES = 128 };
+enum { CELL_MAX = 320, MAIN_COLS = 13, ONLY_COLS = 11, MAX_SOURCES = 128 };
 typedef char cells[MAIN_COLS][CELL_MAX];
 
 static const char *const main_head[MAIN_COLS] = {
     "Method", "W bits", "A bits", "Top-1 reproduced", "Top-1 reported", "Δ reproduced", "Δ reported",
-    "Size (KB)", "Compression ×", "MACs needed/dense", "Speedup × b64 / b1", "Seeds"};
+    "Size (KB)", "Size by bit-widths (KB)", "Compression ×", "MACs needed/dense", "Speedup × b64 / b1", "Seeds"};
 static const char *const only_head[ONLY_COLS] = {
     "Model", "Dataset", "Method", "Setting", "W bits", "A bits", "Baseline", "Top-1", "Δ", "Compression ×", "Source"};
 static_assert(ONLY_COLS <= MAIN_COLS, "both tables share the cell array");
@@ -23,8 +23,11 @@ static const char *const notes[] = {
     "(fp first/last) = those layers stay 32-bit; (mean m) = weight-weighted mean where other layers differ.",
     "Δ reproduced: mean top-1 minus the mean of the full-precision runs (method none) of the same model and data; "
     "Δ reported: as published (percentage points).",
-    "Size: compressed bytes of the weights with their overheads, KB = 1000 bytes; compression × = fp32 bytes / "
-    "compressed bytes; MACs: multiply-accumulates needed per image over the dense count.",
+    "Size: the bytes model.packed.h5 stores for the weights and parameters in their packed formats (its payloads, "
+    "footprint.packed_bytes), KB = 1000 bytes; ‡ = some seeds were never exported, so their size is the bit-width "
+    "accounting instead. Size by bit-widths: weights × their bits plus the method's overheads (codebooks, indices, "
+    "scales), the figure a paper computes. Compression × = fp32 bytes / Size. MACs: multiply-accumulates needed "
+    "per image over the dense count.",
     "Method keys are name[:mode] (mode from the run's config.ini [method] mode); published rows match on key, "
     "arch and dataset (a bare name also matches any mode).",
     "* unconfirmed or partly unconfirmed number; † secondary transcription (see results/reference.csv, notes).",
@@ -97,11 +100,12 @@ static void group_cells(const rr_set *s, const rr_group *g, const rf_row *ref, i
     signed_or_dash(c[5], delta, "");
     if (!isnan(delta)) snprintf(c[5], CELL_MAX, "%+.2f", delta);
     signed_or_dash(c[6], ref ? ref->delta : NAN, ref ? rf_mark(ref->confirmed) : "");
-    snprintf(c[7], CELL_MAX, "%.1f", g->bytes.mean / 1000);
-    snprintf(c[8], CELL_MAX, "%.1f", g->compression.mean);
-    snprintf(c[9], CELL_MAX, "%.2f", g->macs_ratio.mean);
-    speed_cell(g, c[10]);
-    seeds_cell(g, c[11]);
+    snprintf(c[7], CELL_MAX, "%.1f%s", g->bytes.mean / 1000, g->n_packed < g->n_runs ? " ‡" : "");
+    snprintf(c[8], CELL_MAX, "%.1f", g->bytes_bits.mean / 1000);
+    snprintf(c[9], CELL_MAX, "%.1f", g->compression.mean);
+    snprintf(c[10], CELL_MAX, "%.2f", g->macs_ratio.mean);
+    speed_cell(g, c[11]);
+    seeds_cell(g, c[12]);
 }
 
 static void ref_cells(const rf_row *r, cells c)
@@ -151,6 +155,7 @@ static void md_head(rr_buf *b, const char *const *head, int n)
 typedef struct { const char *utf8, *tex; } tex_sub;
 static const tex_sub tex_subs[] = {
     {"±", "$\\pm$"}, {"—", "--"}, {"–", "--"}, {"Δ", "$\\Delta$"}, {"×", "$\\times$"}, {"†", "\\textsuperscript{\\dag}"},
+    {"‡", "\\textsuperscript{\\ddag}"},
     {"≈", "$\\approx$"}, {"&", "\\&"}, {"%", "\\%"}, {"$", "\\$"}, {"#", "\\#"}, {"_", "\\_"}, {"{", "\\{"},
     {"}", "\\}"}, {"~", "\\textasciitilde{}"}, {"^", "\\textasciicircum{}"}, {"\\", "\\textbackslash{}"},
 };
@@ -224,7 +229,7 @@ static void csv_ref(rr_buf *b, const rf_row *r)
 static void render_csv(const rr_set *s, const rf_table *ref, const int *match, const char *used, rr_buf *b)
 {
     rr_puts(b, "part,arch,dataset,method,title,setting,w_bits,a_bits,w_bits_mean,a_bits_mean,top1_mean,top1_std,"
-               "seeds,delta,size_kb,compression,macs_ratio,speedup_b64,speedup_b64_std,speedup_b1,speedup_b1_std,"
+               "seeds,delta,size_kb,size_packed_seeds,size_bits_kb,compression,macs_ratio,speedup_b64,speedup_b64_std,speedup_b1,speedup_b1_std,"
                "speedup_seeds,reported_top1,reported_baseline,reported_delta,"
                "reported_compression,reported_compression_of,reported_confirmed,reported_source\n");
     char t[CELL_MAX];
@@ -247,6 +252,8 @@ static void render_csv(const rr_set *s, const rf_table *ref, const int *match, c
         rr_printf(b, "%d,", g->n_runs);
         csv_num(b, g->baseline >= 0 && !g->is_baseline ? g->acc.mean - s->groups[g->baseline].acc.mean : NAN);
         csv_num(b, g->bytes.mean / 1000);
+        rr_printf(b, "%d,", g->n_packed);
+        csv_num(b, g->bytes_bits.mean / 1000);
         csv_num(b, g->compression.mean);
         csv_num(b, g->macs_ratio.mean);
         for (int p = HX_SPEED_COUNT - 1; p >= 0; p--) {   /* batch 64, then batch 1, as the Markdown cell */
@@ -267,7 +274,7 @@ static void render_csv(const rr_set *s, const rf_table *ref, const int *match, c
         csv_field(b, r->setting, 0);
         csv_field(b, r->w_bits, 0);
         csv_field(b, r->a_bits, 0);
-        rr_puts(b, ",,,,,,,,,,,,,,");   /* the run columns, w_bits_mean .. speedup_seeds */
+        rr_puts(b, ",,,,,,,,,,,,,,,,");   /* the run columns, w_bits_mean .. speedup_seeds */
         csv_ref(b, r);
     }
 }

@@ -18,6 +18,7 @@ struct fx_run {
     std::string id, method = "none", mode, arch = "lenet5", dataset = "mnist";
     int seed = 1, epochs = 3;
     double acc = 99.0, bytes = 1000, bytes_fp32 = 32000, macs_dense = 1000, macs_needed = 1000;
+    double packed_bytes = 0;   /* footprint.packed_bytes; 0 = left out, as in a run never exported */
     std::vector<fx_layer> layers{{"conv1", 32, 32, 500}, {"fc1", 32, 32, 4000}};
     std::vector<double> curve;   /* test_acc per epoch for metrics.csv; empty = no metrics.csv */
     std::string recipe, code_version;   /* empty = left out, as in records from before them */
@@ -81,7 +82,9 @@ inline void fx_write_run(const std::string &root, const fx_run &r)
           << l.a_bits << ", \"weights\": " << l.weights << ", \"nonzero\": " << l.weights
           << ", \"bytes\": 1, \"macs_dense\": 1, \"macs_needed\": 1}";
     }
-    j << "\n],\n\"extra\": {}\n},\n\"versions\": {\"harness\": \"0.1.0\"}\n}\n";
+    j << "\n],\n\"extra\": {}";
+    if (r.packed_bytes > 0) j << ",\n\"packed_bytes\": " << r.packed_bytes;
+    j << "\n},\n\"versions\": {\"harness\": \"0.1.0\"}\n}\n";
     fx_write(dir + "/result.json", j.str());
     std::string ini = "[run]\nname = " + r.id + "\nseed = " + std::to_string(r.seed) + "\n\n[method]\nname = " +
                       (r.method == "none" ? "" : r.method) + "\n";

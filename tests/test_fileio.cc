@@ -346,6 +346,24 @@ TEST(JsonEdit, SetIntReplacesOnlyThatNumber)
     free(t);
 }
 
+// harness export adds packed figures to records written before them: appended to the object, in
+// the indentation of its first member, the rest kept byte for byte.
+TEST(JsonEdit, AddIntAppendsAMember)
+{
+    char *t = strdup("{\n  \"f\": {\n    \"x\": 1\n  },\n  \"e\": {}, \"s\": \"v\"\n}");
+    ASSERT_EQ(json_add_int(&t, "f", "y", -7), JSON_OK);
+    EXPECT_STREQ(t, "{\n  \"f\": {\n    \"x\": 1,\n    \"y\": -7\n  },\n  \"e\": {}, \"s\": \"v\"\n}");
+    ASSERT_EQ(json_add_int(&t, "e", "z", 3), JSON_OK);
+    EXPECT_NE(strstr(t, "\"e\": {\"z\": 3}"), nullptr) << t;
+    EXPECT_EQ(json_validate(t, nullptr, 0), 0);
+    double v = 0;
+    EXPECT_EQ(json_get_num(t, "f.y", &v), JSON_OK);
+    EXPECT_EQ(v, -7);
+    EXPECT_EQ(json_add_int(&t, "s", "k", 1), JSON_WRONG_TYPE);
+    EXPECT_EQ(json_add_int(&t, "nope", "k", 1), JSON_MISSING);
+    free(t);
+}
+
 TEST(JsonReader, UnicodeEscapes)
 {
     char s[64];

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <regex>
 #include <string>
 #include <vector>
 #include <algorithm>
@@ -228,6 +229,15 @@ TEST_F(RunE2E, ExportByHandKeepsResultJsonStatingTheFile)
     free(stale);
     ASSERT_EQ(0, hx_export_run(dir.c_str(), &sz, &edit, err, sizeof err)) << err;
     EXPECT_EQ(HX_RESULT_UPDATED, edit);
+    EXPECT_EQ(result, rw_slurp(dir + "/result.json"));
+
+    // a record from before packed models gets the figures added, where the run would have put them
+    std::string old = std::regex_replace(result, std::regex(",\\s*\"packed_bytes\": \\d+,\\s*\"packed_weight_bytes\": "
+                                                            "\\d+,\\s*\"packed_file_bytes\": \\d+"), "");
+    ASSERT_NE(old, result);
+    ws.write(dir.substr(ws.root.size() + 1) + "/result.json", old);
+    ASSERT_EQ(0, hx_export_run(dir.c_str(), &sz, &edit, err, sizeof err)) << err;
+    EXPECT_EQ(HX_RESULT_ADDED, edit);
     EXPECT_EQ(result, rw_slurp(dir + "/result.json"));
 
     hx_run_dir held;

@@ -141,26 +141,26 @@ TEST_F(Speedup, TableShowsTheMeanOverSeedsWithOneAndADashWithout)
 {
     std::string md = table();
     auto head = md_row(md, "Method");
-    ASSERT_EQ(12u, head.size()) << md;
-    EXPECT_EQ("Speedup × b64 / b1", head[10]);
-    EXPECT_EQ("—", md_row(md, "XNOR-Net (bwn)")[10]) << md;
+    ASSERT_EQ(13u, head.size()) << md;
+    EXPECT_EQ("Speedup × b64 / b1", head[11]);
+    EXPECT_EQ("—", md_row(md, "XNOR-Net (bwn)")[11]) << md;
     EXPECT_NE(std::string::npos, md.find("No run here has a speedup.json")) << md;
 
     fx_write_speedup(runs, "bwn-0", 2, 1.5);
     fx_write_speedup(runs, "bwn-1", 4, 2.5);
     md = table();
     auto row = md_row(md, "XNOR-Net (bwn)");
-    ASSERT_EQ(12u, row.size()) << md;
-    EXPECT_EQ("3.00 / 2.00 (2 of 3 seeds)", row[10]);
-    EXPECT_EQ("3", row[11]);
-    EXPECT_EQ("—", md_row(md, "Full precision")[10]);
+    ASSERT_EQ(13u, row.size()) << md;
+    EXPECT_EQ("3.00 / 2.00 (2 of 3 seeds)", row[11]);
+    EXPECT_EQ("3", row[12]);
+    EXPECT_EQ("—", md_row(md, "Full precision")[11]);
     EXPECT_NE(std::string::npos, md.find("Speedups measured on: Test CPU (avx2), 2 threads (2 runs).")) << md;
 
     fx_write_speedup(runs, "bwn-2", 3, 2);
     fx_write_speedup(runs, "base-1", 1, 1, "Other CPU", 1);
     md = table();
-    EXPECT_EQ("3.00 / 2.00", md_row(md, "XNOR-Net (bwn)")[10]);
-    EXPECT_EQ("1.00 / 1.00", md_row(md, "Full precision")[10]);
+    EXPECT_EQ("3.00 / 2.00", md_row(md, "XNOR-Net (bwn)")[11]);
+    EXPECT_EQ("1.00 / 1.00", md_row(md, "Full precision")[11]);
     // in the runs' folder order: base-1 first
     EXPECT_NE(std::string::npos,
               md.find("on: Other CPU (avx2), 1 thread (1 run); Test CPU (avx2), 2 threads (3 runs).")) << md;
@@ -180,9 +180,9 @@ TEST_F(Speedup, BadRecordStopsTheTableUnlessSkippedThenOnlyTheSpeedupIsLeftOut)
     EXPECT_NE(std::string::npos, std::string(err).find("--skip-bad")) << err;
     std::string md = table({"--skip-bad"});
     auto row = md_row(md, "XNOR-Net (bwn)");
-    ASSERT_EQ(12u, row.size()) << md;
-    EXPECT_EQ("2.00 / 1.50 (1 of 3 seeds)", row[10]);
-    EXPECT_EQ("3", row[11]);   // the run itself is kept
+    ASSERT_EQ(13u, row.size()) << md;
+    EXPECT_EQ("2.00 / 1.50 (1 of 3 seeds)", row[11]);
+    EXPECT_EQ("3", row[12]);   // the run itself is kept
     EXPECT_NE(std::string::npos, md.find("1 bad speedup.json left out, their runs kept")) << md;
 }
 

@@ -69,12 +69,13 @@ struct Table : ::testing::Test {
         x.method = "xnor"; x.mode = "bwn";
         x.layers = {{"conv1", 32, 32, 500}, {"conv2", 1, 32, 25000}, {"fc1", 1, 32, 400000}, {"fc2", 32, 32, 5000}};
         x.bytes = 2000; x.macs_needed = 250;
+        x.packed_bytes = 2500;   /* the BWN seeds were exported: stored bytes above the accounting */
         const double accs[] = {98.0, 98.5, 99.0};
         for (int i = 0; i < 3; i++) {
             x.id = "bwn-" + std::to_string(i); x.seed = i + 1; x.acc = accs[i];
             fx_write_run(runs, x);
         }
-        x.mode = "xnor"; x.id = "xnor-1"; x.seed = 1; x.acc = 97.0;
+        x.mode = "xnor"; x.id = "xnor-1"; x.seed = 1; x.acc = 97.0; x.packed_bytes = 0;
         for (auto &l : x.layers) l.a_bits = l.w_bits;
         fx_write_run(runs, x);
     }
@@ -112,7 +113,12 @@ TEST_F(Table, GroupsBySettingWithMeanAndSampleStd)
     EXPECT_NEAR(s.groups[0].acc.std, std::sqrt(0.02), 1e-12);
     EXPECT_EQ(s.groups[2].acc.std, 0.0);     /* one seed */
     EXPECT_EQ(bwn.baseline, 0);
-    EXPECT_NEAR(bwn.compression.mean, 16.0, 1e-12);
+    EXPECT_NEAR(bwn.bytes.mean, 2500, 1e-12);        /* the stored bytes, */
+    EXPECT_NEAR(bwn.bytes_bits.mean, 2000, 1e-12);   /* the accounting beside them */
+    EXPECT_EQ(bwn.n_packed, 3);
+    EXPECT_NEAR(bwn.compression.mean, 12.8, 1e-12);  /* of the stored bytes */
+    EXPECT_NEAR(s.groups[2].compression.mean, 16.0, 1e-12);   /* never exported: the accounting */
+    EXPECT_EQ(s.groups[2].n_packed, 0);
     EXPECT_NEAR(bwn.macs_ratio.mean, 0.25, 1e-12);
     rr_free(&s);
 }
@@ -143,27 +149,30 @@ TEST_F(Table, MarkdownJoinsReferenceAndListsUnrunSettings)
 {
     std::string md = run_table({"--runs", runs, "--ref", ref});
     auto row = md_row(md, "XNOR-Net (bwn)");
-    ASSERT_EQ(row.size(), 12u) << md;
+    ASSERT_EQ(row.size(), 13u) << md;
     EXPECT_EQ(row[1], "1 (fp first/last)");
     EXPECT_EQ(row[2], "32");
     EXPECT_EQ(row[3], "98.50 ± 0.50");
     EXPECT_EQ(row[4], "99.1 [1]");
     EXPECT_EQ(row[5], "-0.60");   /* 98.5 - 99.1 */
     EXPECT_EQ(row[6], "-0.2");
-    EXPECT_EQ(row[7], "2.0");
-    EXPECT_EQ(row[8], "16.0");
-    EXPECT_EQ(row[9], "0.25");
-    EXPECT_EQ(row[11], "3");
+    EXPECT_EQ(row[7], "2.5");
+    EXPECT_EQ(row[8], "2.0");
+    EXPECT_EQ(row[9], "12.8");
+    EXPECT_EQ(row[10], "0.25");
+    EXPECT_EQ(row[12], "3");
     auto x = md_row(md, "XNOR-Net (xnor)");
-    ASSERT_EQ(x.size(), 12u);
+    ASSERT_EQ(x.size(), 13u);
     EXPECT_EQ(x[2], "1 (fp first/last)");
     EXPECT_EQ(x[3], "97.00");
     EXPECT_EQ(x[4], "—");          /* no published xnor:xnor row */
     EXPECT_EQ(x[5], "-2.10");
+    EXPECT_EQ(x[7], "2.0 ‡");      /* no model.packed.h5 figure: the accounting, marked */
+    EXPECT_EQ(x[9], "16.0");
     auto base = md_row(md, "Full precision");
-    ASSERT_EQ(base.size(), 12u);
+    ASSERT_EQ(base.size(), 13u);
     EXPECT_EQ(base[5], "—");
-    EXPECT_EQ(base[11], "2");
+    EXPECT_EQ(base[12], "2");
     EXPECT_NE(md.find("[1] Paper A Table 1"), std::string::npos);
     /* Unrun settings: the second BWN row and the TTQ row, with their marks. */
     size_t only = md.find("## Reported only");
@@ -188,15 +197,15 @@ TEST_F(Table, FlagsRowsWhoseSeedsDifferInConfigOrCode)
     for (int i = 0; i < 3; i++) { r.id = "same-" + std::to_string(i); r.seed = i + 1; fx_write_run(dir, r); }
     std::string md = run_table({"--runs", dir, "--ref", ref});
     auto row = md_row(md, "Full precision");
-    ASSERT_EQ(row.size(), 12u) << md;
-    EXPECT_EQ(row[11], "3");                        // seeds of one config and one code: no flag
+    ASSERT_EQ(row.size(), 13u) << md;
+    EXPECT_EQ(row[12], "3");                        // seeds of one config and one code: no flag
     EXPECT_EQ(md.find("Warning"), std::string::npos) << md;
     r.id = "other-config"; r.seed = 4; r.recipe = "bbbb"; fx_write_run(dir, r);
     r.id = "other-code"; r.seed = 5; r.recipe = "aaaa"; r.code_version = "0.1.0+src.2"; fx_write_run(dir, r);
     md = run_table({"--runs", dir, "--ref", ref});
     row = md_row(md, "Full precision");
-    ASSERT_EQ(row.size(), 12u) << md;
-    EXPECT_EQ(row[11], "5 (2 configs; 2 code versions)");
+    ASSERT_EQ(row.size(), 13u) << md;
+    EXPECT_EQ(row[12], "5 (2 configs; 2 code versions)");
     EXPECT_NE(md.find("averages runs of 2 different configs"), std::string::npos) << md;
     EXPECT_NE(md.find("averages runs of 2 code versions"), std::string::npos) << md;
 }
@@ -234,7 +243,9 @@ TEST_F(Table, LatexEscapesAndOutFileIsWritten)
     EXPECT_NE(tex.find("98.50 $\\pm$ 0.50"), std::string::npos);
     EXPECT_NE(tex.find("32/w\\_bits"), std::string::npos);
     EXPECT_EQ(tex.find("±"), std::string::npos);
-    EXPECT_NE(tex.find("\\multicolumn{12}{l}{\\textbf{lenet5 / mnist}}"), std::string::npos);
+    EXPECT_EQ(tex.find("‡"), std::string::npos);
+    EXPECT_NE(tex.find("2.0 \\textsuperscript{\\ddag}"), std::string::npos);
+    EXPECT_NE(tex.find("\\multicolumn{13}{l}{\\textbf{lenet5 / mnist}}"), std::string::npos);
 }
 
 TEST_F(Table, MalformedJsonNamesTheFileUnlessSkipped)
@@ -247,7 +258,7 @@ TEST_F(Table, MalformedJsonNamesTheFileUnlessSkipped)
     EXPECT_NE(std::string(err).find("--skip-bad"), std::string::npos) << err;
     std::string md = run_table({"--runs", runs, "--ref", ref, "--skip-bad"});
     EXPECT_NE(md.find("1 run(s) with a bad result.json skipped"), std::string::npos);
-    EXPECT_EQ(md_row(md, "XNOR-Net (bwn)").size(), 12u);
+    EXPECT_EQ(md_row(md, "XNOR-Net (bwn)").size(), 13u);
 }
 
 TEST_F(Table, MissingKeyNamesFileAndKey)
