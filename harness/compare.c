@@ -24,13 +24,13 @@ typedef struct compare_args {
     const char *config, *configs_dir, *out_path;
     char against[CMP_MAX_AGAINST][OPT_STR_MAX]; int n_against;   /* 0 = all */
     hx_seeds seeds;
-    int quiet;
+    int quiet, resume;
 } compare_args;
 
 static int usage(char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "compare: %s; usage: harness compare CONFIG [--against METHOD,...|all] "
-             "[--seeds N | --seed-list S,...] [--configs DIR] [--out FILE] [--quiet]", what);
+             "[--seeds N | --seed-list S,...] [--configs DIR] [--out FILE] [--quiet] [--resume]", what);
     return -1;
 }
 
@@ -56,6 +56,7 @@ static int parse_args(int argc, char **argv, compare_args *a, char *err, size_t 
         if (k < 0) return -1;
         if (k > 0) { i += used - 1; continue; }
         if (strcmp(argv[i], "--quiet") == 0) { a->quiet = 1; continue; }
+        if (strcmp(argv[i], "--resume") == 0) { a->resume = 1; continue; }
         if (argv[i][0] != '-') {
             if (a->config) return usage(err, errlen, "one CONFIG only");
             a->config = argv[i];
@@ -137,7 +138,7 @@ static int pick(const compare_args *a, entry **out, int *n_out, char *err, size_
 static int run_entry(entry *e, const compare_args *a, FILE *log, char *err, size_t errlen)
 {
     hx_run_result res[HX_SEEDS_MAX];
-    hx_run_opts o = {.reuse = 1, .quiet = a->quiet, .log = log};
+    hx_run_opts o = {.reuse = 1, .resume = a->resume, .quiet = a->quiet, .log = log};
     fprintf(log, "compare: %s (%s, %s)\n", e->cfg.path, e->role, e->cfg.key);
     if (hx_run_seeds(e->cfg.path, &o, &a->seeds, res, err, errlen) != 0) return -1;
     double acc[HX_SEEDS_MAX], bytes[HX_SEEDS_MAX], comp[HX_SEEDS_MAX], speed[HX_SPEED_COUNT][HX_SEEDS_MAX];

@@ -24,6 +24,7 @@ static void command(rr_buf *b, const sweep_spec *s, const char *harness)
         quote(b, s->sets[i]);
     }
     rr_puts(b, " --quiet");
+    if (s->resume) rr_puts(b, " --resume");
 }
 
 void sweep_command(const sweep_spec *s, const char *harness, char *out, size_t outlen)

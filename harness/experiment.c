@@ -6,11 +6,11 @@
 
 /* 1 when the run would start from a baseline: it names one, is not a plain run resumed (that
  * continues from its own checkpoint; a method run is set up on the baseline again, as at its
- * start) and is not a finished run that hx_run refuses anyway. */
+ * start) and is not a finished run that hx_run refuses or reuses anyway. */
 static int wants_baseline(const hx_config *c, const hx_run_opts *o)
 {
     if (!c->pretrained[0]) return 0;
-    if (o->resume) return c->method != NULL;
+    if (o->resume && !o->reuse) return c->method != NULL;
     if (o->rerun) return 1;
     char hash[17], run_id[OPT_STR_MAX + 32], run_dir[PATH_MAX];
     hx_run_locate(c, hash, run_id, sizeof run_id, run_dir, sizeof run_dir);

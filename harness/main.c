@@ -113,9 +113,7 @@ static int cmd_run(int argc, char **argv)
         else return usage_error("run takes one config file");
     }
     if (!config) return usage_error("run: which config? e.g. harness run configs/xnor.ini");
-    if (seeds.n) {
-        if (o.resume) return usage_error("run: --resume continues one run; with --seeds a finished seed is reused and "
-                                         "an interrupted one is named (resume it alone with --set run.seed=S)");
+    if (seeds.n) {   /* finished seeds reused; with --resume, interrupted ones continued */
         o.reuse = 1;
         return run_seeds(config, &o, &seeds);
     }
@@ -372,12 +370,14 @@ static const command commands[] = {
     {"plot", "[--runs DIR] [--out DIR] [--ref FILE] [--skip-bad] [--no-gnuplot] | --pictures RUN_DIR | --samples NAME [--out DIR] [--per-class N]",
      "gnuplot figures: accuracy vs bits / compression, training curves, Lottery Ticket rounds; PNG pictures: "
      "dataset samples, first-layer filters before/after compression, pruning masks", cmd_plot},
-    {"compare", "CONFIG [--against METHOD,...|all] [--seeds N | --seed-list S,...] [--configs DIR] [--out FILE] [--quiet]",
+    {"compare", "CONFIG [--against METHOD,...|all] [--seeds N | --seed-list S,...] [--configs DIR] [--out FILE] [--quiet] [--resume]",
      "run or reuse a method and the surveyed ones on its arch and data; top-1 ± std, Δ, size, Welch's t-test p", cmd_compare},
-    {"reproduce", "--suite NAME [--seeds N | --seed-list S,...] [--configs DIR] [--quiet] [--no-gnuplot]",
-     "run or reuse every config of a suite ([run] suite), then its table and plots in results/suites/NAME/", cmd_reproduce},
+    {"reproduce", "--suite NAME [--seeds N | --seed-list S,...] [--configs DIR] [--quiet] [--no-gnuplot] [--resume]",
+     "run or reuse every config of a suite ([run] suite), then its table and plots in results/suites/NAME/ "
+     "(--resume, here and in run --seeds, compare, sweep: runs stopped part-way continue from their checkpoint)",
+     cmd_reproduce},
     {"sweep", "CONFIG... [--seeds N | --seed-list S,...] [--set section.key=v1,v2,...]... [--jobs J] "
-     "[--emit parallel|slurm] [--out FILE] [--quiet]",
+     "[--emit parallel|slurm] [--out FILE] [--quiet] [--resume]",
      "a grid of runs: here with at most J processes, or as a GNU parallel file / one Slurm array script", cmd_sweep},
     {"help", "", "this list", cmd_help},
 };

@@ -200,11 +200,11 @@ void hx_run_locate(const hx_config *c, char hash[17], char *run_id, size_t id_le
 static int setup(runner *r, rd_mode mode, char *err, size_t errlen)
 {
     hx_config *c = &r->cfg;
-    int resume = mode == RD_RESUME;
     hx_run_locate(c, r->hash, r->run_id, sizeof r->run_id, r->run_dir, sizeof r->run_dir);
     snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/model.h5", r->run_dir);
     if (hx_run_dir_take(&r->dir, r->run_dir, r->run_id, r->hash, mode, err, errlen) != 0) return -1;
     if (r->dir.reuse) return 0;   /* finished already: hx_run reads its result */
+    int resume = mode == RD_RESUME || r->dir.resume;
 
     if (hx_dataset_open(c->dataset, &r->ds, r->log, err, errlen) != 0) return -1;
     r->train = r->ds.train;
@@ -730,7 +730,10 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
         free(r);
         return -1;
     }
-    int rc = setup(r, o->rerun ? RD_RERUN : o->resume ? RD_RESUME : o->reuse ? RD_REUSE : RD_START, err, errlen);
+    /* resume with reuse (seeds, suites, sweeps): finished runs reused, interrupted ones continued */
+    rd_mode mode = o->rerun ? RD_RERUN : o->resume && o->reuse ? RD_CONTINUE : o->resume ? RD_RESUME
+                 : o->reuse ? RD_REUSE : RD_START;
+    int rc = setup(r, mode, err, errlen);
     if (rc != 0) hx_run_dir_release(&r->dir, 1);
     else if (r->dir.reuse) {
         rc = report_reused(r, res, err, errlen);
@@ -738,7 +741,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
         return rc;
     }
     int start_round = 0, start_epoch = 0;
-    if (rc == 0 && o->resume) rc = resume_from(r, &start_round, &start_epoch, err, errlen);
+    if (rc == 0 && (mode == RD_RESUME || r->dir.resume)) rc = resume_from(r, &start_round, &start_epoch, err, errlen);
     if (rc == 0) {
         fprintf(r->log, "run %s: %s on %s (%u train / %u test images), %zu params, method %s, %d round(s) x %d epochs\n",
                 r->run_id, r->cfg.arch, r->cfg.dataset, r->train.n, r->ds.test.n, r->model->n_params,

@@ -10,7 +10,8 @@ typedef struct hx_run_opts {
     const char *const *sets; int n_sets;   /* --set section.key=value overrides */
     int resume;                            /* continue an interrupted run from its checkpoint */
     int rerun;                             /* train a finished or interrupted run again (clears its folder) */
-    int reuse;                             /* a finished run of the same id is reused, not refused */
+    int reuse;                             /* a finished run of the same id is reused, not refused;
+                                              with resume: an interrupted one is continued too */
     int quiet;                             /* no per-batch progress */
     FILE *log;                             /* progress log (default stdout) */
     const nn_model *pretrained;            /* the trained baseline when the config names [model] pretrained
@@ -27,7 +28,7 @@ typedef struct hx_run_result {
 
 /* Runs the config end to end in its run folder, which it owns while it runs (harness/run_dir.h:
  * a finished run is refused unless rerun, or reused with reuse; an unfinished one is refused
- * unless resume or rerun). 0 = ok; else err says what stopped it. */
+ * unless resume or rerun; reuse with resume continues an unfinished one and reuses a finished one). 0 = ok; else err says what stopped it. */
 int hx_run(const char *config_path, const hx_run_opts *, hx_run_result *, char *err, size_t errlen);
 
 /* A config's run id ("<name>-<hash>") and folder (<results>/runs/<run id>); hash gets the

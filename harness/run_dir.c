@@ -16,14 +16,15 @@
 #define LOCK_NAME ".lock"
 
 typedef enum { ST_EMPTY, ST_FINISHED, ST_UNFINISHED, ST_DAMAGED, ST_COUNT } rd_state;
-typedef enum { ACT_GO, ACT_CLEAR, ACT_REFUSE, ACT_REUSE } rd_action;
+typedef enum { ACT_GO, ACT_CLEAR, ACT_REFUSE, ACT_REUSE, ACT_RESUME } rd_action;
 
-/* What a run does with a folder in each state, by mode (RD_START, RD_RESUME, RD_RERUN, RD_REUSE). */
+/* What a run does with a folder in each state, by mode (RD_START, RD_RESUME, RD_RERUN, RD_REUSE,
+ * RD_CONTINUE). Continue's ACT_RESUME becomes ACT_CLEAR where no checkpoint was written yet. */
 static const rd_action decide[ST_COUNT][RD_MODE_COUNT] = {
-    [ST_EMPTY] = {ACT_GO, ACT_GO, ACT_GO, ACT_GO},
-    [ST_FINISHED] = {ACT_REFUSE, ACT_REFUSE, ACT_CLEAR, ACT_REUSE},
-    [ST_UNFINISHED] = {ACT_REFUSE, ACT_GO, ACT_CLEAR, ACT_REFUSE},
-    [ST_DAMAGED] = {ACT_REFUSE, ACT_REFUSE, ACT_CLEAR, ACT_REFUSE},
+    [ST_EMPTY] = {ACT_GO, ACT_GO, ACT_GO, ACT_GO, ACT_GO},
+    [ST_FINISHED] = {ACT_REFUSE, ACT_REFUSE, ACT_CLEAR, ACT_REUSE, ACT_REUSE},
+    [ST_UNFINISHED] = {ACT_REFUSE, ACT_GO, ACT_CLEAR, ACT_REFUSE, ACT_RESUME},
+    [ST_DAMAGED] = {ACT_REFUSE, ACT_REFUSE, ACT_CLEAR, ACT_REFUSE, ACT_REFUSE},
 };
 
 static int fail(char *err, size_t errlen, const char *path, const char *what, int e)
@@ -158,7 +159,7 @@ int hx_run_dir_take(hx_run_dir *d, const char *dir, const char *run_id, const ch
     if (snprintf(d->path, sizeof d->path, "%s", dir) >= (int)sizeof d->path)
         return fail(err, errlen, dir, "cannot use the run folder", ENAMETOOLONG);
     if (mode < 0 || mode >= RD_MODE_COUNT) return fail(err, errlen, dir, "unknown run folder mode", EINVAL);
-    if (lock_dir(d, mode == RD_REUSE, err, errlen) != 0) return -1;
+    if (lock_dir(d, mode == RD_REUSE || mode == RD_CONTINUE, err, errlen) != 0) return -1;
     char why[1024] = "";
     double acc = 0;
     rd_state st = inspect(dir, run_id, hash, &acc, why, sizeof why);
@@ -166,6 +167,13 @@ int hx_run_dir_take(hx_run_dir *d, const char *dir, const char *run_id, const ch
     case ACT_GO: return 0;
     case ACT_CLEAR: d->clear = 1; return 0;
     case ACT_REUSE: d->reuse = 1; return 0;
+    case ACT_RESUME: {
+        char ckpt[FIO_PATH_MAX + 32];
+        path_in(ckpt, sizeof ckpt, dir, "model.h5");
+        if (fio_exists(ckpt)) d->resume = 1;
+        else d->clear = 1;
+        return 0;
+    }
     case ACT_REFUSE:
         if (st == ST_FINISHED)
             snprintf(err, errlen, "%s already holds the finished run %s (final test accuracy %.2f%%, see "

@@ -10,9 +10,12 @@
  *   an unfinished run (no result)   resume continues it; rerun clears it; otherwise refused
  *   a result.json of another run    refused as damaged; rerun clears it
  * In reuse mode (harness run --seeds, sweep, compare, reproduce) a finished run is reused, not
- * refused: the folder is left as it is and the caller reads its result.json. A reuse that finds
+ * refused: the folder is left as it is and the caller reads its result.json. Continue mode (the
+ * same commands with --resume) reuses a finished run too, resumes an unfinished one from its
+ * checkpoint, and clears an unfinished one that has none yet (stopped in its first epoch), so
+ * a suite stopped part-way is completed by calling it again. A reuse that finds
  * the lock held waits for it (saying so on stderr) instead of giving up, so of two processes
- * asked for the same run one trains it and the other then reuses it.
+ * asked for the same run one trains it and the other then reuses it (continue mode waits too).
  * A finished run is one whose result.json names this run id and config hash, next to its
  * metrics.csv (model.h5 too, unless the folder is a committed record without its model).
  * result.json is written last, so a folder without it is unfinished. */
@@ -21,7 +24,7 @@
 #include <stddef.h>
 #include "base/fileio.h"
 
-typedef enum { RD_START = 0, RD_RESUME = 1, RD_RERUN = 2, RD_REUSE = 3, RD_MODE_COUNT } rd_mode;
+typedef enum { RD_START = 0, RD_RESUME = 1, RD_RERUN = 2, RD_REUSE = 3, RD_CONTINUE = 4, RD_MODE_COUNT } rd_mode;
 
 typedef struct hx_run_dir {
     char path[FIO_PATH_MAX];
@@ -29,6 +32,7 @@ typedef struct hx_run_dir {
     int created;      /* this process created the folder */
     int clear;        /* --rerun: clear the folder in hx_run_dir_begin */
     int reuse;        /* reuse mode found the finished run: nothing to write, read its result.json */
+    int resume;       /* continue mode found an unfinished run with a checkpoint: resume it */
 } hx_run_dir;
 
 /* 0 = the folder is this run's to write (from hx_run_dir_begin on); -1 with the reason (and

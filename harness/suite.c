@@ -15,13 +15,13 @@
 typedef struct suite_args {
     const char *suite, *configs_dir;
     hx_seeds seeds;
-    int quiet, gnuplot;
+    int quiet, gnuplot, resume;
 } suite_args;
 
 static int usage(char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "reproduce: %s; usage: harness reproduce --suite NAME [--seeds N | --seed-list S,...] "
-             "[--configs DIR] [--quiet] [--no-gnuplot]", what);
+             "[--configs DIR] [--quiet] [--no-gnuplot] [--resume]", what);
     return -1;
 }
 
@@ -37,6 +37,7 @@ static int parse_args(int argc, char **argv, suite_args *a, char *err, size_t er
         if (k > 0) { i += used - 1; continue; }
         if (strcmp(argv[i], "--quiet") == 0) a->quiet = 1;
         else if (strcmp(argv[i], "--no-gnuplot") == 0) a->gnuplot = 0;
+        else if (strcmp(argv[i], "--resume") == 0) a->resume = 1;
         else if (strcmp(argv[i], "--suite") == 0 && v) a->suite = argv[++i];
         else if (strcmp(argv[i], "--configs") == 0 && v) a->configs_dir = argv[++i];
         else {
@@ -138,7 +139,7 @@ int hx_reproduce_main(int argc, char **argv, FILE *out, FILE *log, char *err, si
     }
     int n_runs = n_cfg * a.seeds.n, n_dirs = 0, trained = 0, rc = 0;
     char **dirs = calloc((size_t)n_runs, sizeof *dirs);
-    hx_run_opts o = {.reuse = 1, .quiet = a.quiet, .log = log};
+    hx_run_opts o = {.reuse = 1, .resume = a.resume, .quiet = a.quiet, .log = log};
     hx_run_result res[HX_SEEDS_MAX];
     for (int i = 0; i < n_all && rc == 0; i++) {
         if (strcmp(all[i].suite, a.suite) != 0) continue;

@@ -22,14 +22,14 @@ typedef struct sweep_args {
     const char *configs[SWEEP_MAX_CONFIGS]; int n_configs;
     axis axes[SWEEP_MAX_AXES]; int n_axes;
     hx_seeds seeds;
-    int jobs, emit, quiet;
+    int jobs, emit, quiet, resume;
     const char *out_path;
 } sweep_args;
 
 static int usage(char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "sweep: %s; usage: harness sweep CONFIG... [--seeds N | --seed-list S,...] "
-             "[--set section.key=v1,v2,...]... [--jobs J] [--emit parallel|slurm] [--out FILE] [--quiet]", what);
+             "[--set section.key=v1,v2,...]... [--jobs J] [--emit parallel|slurm] [--out FILE] [--quiet] [--resume]", what);
     return -1;
 }
 
@@ -77,6 +77,7 @@ static int parse_args(int argc, char **argv, sweep_args *a, char *err, size_t er
         if (k < 0) return -1;
         if (k > 0) { i += used - 1; continue; }
         if (strcmp(argv[i], "--quiet") == 0) a->quiet = 1;
+        else if (strcmp(argv[i], "--resume") == 0) a->resume = 1;
         else if (strcmp(argv[i], "--set") == 0 && v) { if (parse_axis(a, argv[++i], err, errlen) != 0) return -1; }
         else if (strcmp(argv[i], "--out") == 0 && v) a->out_path = argv[++i];
         else if (strcmp(argv[i], "--jobs") == 0 && v) {
@@ -98,6 +99,8 @@ static int parse_args(int argc, char **argv, sweep_args *a, char *err, size_t er
     }
     if (!a->n_configs) return usage(err, errlen, "which configs?");
     if (a->out_path && !a->emit) return usage(err, errlen, "--out names the file --emit writes");
+    if (a->resume && !a->seeds.n)
+        return usage(err, errlen, "--resume continues the interrupted runs of seeded runs: give --seeds or --seed-list");
     return 0;
 }
 
@@ -145,6 +148,7 @@ static int expand(const sweep_args *a, sweep_spec **out, int *n_out, FILE *log, 
                 sweep_spec *p = &s[n];
                 p->config = a->configs[c];
                 p->seed = a->seeds.n ? a->seeds.v[k] : -1;
+                p->resume = a->resume;
                 for (int x = 0; x < a->n_axes; x++)
                     snprintf(p->sets[p->n_sets++], sizeof p->sets[0], "%s=%s", a->axes[x].key, a->axes[x].values[idx[x]]);
                 if (check_spec(p, err, errlen) != 0) { free(s); return -1; }
@@ -174,7 +178,7 @@ static double now_s(void)
 /* Starts `harness run` for s with its output in log_path; the child's pid, or -1. */
 static pid_t start(const sweep_spec *s, const char *harness, const char *log_path, char *err, size_t errlen)
 {
-    char seed[32], *argv[4 + 2 * SWEEP_MAX_AXES + 4];
+    char seed[32], *argv[4 + 2 * SWEEP_MAX_AXES + 5];
     int n = 0;
     argv[n++] = (char *)harness;
     argv[n++] = "run";
@@ -186,6 +190,7 @@ static pid_t start(const sweep_spec *s, const char *harness, const char *log_pat
     }
     for (int i = 0; i < s->n_sets; i++) { argv[n++] = "--set"; argv[n++] = (char *)s->sets[i]; }
     argv[n++] = "--quiet";
+    if (s->resume) argv[n++] = "--resume";
     argv[n] = NULL;
     fflush(NULL);
     pid_t pid = fork();

@@ -30,6 +30,7 @@ typedef struct sweep_spec {
     const char *config;
     char sets[SWEEP_MAX_AXES][OPT_STR_MAX + 64]; int n_sets;
     int seed;                  /* -1: the config's own */
+    int resume;                /* --resume: an interrupted run is continued (seeded specs only) */
     int threads;               /* the config's [run] threads (Slurm's --cpus-per-task) */
     char run_id[OPT_STR_MAX + 32], hash[17];
 } sweep_spec;

@@ -109,6 +109,36 @@ TEST_F(RunDir, UnfinishedRunNeedsResumeOrRerun)
     EXPECT_TRUE(exists(dir + "/model.h5")) << "a folder this run did not create is never removed";
 }
 
+// Continue mode (reproduce, sweep, compare, run --seeds, with --resume): a finished run is
+// reused, an unfinished one resumed from its checkpoint, or cleared when it has none yet.
+TEST_F(RunDir, ContinueReusesFinishedResumesUnfinishedAndClearsOneWithoutACheckpoint)
+{
+    hx_run_dir d;
+    ASSERT_EQ(0, take(RD_CONTINUE, &d)) << err;   // nothing yet: it starts
+    EXPECT_FALSE(d.reuse || d.resume || d.clear);
+    put("metrics.csv", "h\n");                   // stopped in its first epoch: no model.h5
+    hx_run_dir_release(&d, 0);
+    ASSERT_EQ(0, take(RD_CONTINUE, &d)) << err;
+    EXPECT_TRUE(d.clear);
+    EXPECT_FALSE(d.resume);
+    ASSERT_EQ(0, hx_run_dir_begin(&d, err, sizeof err)) << err;
+    EXPECT_FALSE(exists(dir + "/metrics.csv"));
+    put("metrics.csv", "h\n");
+    put("model.h5", "m");                         // stopped later: a checkpoint to continue from
+    hx_run_dir_release(&d, 0);
+    ASSERT_EQ(0, take(RD_CONTINUE, &d)) << err;
+    EXPECT_TRUE(d.resume);
+    EXPECT_FALSE(d.clear);
+    hx_run_dir_release(&d, 0);
+    finished();
+    ASSERT_EQ(0, take(RD_CONTINUE, &d)) << err;
+    EXPECT_TRUE(d.reuse);
+    hx_run_dir_release(&d, 0);
+    put("result.json", "{not json");
+    EXPECT_EQ(-1, take(RD_CONTINUE, &d));
+    EXPECT_NE(std::string::npos, std::string(err).find("does not hold one consistent run")) << err;
+}
+
 TEST_F(RunDir, ResultOfAnotherRunOrMissingMetricsIsDamaged)
 {
     finished("t-0123456789abcdef", "ffffffffffffffff");

@@ -3,6 +3,8 @@
  * writing the same run reuses its result instead of training it twice. */
 #include "scale_fixture.h"
 #include <dirent.h>
+#include <algorithm>
+#include <vector>
 #include <cstring>
 #include <thread>
 extern "C" {
@@ -82,6 +84,61 @@ TEST_F(Seeds, EachSeedItsOwnFolderAndFinishedSeedsAreReused)
     r = harness("run configs/s.ini --seeds 2 --set run.seed=5");
     EXPECT_EQ(1, r.status);
     EXPECT_NE(std::string::npos, r.text.find("give one or the other")) << r.text;
+}
+
+// A seeded run stopped part-way (a session's end, a killed job) is named; with --resume the same
+// command continues it from its checkpoint, starts over one stopped before its first checkpoint,
+// reuses the finished ones, and ends on the numbers of an uninterrupted run.
+TEST_F(Seeds, ResumeContinuesInterruptedSeedsToTheSameNumbers)
+{
+    config("s.ini", "s", "", "", "lenet300");
+    std::string t = fx_read(root + "/configs/s.ini");
+    t.replace(t.find("epochs = 2"), 10, "epochs = 3");
+    fx_write(root + "/configs/s.ini", t);
+    ASSERT_EQ(0, harness("run configs/s.ini --seed-list 1 --quiet").status);
+    Out r = harness("run configs/s.ini --seed-list 2 --quiet", "HARNESS_STOP_AFTER_EPOCHS=1");
+    EXPECT_NE(0, r.status) << r.text;
+    auto names = [&] {
+        std::vector<std::string> v;
+        DIR *d = opendir((root + "/results/runs").c_str());
+        for (struct dirent *e; d && (e = readdir(d));)
+            if (e->d_name[0] != '.') v.push_back(e->d_name);
+        if (d) closedir(d);
+        return v;
+    };
+    std::vector<std::string> two = names();
+    r = harness("run configs/s.ini --seed-list 3 --quiet", "HARNESS_STOP_AFTER_EPOCHS=1");
+    EXPECT_NE(0, r.status) << r.text;
+    std::string seed3;
+    for (const std::string &n : names())
+        if (std::find(two.begin(), two.end(), n) == two.end()) seed3 = n;
+    ASSERT_FALSE(seed3.empty());
+    // seed 3 as if stopped before its first checkpoint
+    ASSERT_EQ(0, remove((root + "/results/runs/" + seed3 + "/model.h5").c_str()));
+    r = harness("run configs/s.ini --seeds 3 --quiet");
+    EXPECT_EQ(1, r.status);
+    EXPECT_NE(std::string::npos, r.text.find("continue it with --resume")) << r.text;
+    rr_set before;
+    char err[1024];
+    r = harness("run configs/s.ini --seeds 3 --quiet --resume");
+    ASSERT_EQ(0, r.status) << r.text;
+    EXPECT_NE(std::string::npos, r.text.find("(2 trained, 1 reused)")) << r.text;
+    ASSERT_EQ(0, rr_load((root + "/results/runs").c_str(), 0, nullptr, &before, err, sizeof err)) << err;
+    ASSERT_EQ(3, before.n_runs);
+    // and once all are finished, --resume only reuses
+    r = harness("run configs/s.ini --seeds 3 --quiet --resume");
+    ASSERT_EQ(0, r.status) << r.text;
+    EXPECT_NE(std::string::npos, r.text.find("(0 trained, 3 reused)")) << r.text;
+    // the same seeds uninterrupted, in a results folder of their own: byte for byte the same metrics
+    ASSERT_EQ(0, rename((root + "/results").c_str(), (root + "/resumed").c_str()));
+    r = harness("run configs/s.ini --seeds 3 --quiet");
+    ASSERT_EQ(0, r.status) << r.text;
+    for (int i = 0; i < before.n_runs; i++) {
+        std::string id = before.runs[i].run_id, m = fx_read(root + "/results/runs/" + id + "/metrics.csv");
+        EXPECT_NE(std::string::npos, m.find("\n1,3,")) << id;
+        EXPECT_EQ(m, fx_read(root + "/resumed/runs/" + id + "/metrics.csv")) << id;
+    }
+    rr_free(&before);
 }
 
 TEST_F(Seeds, ResultRecordsRecipeAndCodeVersion)
