@@ -84,9 +84,11 @@ static void run(bench_ctx *c, kernel_id k)
     case K_XNOR_PACK:
         dp_bits_pack_cols(kk, n, c->x, n, c->xb, n, &c->ex);
         /* fall through */
-    case K_XNOR:
-        dp_xnor_gemm(&c->w[K_BINARY], n, c->xb, n, c->kcol, c->y, n, &c->ex);
+    case K_XNOR: {
+        const dp_xnor_epilogue e = { .kcol = c->kcol };
+        dp_xnor_gemm(&c->w[K_BINARY], n, c->xb, n, &e, c->y, n, &c->ex);
         break;
+    }
     case K_SHIFT_I32:
         if (dp_shift_gemm_i32(&c->w[K_POW2], n, c->xi, n, c->yi, n, &c->ex, err, sizeof err)) die(err);
         break;

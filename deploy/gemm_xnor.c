@@ -1,11 +1,13 @@
-/* XNOR-popcount GEMM (deploy/kernels.h): y = (alpha * kcol) * (k - 2 popcount(w XOR x)).
+/* XNOR-popcount GEMM (deploy/kernels.h): y = epilogue of d = k - 2 popcount(w XOR x).
  *
  * Weights are rows of words (BINARY blocks); activations are planes of words, one word per
  * column, so a vector load takes the same 64 inputs of 8 (AVX-512) or 4 (AVX2) columns and a
  * broadcast weight word is XORed against all of them. Padding bits are zero in both operands,
  * so they never count as mismatches and d uses the true k. Three versions, one per level,
  * because popcount differs: POPCNT per word (portable), the nibble table in PSHUFB with byte
- * counters summed by PSADBW every 31 words (AVX2: 8 * 31 < 256), VPOPCNTQ (AVX-512). */
+ * counters summed by PSADBW every 31 words (AVX2: 8 * 31 < 256), VPOPCNTQ (AVX-512). The
+ * epilogue (XNOR-Net's K, the padding correction, bias and folded batch norm) is applied to each
+ * output as it leaves the registers, so y is written once. */
 #include "deploy/kernels.h"
 #include "deploy/simd.h"
 #include "deploy/tile.h"
@@ -19,17 +21,23 @@ typedef struct {
     const float *alpha;
     const uint64_t *xb;     /* kw planes, stride ldb */
     size_t ldb;
-    const float *kcol;
+    const float *kcol, *corr, *scale, *shift;
+    size_t ldc;
     float *y;
     size_t ldy;
 } xnor_args;
 
 enum { XNOR_TILE = 32 };   /* columns per tile */
 
+/* The epilogue of kernels.h, written out once for the scalar paths. */
 static inline float xnor_out(const xnor_args *a, int r, int j, int64_t count)
 {
     const float s = a->kcol ? a->alpha[r] * a->kcol[j] : a->alpha[r];
-    return s * (float)((int64_t)a->k - 2 * count);
+    const float d = (float)((int64_t)a->k - 2 * count);
+    float v = s * (a->corr ? d - a->corr[(size_t)r * a->ldc + j] : d);
+    if (a->scale) v = v * a->scale[r] + a->shift[r];
+    else if (a->shift) v = v + a->shift[r];
+    return v;
 }
 
 /* Portable: a 4 x 4 block of outputs in registers, one POPCNT per word pair. */
@@ -139,13 +147,21 @@ DP_TARGET_AVX512 DP_INLINE void xnor_block_avx512(const xnor_args *a, int r0, in
     }
     const __m512i kk = _mm512_set1_epi64(a->k);
     for (int r = 0; r < R; r++) {
-        const __m256 al = _mm256_set1_ps(a->alpha[r0 + r]);
-        float *y = a->y + (size_t)(r0 + r) * a->ldy + j0;
+        const int row = r0 + r;
+        const __m256 al = _mm256_set1_ps(a->alpha[row]);
+        const __m256 sc = _mm256_set1_ps(a->scale ? a->scale[row] : 1.0f);
+        const __m256 sh = _mm256_set1_ps(a->shift ? a->shift[row] : 0.0f);
+        const float *corr = a->corr ? a->corr + (size_t)row * a->ldc + j0 : NULL;
+        float *y = a->y + (size_t)row * a->ldy + j0;
         for (int v = 0; v < 4; v++) {
             if (!mk[v]) continue;
-            const __m256 d = _mm512_cvtepi64_ps(_mm512_sub_epi64(kk, _mm512_slli_epi64(acc[r][v], 1)));
+            __m256 d = _mm512_cvtepi64_ps(_mm512_sub_epi64(kk, _mm512_slli_epi64(acc[r][v], 1)));
+            if (corr) d = _mm256_sub_ps(d, _mm256_maskz_loadu_ps(mk[v], corr + 8 * v));
             const __m256 s = a->kcol ? _mm256_mul_ps(al, _mm256_maskz_loadu_ps(mk[v], a->kcol + j0 + 8 * v)) : al;
-            _mm256_mask_storeu_ps(y + 8 * v, mk[v], _mm256_mul_ps(s, d));
+            __m256 o = _mm256_mul_ps(s, d);   /* the build has -ffp-contract=off: no FMA below */
+            if (a->scale) o = _mm256_add_ps(_mm256_mul_ps(o, sc), sh);
+            else if (a->shift) o = _mm256_add_ps(o, sh);
+            _mm256_mask_storeu_ps(y + 8 * v, mk[v], o);
         }
     }
 }
@@ -173,13 +189,17 @@ static const dp_tile_fn xnor_tiles[DP_ISA_COUNT] = {
 };
 static_assert(sizeof xnor_tiles / sizeof xnor_tiles[0] == DP_ISA_COUNT, "one variant per level");
 
-void dp_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb, const float *kcol,
+void dp_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb, const dp_xnor_epilogue *e,
                   float *y, size_t ldy, const dp_exec *ex)
 {
     DP_ASSERT(w->format == DP_FORMAT_BINARY && w->payload);
     DP_ASSERT(n >= 0 && ldb >= (size_t)n && ldy >= (size_t)n);
     DP_ASSERT(dp_isa_supported(ex->isa) && xnor_tiles[ex->isa]);
-    const xnor_args a = { w->rows, w->cols, dp_matrix_words(w), &dp_binary_blocks(w)->pos,
-                          dp_binary_alpha(w), xb, ldb, kcol, y, ldy };
+    const dp_xnor_epilogue none = { 0 };
+    if (!e) e = &none;
+    DP_ASSERT(!e->corr || e->ldc >= (size_t)n);
+    DP_ASSERT(!e->scale || e->shift);
+    const xnor_args a = { w->rows, w->cols, dp_matrix_words(w), &dp_binary_blocks(w)->pos, dp_binary_alpha(w), xb, ldb,
+                          e->kcol, e->corr, e->scale, e->shift, e->ldc, y, ldy };
     DP_ASSERT(dp_run_tiles(n, XNOR_TILE, 0, &a, xnor_tiles[ex->isa], ex->threads) == 0);
 }

@@ -18,13 +18,43 @@ void dp_bits_pack_cols(int k, int n, const float *x, size_t ldx, uint64_t *out, 
 /* rows x k floats -> rows x ceil(k / 64) words, same bit rule: how BINARY packs weights. */
 void dp_bits_pack_rows(int rows, int k, const float *x, size_t ldx, uint64_t *out);
 
+/* Binarizes and packs the receptive fields of one sample's convolution input straight from x
+ * (s->c x s->h x s->w floats, NCHW; s->n is ignored) into the planes dp_xnor_gemm reads, for
+ * the s->k x s->k kernel at s->stride with s->pad: one column per output position (row-major,
+ * oh x ow of them), kw = ceil(c k k / 64) planes of stride ldo >= oh ow. Row order is (ki, kj, c),
+ * channel fastest, not im2col's (c, ki, kj): row (ki k + kj) c + ch of column (oy, ox) is
+ * x[ch][oy stride - pad + ki][ox stride - pad + kj] >= 0 (NaN -1), a padded tap +1 (the sign of
+ * the zero padding reads), bits past row c k k zero. Weights must be permuted to that order
+ * (dp_binary_permute_taps). The sign image (per pixel its c bits, the layout of dp_bits_pack_cols
+ * on x as a c x hw matrix) goes to img, dp_xnor_image_words(s) words, then every tap of a column
+ * copies a pixel's c bits as one chunk. */
+void dp_xnor_pack_conv(const dp_conv_shape *s, const float *x, uint64_t *img, uint64_t *out, size_t ldo,
+                       const dp_exec *ex);
+size_t dp_xnor_image_words(const dp_conv_shape *s);
+
+/* The BINARY weights of a c x k x k convolution (w: rows x c k k, columns in im2col's (c, ki, kj)
+ * order) with their columns in dp_xnor_pack_conv's (ki, kj, c) order, into out (same format and
+ * alphas; a bit-level permutation). 0, or -1 with err (out of memory). */
+int dp_binary_permute_taps(const dp_matrix *w, int c, int k, dp_matrix *out, char *err, size_t errlen);
+
+/* What dp_xnor_gemm does to each +-1 dot product d (an integer) before storing it:
+ *     v = (alpha[r] kcol[j]) (d - corr[r][j])       (kcol NULL: alpha[r]; corr NULL: d)
+ *     y = v scale[r] + shift[r]                     (scale NULL: v + shift[r]; both NULL: v)
+ * with exactly these roundings (no fused multiply-add). kcol is XNOR-Net's per-position input
+ * scale K; corr (rows x n, stride ldc) takes back what padded taps packed as +1 added to d; scale
+ * and shift are the layer's bias and folded batch norm. */
+typedef struct dp_xnor_epilogue {
+    const float *kcol;
+    const float *corr;
+    size_t ldc;
+    const float *scale, *shift;
+} dp_xnor_epilogue;
+
 /* XNOR-popcount GEMM of XNOR-Net: binary weights (BINARY, rows x k) times binary activations
- * (planes from dp_bits_pack_cols, k x n). With d = k - 2 popcount(w_row XOR x_col), the
- * +-1 dot product,
- *     y[r][j] = (alpha[r] * kcol[j]) * d          (kcol NULL: alpha[r] * d)
- * kcol is XNOR-Net's per-position input scale K. Exact: d is an integer and the one rounding
- * is the same at every level. */
-void dp_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb, const float *kcol,
+ * (planes from dp_bits_pack_cols or dp_xnor_pack_conv, k x n). d = k - 2 popcount(w_row XOR x_col)
+ * is the +-1 dot product; e (NULL: y = alpha[r] d) turns it into y. Exact: d is an integer and
+ * every rounding is the same at every level. */
+void dp_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb, const dp_xnor_epilogue *e,
                   float *y, size_t ldy, const dp_exec *ex);
 
 /* Shift GEMM on fixed-point activations (DeepShift): POW2 weights, int32 x (cols x n),

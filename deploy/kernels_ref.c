@@ -99,10 +99,12 @@ void dp_ref_bits_pack_cols(int k, int n, const float *x, size_t ldx, uint64_t *o
         }
 }
 
-void dp_ref_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb, const float *kcol,
+void dp_ref_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb, const dp_xnor_epilogue *e,
                       float *y, size_t ldy)
 {
     const int kw = dp_matrix_words(w);
+    const dp_xnor_epilogue none = { 0 };
+    if (!e) e = &none;
     for (int r = 0; r < w->rows; r++)
         for (int j = 0; j < n; j++) {
             int64_t agree = 0;   /* +-1 dot product, one input at a time */
@@ -111,8 +113,31 @@ void dp_ref_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb,
                 const int xbit = (int)((xb[(size_t)(c / 64) * ldb + j] >> (c % 64)) & 1);
                 agree += wb == xbit ? 1 : -1;
             }
-            const float s = kcol ? dp_binary_alpha(w)[r] * kcol[j] : dp_binary_alpha(w)[r];
-            y[(size_t)r * ldy + j] = s * (float)agree;
+            const float a = dp_binary_alpha(w)[r], s = e->kcol ? a * e->kcol[j] : a;
+            const float d = e->corr ? (float)agree - e->corr[(size_t)r * e->ldc + j] : (float)agree;
+            float v = s * d;
+            if (e->scale) v = v * e->scale[r] + e->shift[r];
+            else if (e->shift) v = v + e->shift[r];
+            y[(size_t)r * ldy + j] = v;
+        }
+}
+
+/* Straight from the definition: one bit per (row, column), the tap found by division. */
+void dp_ref_xnor_pack_conv(const dp_conv_shape *s, const float *x, uint64_t *out, size_t ldo)
+{
+    const int oh = dp_conv_out(s->h, s->k, s->stride, s->pad), ow = dp_conv_out(s->w, s->k, s->stride, s->pad);
+    const int rows = s->c * s->k * s->k, n = oh * ow;
+    for (int p = 0; p < (rows + 63) / 64; p++)
+        for (int j = 0; j < n; j++) {
+            uint64_t word = 0;
+            for (int i = 0; i < 64 && 64 * p + i < rows; i++) {
+                const int row = 64 * p + i, tap = row / s->c, ch = row % s->c;
+                const int iy = j / ow * s->stride - s->pad + tap / s->k;
+                const int ix = j % ow * s->stride - s->pad + tap % s->k;
+                const int inside = iy >= 0 && iy < s->h && ix >= 0 && ix < s->w;
+                if (!inside || x[((size_t)ch * s->h + iy) * s->w + ix] >= 0.0f) word |= UINT64_C(1) << i;
+            }
+            out[(size_t)p * ldo + j] = word;
         }
 }
 

@@ -19,8 +19,9 @@ void dp_ref_gemm_int8(const dp_matrix *w, int n, const float *x, size_t ldx, flo
 
 /* Twins of deploy/kernels.h. */
 void dp_ref_bits_pack_cols(int k, int n, const float *x, size_t ldx, uint64_t *out, size_t ldo);
-void dp_ref_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb, const float *kcol,
+void dp_ref_xnor_gemm(const dp_matrix *w, int n, const uint64_t *xb, size_t ldb, const dp_xnor_epilogue *e,
                       float *y, size_t ldy);
+void dp_ref_xnor_pack_conv(const dp_conv_shape *s, const float *x, uint64_t *out, size_t ldo);
 void dp_ref_shift_gemm_i32(const dp_matrix *w, int n, const int32_t *x, size_t ldx, int32_t *y,
                            size_t ldy);
 void dp_ref_linear_int8(const dp_matrix *w, int n, const float *x, float *y, const float *a_scale,

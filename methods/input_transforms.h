@@ -36,6 +36,11 @@ extern const mt_xt_row mt_xt_table[MT_XT_COUNT];
 extern const nn_xtransform mt_xt_sign_mean, mt_xt_fixed_point, mt_xt_sign, mt_xt_unit_uniform, mt_xt_pact,
     mt_xt_lsq, mt_xt_uniform;
 
+/* XNOR-Net's K of one sample of n inputs (mean |x|, summed in double): what mt_xt_sign_mean
+ * scales sign(x) by, and what the packed runtime multiplies its popcounts by, so both are the
+ * same bits. */
+float mt_xnor_scale(const float *x, size_t n);
+
 /* The row of node n's transform: MT_XT_NONE without one, -1 for one the table does not know. */
 int mt_xt_kind_of(const nn_node *n);
 /* Attaches transform `kind` with its parameters to weighted node n after checking them

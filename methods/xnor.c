@@ -59,6 +59,13 @@ static void bwn_backward(void *ctx, const nn_node *l, const float *w, const floa
     }
 }
 
+float mt_xnor_scale(const float *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += fabsf(x[i]);
+    return (float)(s / (double)n);
+}
+
 static void xnor_in_forward(void *ctx, const nn_node *l, const float *x, float *x_q,
                             size_t per, int batch)
 {
@@ -66,9 +73,7 @@ static void xnor_in_forward(void *ctx, const nn_node *l, const float *x, float *
     for (int b = 0; b < batch; b++) {
         const float *xs = x + (size_t)b * per;
         float *qs = x_q + (size_t)b * per;
-        double s = 0;
-        for (size_t i = 0; i < per; i++) s += fabsf(xs[i]);
-        float k = (float)(s / (double)per);
+        const float k = mt_xnor_scale(xs, per);
         for (size_t i = 0; i < per; i++) qs[i] = xs[i] >= 0 ? k : -k;
     }
 }

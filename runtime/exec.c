@@ -53,30 +53,12 @@ static int path_of(const rt_layer *l, const nn_node *n)
     return PATH_GEMM;
 }
 
-/* y (rows x n) = the layer applied to col (cols x n, row stride n); kcol: XNOR's K per column;
- * period: columns per sample (the XNOR padding correction repeats with it). */
+/* y (rows x n) = the layer applied to col (cols x n, row stride n): the float and shift paths. */
 static void layer_gemm(const dp_exec *ex, rt_scratch *sc, const rt_layer *l, const nn_node *n, int n_cols,
-                       const float *col, const float *kcol, int period, float *y)
+                       const float *col, float *y)
 {
-    int rows = l->w.rows, k = l->w.cols, path = path_of(l, n);
-    if (path == PATH_XNOR) {
-        size_t planes = (size_t)(k + 63) / 64;
-        uint64_t *xb = bit_scratch(sc, planes * (size_t)n_cols);
-        dp_bits_pack_cols(k, n_cols, col, (size_t)n_cols, xb, (size_t)n_cols, ex);
-        if (!l->pad_corr) {
-            dp_xnor_gemm(&l->w, n_cols, xb, (size_t)n_cols, kcol, y, (size_t)n_cols, ex);
-            return;
-        }
-        /* sign(0) packs as +1, so each padded tap added the weight's sign: take it back out.
-         * d and the correction are small integers, exact in float. */
-        dp_xnor_gemm(&l->unit, n_cols, xb, (size_t)n_cols, NULL, y, (size_t)n_cols, ex);
-        const float *alpha = dp_binary_alpha(&l->w);
-        for (int r = 0; r < rows; r++) {
-            float *yr = y + (size_t)r * n_cols;
-            const float *cr = l->pad_corr + (size_t)r * period;
-            for (int j = 0; j < n_cols; j++) yr[j] = (alpha[r] * kcol[j]) * (yr[j] - cr[j % period]);
-        }
-    } else if (path == PATH_SHIFT_I32) {
+    int rows = l->w.rows, k = l->w.cols;
+    if (path_of(l, n) == PATH_SHIFT_I32) {
         int fb = (int)n->xt_arg[1], pmin = dp_pow2_head(&l->w)->pmin;
         size_t nx = (size_t)k * n_cols, ny = (size_t)rows * n_cols;
         int32_t *xi = (int32_t *)scratch(sc, nx + ny), *yi = xi + nx;
@@ -116,15 +98,35 @@ static const float *transformed(nn_node *n, const float *x, int batch, float **x
     return *xq_own = xq;
 }
 
+/* XNOR-Net's conv of one sample, from its float input as it is (the transform's sign x K is
+ * never written out): K, the receptive fields' sign bits in the (ki, kj, c) order l->xw's rows
+ * were permuted to, and the popcount GEMM whose epilogue applies K, the padding correction and
+ * the affine as each output leaves the registers. The same numbers as transform + im2col +
+ * packing + GEMM + affine: d and the correction are exact integers, K is the transform's. */
+static void xnor_conv_sample(const dp_exec *ex, rt_scratch *sc, const rt_layer *l, const nn_conv_geom *g,
+                             size_t per_in, const float *xs, float *kcol, float *y)
+{
+    const dp_conv_shape s = { 1, g->c, g->h, g->w, g->k, g->stride, g->pad };
+    const size_t hw = nn_conv_geom_cols(g), planes = (size_t)(l->xw.cols + 63) / 64;
+    uint64_t *xb = bit_scratch(sc, planes * hw + dp_xnor_image_words(&s));
+    const float k = mt_xnor_scale(xs, per_in);
+    for (size_t j = 0; j < hw; j++) kcol[j] = k;
+    dp_xnor_pack_conv(&s, xs, xb + planes * hw, xb, hw, ex);
+    const dp_xnor_epilogue e = { kcol, l->pad_corr, hw, l->scale, l->shift };
+    dp_xnor_gemm(&l->xw, (int)hw, xb, hw, &e, y, hw, ex);
+}
+
 /* One sample: its columns, the layer, the affine, straight into y (NCHW). */
 static void conv_sample(const dp_exec *ex, rt_scratch *sc, const rt_layer *l, const nn_node *n,
                         const nn_conv_geom *g, const float *xs, float *col, float *kcol, float *y)
 {
     const size_t hw = nn_conv_geom_cols(g);
+    if (l->xw.payload) {
+        xnor_conv_sample(ex, sc, l, g, nn_dims_size(n->in_dims), xs, kcol, y);
+        return;
+    }
     if (!nn_conv_geom_trivial(g)) nn_im2col(g, xs, col, hw);
-    float xk = fabsf(xs[0]);   /* XNOR: every x_q of the sample is +-K */
-    for (size_t j = 0; j < hw; j++) kcol[j] = xk;
-    layer_gemm(ex, sc, l, n, (int)hw, nn_conv_geom_trivial(g) ? xs : col, kcol, (int)hw, y);
+    layer_gemm(ex, sc, l, n, (int)hw, nn_conv_geom_trivial(g) ? xs : col, y);
     affine(l, l->w.rows, (int)hw, y);
 }
 
@@ -142,10 +144,12 @@ static void run_conv(void *ctx, nn_model *m, nn_node *n, const float *x0, const 
     const size_t per_in = nn_dims_size(n->in_dims), per_out = nn_dims_size(n->out_dims);
     const size_t k = nn_conv_geom_rows(&g), hw = nn_conv_geom_cols(&g);
     const int threads = rt->ex.threads < 1 ? 1 : rt->ex.threads;
-    float *xq_own;
-    const float *x = transformed(n, x0, batch, &xq_own);
+    float *xq_own = NULL;
+    const int xnor = l->xw.payload != NULL;
+    const float *x = xnor ? x0 : transformed(n, x0, batch, &xq_own);
+    const size_t col_len = xnor ? 1 : k * hw;
     if (batch == 1 || threads == 1) {   /* the kernels split the columns over the threads */
-        float *col = checked_malloc(k * hw * sizeof *col), *kcol = checked_malloc(hw * sizeof *kcol);
+        float *col = checked_malloc(col_len * sizeof *col), *kcol = checked_malloc(hw * sizeof *kcol);
         for (int s = 0; s < batch; s++)
             conv_sample(&rt->ex, &rt->ws, l, n, &g, x + (size_t)s * per_in, col, kcol, n->out + (size_t)s * per_out);
         free(col);
@@ -156,7 +160,7 @@ static void run_conv(void *ctx, nn_model *m, nn_node *n, const float *x0, const 
 #pragma omp parallel num_threads(threads)
         {
             rt_scratch sc = { 0 };
-            float *col = checked_malloc(k * hw * sizeof *col), *kcol = checked_malloc(hw * sizeof *kcol);
+            float *col = checked_malloc(col_len * sizeof *col), *kcol = checked_malloc(hw * sizeof *kcol);
 #pragma omp for schedule(static)
             for (int s = 0; s < batch; s++)
                 conv_sample(&one, &sc, l, n, &g, x + (size_t)s * per_in, col, kcol, n->out + (size_t)s * per_out);
@@ -179,16 +183,24 @@ static void run_linear(void *ctx, nn_model *m, nn_node *n, const float *x0, cons
         dp_int8_linear(&l->w, batch, x0, n->out, l->scale, l->shift, &rt->ex);
         return;
     }
-    float *xq_own;
-    const float *x = transformed(n, x0, batch, &xq_own);
+    const int xnor = path_of(l, n) == PATH_XNOR;
+    float *xq_own = NULL;
+    const float *x = xnor ? x0 : transformed(n, x0, batch, &xq_own);
     float *xt = checked_malloc(((size_t)k + rows + 1) * (size_t)batch * sizeof *xt);
     float *yt = xt + (size_t)k * batch, *kcol = yt + (size_t)rows * batch;
     for (int s = 0; s < batch; s++) {   /* samples become columns */
-        kcol[s] = fabsf(x[(size_t)s * k]);
+        if (xnor) kcol[s] = mt_xnor_scale(x + (size_t)s * k, (size_t)k);
         for (int c = 0; c < k; c++) xt[(size_t)c * batch + s] = x[(size_t)s * k + c];
     }
-    layer_gemm(&rt->ex, &rt->ws, l, n, batch, xt, kcol, batch, yt);
-    affine(l, rows, batch, yt);
+    if (xnor) {   /* XNOR-Net: the signs of x as they are, K and the affine in the GEMM's epilogue */
+        uint64_t *xb = bit_scratch(&rt->ws, (size_t)(k + 63) / 64 * batch);
+        dp_bits_pack_cols(k, batch, xt, (size_t)batch, xb, (size_t)batch, &rt->ex);
+        const dp_xnor_epilogue e = { kcol, NULL, 0, l->scale, l->shift };
+        dp_xnor_gemm(&l->w, batch, xb, (size_t)batch, &e, yt, (size_t)batch, &rt->ex);
+    } else {
+        layer_gemm(&rt->ex, &rt->ws, l, n, batch, xt, yt);
+        affine(l, rows, batch, yt);
+    }
     for (int s = 0; s < batch; s++)
         for (int r = 0; r < rows; r++) n->out[(size_t)s * rows + r] = yt[(size_t)r * batch + s];
     free(xt);
@@ -202,30 +214,43 @@ static void run_identity(void *ctx, nn_model *m, nn_node *n, const float *x0, co
     memmove(n->out, x0, (size_t)batch * nn_dims_size(n->out_dims) * sizeof(float));
 }
 
-/* XNOR with zero padding: the unit-alpha copy of the signs, and what the padded taps add to
- * each output position (the same for every sample). */
-static int xnor_padding(rt_layer *l, const nn_node *n, const dp_exec *ex, char *err, size_t errlen)
+/* An XNOR conv: its weights with rows permuted to dp_xnor_pack_conv's (ki, kj, c) order and,
+ * with zero padding, what the padded taps (packed as +1) add to d at each output position (the
+ * same for every sample): the sum of the weight signs of those taps, whatever the row order. */
+static int xnor_conv_prepare(rt_layer *l, const nn_node *n, char *err, size_t errlen)
 {
-    nn_conv_geom g = nn_conv_geom_of(n);
-    size_t rows = nn_conv_geom_rows(&g), cols = nn_conv_geom_cols(&g), in = nn_dims_size(n->in_dims);
-    float *ones = malloc(in * sizeof *ones), *pad = malloc(rows * cols * sizeof *pad);
-    l->pad_corr = malloc((size_t)l->w.rows * cols * sizeof *l->pad_corr);
-    l->unit.payload = NULL;
-    int rc = -1;
-    if (ones && pad && l->pad_corr &&
-        dp_matrix_load(&l->unit, DP_FORMAT_BINARY, l->w.rows, l->w.cols, l->w.nnz, l->w.payload, l->w.bytes, err,
-                       errlen) == 0) {
-        for (size_t i = 0; i < in; i++) ones[i] = 1;
-        nn_im2col(&g, ones, pad, cols);
-        for (size_t i = 0; i < rows * cols; i++) pad[i] = 1 - pad[i];   /* 1 where a tap reads padding */
-        float *a = dp_binary_alpha(&l->unit);
-        for (int r = 0; r < l->unit.rows; r++) a[r] = 1;
-        dp_gemm(&l->unit, (int)cols, pad, cols, l->pad_corr, cols, ex);
-        rc = 0;
-    } else if (!ones || !pad || !l->pad_corr) snprintf(err, errlen, "out of memory");
-    free(ones);
-    free(pad);
-    return rc;
+    const nn_conv_geom g = nn_conv_geom_of(n);
+    if (dp_binary_permute_taps(&l->w, g.c, g.k, &l->xw, err, errlen) != 0) return -1;
+    if (g.pad == 0) return 0;
+    const int taps = g.k * g.k, kw = dp_matrix_words(&l->xw), rows = l->xw.rows;
+    const size_t cols = nn_conv_geom_cols(&g);
+    int *tap_sum = malloc((size_t)rows * taps * sizeof *tap_sum);
+    l->pad_corr = malloc((size_t)rows * cols * sizeof *l->pad_corr);
+    if (!tap_sum || !l->pad_corr) {
+        free(tap_sum);
+        return snprintf(err, errlen, "out of memory"), -1;
+    }
+    for (int r = 0; r < rows; r++) {
+        const uint64_t *wr = &dp_binary_blocks(&l->xw)[(size_t)r * kw].pos;
+        for (int t = 0; t < taps; t++) {
+            int sum = 0;
+            for (int i = t * g.c; i < (t + 1) * g.c; i++) sum += (wr[i / 64] >> (i % 64)) & 1 ? 1 : -1;
+            tap_sum[(size_t)r * taps + t] = sum;
+        }
+    }
+    for (size_t j = 0; j < cols; j++) {
+        const int y0 = (int)(j / (size_t)g.ow) * g.stride - g.pad, x0 = (int)(j % (size_t)g.ow) * g.stride - g.pad;
+        for (int r = 0; r < rows; r++) {
+            int corr = 0;
+            for (int t = 0; t < taps; t++) {
+                const int iy = y0 + t / g.k, ix = x0 + t % g.k;
+                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) corr += tap_sum[(size_t)r * taps + t];
+            }
+            l->pad_corr[(size_t)r * cols + j] = (float)corr;
+        }
+    }
+    free(tap_sum);
+    return 0;
 }
 
 #define LAYER_FAIL(...) do { char m_[320]; snprintf(m_, sizeof m_, __VA_ARGS__); \
@@ -300,9 +325,9 @@ int rt_attach(rt_model *rt, int threads, char *err, size_t errlen)
             if (l->shift) memcpy(n->b, l->shift, n->nb * sizeof *n->b);
             continue;
         }
-        if (n->kind == NN_CONV && n->pad > 0 && path_of(l, n) == PATH_XNOR && !l->pad_corr) {
+        if (n->kind == NN_CONV && path_of(l, n) == PATH_XNOR && !l->xw.payload) {
             char why[256];
-            if (xnor_padding(l, n, &rt->ex, why, sizeof why) != 0) {
+            if (xnor_conv_prepare(l, n, why, sizeof why) != 0) {
                 snprintf(err, errlen, "layer '%s': %s", n->name, why);
                 return -1;
             }

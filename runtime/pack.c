@@ -276,7 +276,7 @@ void rt_free(rt_model *rt)
     for (int i = 0; i < NN_MAX_NODES; i++) {
         rt_layer *l = &rt->layer[i];
         dp_matrix_free(&l->w);
-        dp_matrix_free(&l->unit);
+        dp_matrix_free(&l->xw);
         mt_dc_packed_free(&l->dc);
         free(l->scale);
         free(l->shift);

@@ -5,7 +5,8 @@
  * format of deploy/format.h plus a per-output-row affine (its bias, and the batch norm that
  * follows it folded in). rt_attach installs an inference hook (nn_node.run) on each layer the
  * runtime computes: im2col + the format's GEMM, XNOR-popcount on bit-packed activations where
- * the layer's input transform is XNOR-Net's sign x K, the int32 shift GEMM on DeepShift's fixed
+ * the layer's input transform is XNOR-Net's sign x K (a conv's receptive fields packed straight
+ * from its float input, the transform never written out), the int32 shift GEMM on DeepShift's fixed
  * point where it cannot overflow, oneDNN's int8 convolution and matmul over the whole batch for
  * PTQ's 8-bit layers (INT8: the input quantized to the uniform transform's grid inside the
  * kernel), fp32 sgemm for dense layers. AdderNet's layers keep the
@@ -39,9 +40,9 @@ typedef struct rt_layer {
     mt_dc_packed dc;        /* RT_ENC_DC: the stored form w was decoded from */
     float *scale, *shift;   /* rows values each, or NULL: y = y scale + shift per output row */
     int folds;              /* the batch-norm node folded into this layer, -1 = none */
-    /* built by rt_attach for XNOR layers with zero padding: */
-    dp_matrix unit;         /* the sign bits with alpha 1 (d itself) */
-    float *pad_corr;        /* rows x output positions: what the padded taps add to d */
+    /* built by rt_attach for XNOR convolutions (w stays as stored): */
+    dp_matrix xw;           /* w with its columns in dp_xnor_pack_conv's (ki, kj, c) order */
+    float *pad_corr;        /* with zero padding, rows x output positions: what the padded taps add to d */
 } rt_layer;
 
 /* Growable scratch of one thread of the hooks. */

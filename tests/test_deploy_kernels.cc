@@ -179,6 +179,7 @@ TEST(DeployKernels, SignPackingMatchesItsReferenceExactly)
         }
 }
 
+// Epilogues: none; K per column; K, padding correction, folded batch norm; bias only.
 TEST(DeployKernels, XnorGemmMatchesItsReferenceExactly)
 {
     std::mt19937 g(13);
@@ -186,30 +187,39 @@ TEST(DeployKernels, XnorGemmMatchesItsReferenceExactly)
     for (int k : kK)
         for (int rows : { 1, 3, 4, 9 })
             for (int n : { 1, 3, 8, 13, 32, 45, 70 })
-                for (int with_kcol : { 0, 1 }) {
-                    SCOPED_TRACE(shape(DP_FORMAT_BINARY, rows, k, n) + (with_kcol ? " kcol" : ""));
+                for (int mode : { 0, 1, 2, 3 }) {
+                    SCOPED_TRACE(shape(DP_FORMAT_BINARY, rows, k, n) + " epilogue " + std::to_string(mode));
                     const std::vector<float> w = weights_for(DP_FORMAT_BINARY, rows, k, g);
                     dp_matrix m;
                     ASSERT_EQ(dp_matrix_pack(&m, DP_FORMAT_BINARY, rows, k, w.data(), err, sizeof err), 0) << err;
-                    const size_t ldb = n + 1, ldy = n + 2;
+                    const size_t ldb = n + 1, ldy = n + 2, ldc = n + 3;
                     const std::vector<float> x = activations(k, n, n, g);
                     std::vector<uint64_t> xb((size_t)((k + 63) / 64) * ldb, ~UINT64_C(0));
                     dp_ref_bits_pack_cols(k, n, x.data(), n, xb.data(), ldb);
-                    std::vector<float> kcol(n);
+                    std::vector<float> kcol(n), corr((size_t)rows * ldc, NAN), scale(rows), shift(rows);
                     for (float &v : kcol) v = 0.1f + (float)(g() % 100) / 50.0f;
-                    const float *kc = with_kcol ? kcol.data() : nullptr;
+                    for (int r = 0; r < rows; r++) {
+                        for (int j = 0; j < n; j++) corr[(size_t)r * ldc + j] = (float)((int)(g() % 31) - 15);
+                        scale[r] = 0.3f + (float)(g() % 100) / 37.0f;
+                        shift[r] = (float)((int)(g() % 100) - 50) / 7.0f;
+                    }
+                    dp_xnor_epilogue e{};
+                    if (mode == 1 || mode == 2) e.kcol = kcol.data();
+                    if (mode == 2) e.corr = corr.data(), e.ldc = ldc, e.scale = scale.data();
+                    if (mode >= 2) e.shift = shift.data();
+                    const dp_xnor_epilogue *ep = mode ? &e : nullptr;
                     std::vector<float> ref((size_t)rows * ldy, -7.0f);
-                    dp_ref_xnor_gemm(&m, n, xb.data(), ldb, kc, ref.data(), ldy);
+                    dp_ref_xnor_gemm(&m, n, xb.data(), ldb, ep, ref.data(), ldy);
                     for (dp_isa l : levels())
                         for (int threads : { 1, 2 }) {
                             std::vector<float> y((size_t)rows * ldy, -7.0f);
                             const dp_exec ex = { l, threads };
-                            dp_xnor_gemm(&m, n, xb.data(), ldb, kc, y.data(), ldy, &ex);
+                            dp_xnor_gemm(&m, n, xb.data(), ldb, ep, y.data(), ldy, &ex);
                             ASSERT_EQ(std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)), 0)
                                 << dp_isa_name(l) << " t" << threads;
                         }
                     // and the +-1 dot product is the float one of the binarized operands
-                    if (!with_kcol && k == 65 && rows == 3 && n == 13) {
+                    if (mode == 0 && k == 65 && rows == 3 && n == 13) {
                         std::vector<float> wq((size_t)rows * k), fy((size_t)rows * n);
                         dp_format_table[DP_FORMAT_BINARY].unpack(&m, wq.data());
                         for (int r = 0; r < rows; r++)
@@ -219,8 +229,129 @@ TEST(DeployKernels, XnorGemmMatchesItsReferenceExactly)
                                 EXPECT_FLOAT_EQ((float)s, ref[(size_t)r * ldy + j]);
                             }
                     }
+                    // the full epilogue is these roundings, in this order
+                    if (mode == 2 && k == 127 && rows == 4 && n == 45) {
+                        std::vector<float> wq((size_t)rows * k);
+                        dp_format_table[DP_FORMAT_BINARY].unpack(&m, wq.data());
+                        for (int r = 0; r < rows; r++)
+                            for (int j = 0; j < n; j++) {
+                                int agree = 0;
+                                for (int c = 0; c < k; c++) agree += (wq[(size_t)r * k + c] >= 0) == (x[(size_t)c * n + j] >= 0) ? 1 : -1;
+                                const float a = dp_binary_alpha(&m)[r], dot = (float)agree;
+                                const float v = (a * kcol[j]) * (dot - corr[(size_t)r * ldc + j]);
+                                const float want = v * scale[r] + shift[r];
+                                EXPECT_EQ(std::memcmp(&want, &ref[(size_t)r * ldy + j], sizeof want), 0) << r << "," << j;
+                            }
+                    }
                     dp_matrix_free(&m);
                 }
+}
+
+// One sample's receptive fields in im2col's (c, ki, kj) row order, zero padding: the float
+// matrix dp_bits_pack_cols packed before dp_xnor_pack_conv.
+std::vector<float> im2col(const dp_conv_shape &s, const std::vector<float> &x, int oh, int ow)
+{
+    const int rows = s.c * s.k * s.k, n = oh * ow;
+    std::vector<float> col((size_t)rows * n);
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < n; j++) {
+            const int ch = r / (s.k * s.k), ki = r / s.k % s.k, kj = r % s.k;
+            const int iy = j / ow * s.stride - s.pad + ki, ix = j % ow * s.stride - s.pad + kj;
+            const bool in = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
+            col[(size_t)r * n + j] = in ? x[((size_t)ch * s.h + iy) * s.w + ix] : 0.0f;
+        }
+    return col;
+}
+
+std::vector<dp_conv_shape> conv_shapes(std::mt19937 &g)
+{
+    std::vector<dp_conv_shape> v;
+    for (int c : { 1, 3, 16, 17, 64, 70, 130 })
+        for (int k : { 1, 3, 5 })
+            for (int stride : { 1, 2 })
+                for (int pad : { 0, 1, 2 }) {
+                    const int h = k + (int)(g() % 9), w = k + (int)(g() % 11);
+                    v.push_back({ 1, c, h, w, k, stride, pad });
+                }
+    return v;
+}
+
+std::string conv_name(const dp_conv_shape &s)
+{
+    return "c" + std::to_string(s.c) + " " + std::to_string(s.h) + "x" + std::to_string(s.w) + " k" +
+           std::to_string(s.k) + " s" + std::to_string(s.stride) + " p" + std::to_string(s.pad);
+}
+
+TEST(DeployKernels, XnorConvPackingMatchesItsReferenceExactly)
+{
+    std::mt19937 g(21);
+    for (const dp_conv_shape &s : conv_shapes(g)) {
+        SCOPED_TRACE(conv_name(s));
+        const int oh = dp_conv_out(s.h, s.k, s.stride, s.pad), ow = dp_conv_out(s.w, s.k, s.stride, s.pad);
+        const int n = oh * ow, kw = (s.c * s.k * s.k + 63) / 64;
+        const size_t ldo = n + 3;
+        std::vector<float> x = activations(s.c, s.h * s.w, (size_t)s.h * s.w, g);
+        x[0] = -0.0f;   // packs as +1
+        if (x.size() > 2) x[2] = NAN;   // packs as -1
+        std::vector<uint64_t> ref((size_t)kw * ldo, 0xdeadbeef);
+        dp_ref_xnor_pack_conv(&s, x.data(), ref.data(), ldo);
+        // the reference is im2col's bits, rows reordered (ki, kj, c)
+        const std::vector<float> col = im2col(s, x, oh, ow);
+        for (int t = 0; t < s.k * s.k; t++)
+            for (int ch = 0; ch < s.c; ch++) {
+                const int row = t * s.c + ch;
+                for (int j = 0; j < n; j++) {
+                    const int bit = (int)((ref[(size_t)(row / 64) * ldo + j] >> (row % 64)) & 1);
+                    ASSERT_EQ(bit, col[((size_t)ch * s.k * s.k + t) * n + j] >= 0.0f) << "row " << row << " col " << j;
+                }
+            }
+        for (dp_isa l : levels())
+            for (int threads : { 1, 2 }) {
+                std::vector<uint64_t> out((size_t)kw * ldo, 0xdeadbeef), img(dp_xnor_image_words(&s));
+                const dp_exec ex = { l, threads };
+                dp_xnor_pack_conv(&s, x.data(), img.data(), out.data(), ldo, &ex);
+                for (int p = 0; p < kw; p++)   // the words past n are not the kernel's
+                    ASSERT_EQ(std::memcmp(&out[(size_t)p * ldo], &ref[(size_t)p * ldo], n * sizeof(uint64_t)), 0)
+                        << dp_isa_name(l) << " t" << threads << " plane " << p;
+            }
+    }
+}
+
+// Permuted weights on dp_xnor_pack_conv's bits give every dot product that the stored weights
+// give on im2col's bits, and only the bit order changes.
+TEST(DeployKernels, PermutedXnorWeightsGiveTheIm2colDotProducts)
+{
+    std::mt19937 g(22);
+    char err[256];
+    for (const dp_conv_shape &s : conv_shapes(g)) {
+        SCOPED_TRACE(conv_name(s));
+        const int oh = dp_conv_out(s.h, s.k, s.stride, s.pad), ow = dp_conv_out(s.w, s.k, s.stride, s.pad);
+        const int n = oh * ow, k = s.c * s.k * s.k, kw = (k + 63) / 64, rows = 1 + (int)(g() % 6);
+        const std::vector<float> w = weights_for(DP_FORMAT_BINARY, rows, k, g);
+        dp_matrix m, p;
+        ASSERT_EQ(dp_matrix_pack(&m, DP_FORMAT_BINARY, rows, k, w.data(), err, sizeof err), 0) << err;
+        ASSERT_EQ(dp_binary_permute_taps(&m, s.c, s.k, &p, err, sizeof err), 0) << err;
+        ASSERT_EQ(std::memcmp(dp_binary_alpha(&p), dp_binary_alpha(&m), rows * sizeof(float)), 0);
+        ASSERT_EQ(dp_format_table[DP_FORMAT_BINARY].check(&p, err, sizeof err), 0) << err;
+        std::vector<float> wu((size_t)rows * k), pu((size_t)rows * k);
+        dp_format_table[DP_FORMAT_BINARY].unpack(&m, wu.data());
+        dp_format_table[DP_FORMAT_BINARY].unpack(&p, pu.data());
+        for (int r = 0; r < rows; r++)
+            for (int ch = 0; ch < s.c; ch++)
+                for (int t = 0; t < s.k * s.k; t++)
+                    ASSERT_EQ(pu[(size_t)r * k + t * s.c + ch], wu[(size_t)r * k + ch * s.k * s.k + t]);
+        const std::vector<float> x = activations(s.c, s.h * s.w, (size_t)s.h * s.w, g);
+        const std::vector<float> col = im2col(s, x, oh, ow);
+        std::vector<uint64_t> old_bits((size_t)kw * n), new_bits((size_t)kw * n);
+        dp_ref_bits_pack_cols(k, n, col.data(), n, old_bits.data(), n);
+        dp_ref_xnor_pack_conv(&s, x.data(), new_bits.data(), n);
+        std::vector<float> want((size_t)rows * n), got((size_t)rows * n);
+        dp_ref_xnor_gemm(&m, n, old_bits.data(), n, nullptr, want.data(), n);
+        dp_ref_xnor_gemm(&p, n, new_bits.data(), n, nullptr, got.data(), n);
+        ASSERT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0);
+        dp_matrix_free(&m);
+        dp_matrix_free(&p);
+    }
 }
 
 TEST(DeployKernels, ShiftGemmOnFixedPointMatchesItsReferenceExactly)
