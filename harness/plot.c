@@ -206,9 +206,9 @@ static const char *const method_colors[] = {"#1f4e79", "#e67e22", "#7b3294", "#0
 
 /* Accuracy vs compression: one point per recipe (runs differing only in their seed: mean ±
  * std), one legend entry per method, the Pareto front across all of them joined. */
-/* Block 0's points of the k-th method of a model (column 7 holds k), in the method's own colour
- * and point shape, titled label; columns is the using/with part with a %d for k. */
-static void method_clause(figure *f, int k, const char *columns, const char *label)
+/* Block `index`'s points of the k-th method of a model (column 7 holds k), in the method's own
+ * colour and point shape, titled label; columns is the using/with part with a %d for k. */
+static void method_clause(figure *f, int index, int k, const char *columns, const char *label)
 {
     const int nc = (int)(sizeof method_colors / sizeof *method_colors);
     char sel[160], c[RR_KEY_MAX + 256];
@@ -218,7 +218,7 @@ static void method_clause(figure *f, int k, const char *columns, const char *lab
     rr_buf t = {0};
     rr_puts(&t, c);
     gp_str(&t, label);
-    fig_clause(f, 0, t.s);
+    fig_clause(f, index, t.s);
     rr_buf_free(&t);
 }
 
@@ -247,7 +247,7 @@ static int write_compression(const model *m, rr_buf *scripts, char *err, size_t 
     }
     /* One clause per method present: its rows of block 0 (others become NaN, which gnuplot skips). */
     for (int g = m->g0; g < m->g1; g++) {
-        method_clause(&f, g - m->g0, "3:(column(7) == %d ? column(4) : NaN):5 with yerrorbars",
+        method_clause(&f, 0, g - m->g0, "3:(column(7) == %d ? column(4) : NaN):5 with yerrorbars",
                       label_of(&m->s->groups[g]));
     }
     int nf = hx_plot_pareto(m->x, m->y, n, m->front);
@@ -263,6 +263,71 @@ static int write_compression(const model *m, rr_buf *scripts, char *err, size_t 
     free(rs);
     add_reported(&f, m, 0, 2);
     return fig_save(&f, m->dir, scripts, err, errlen);
+}
+
+/* Bit-width sweep (harness sweep --set method.w_bits=...,a_bits=...): top-1 against the weight
+ * bits, one line per method and activation setting ("A=W" when its points keep a_bits = w_bits),
+ * through the recipes of that series; only series with two or more weight bit-widths are drawn,
+ * and no figure is written when no method was swept. */
+typedef struct { int group, a; } sweep_series;   /* a: the activation bits, or 0 for "A=W" */
+
+static sweep_series series_of(const hx_recipe *r)
+{
+    return (sweep_series){r->group, r->a.typical == r->w.typical ? 0 : r->a.typical};
+}
+
+static int same_series(const hx_recipe *r, sweep_series s)
+{
+    sweep_series t = series_of(r);
+    return t.group == s.group && t.a == s.a;
+}
+
+static int cmp_sweep(const void *pa, const void *pb)
+{
+    const hx_recipe *a = pa, *b = pb;
+    sweep_series x = series_of(a), y = series_of(b);
+    if (x.group != y.group) return x.group < y.group ? -1 : 1;
+    if (x.a != y.a) return x.a < y.a ? -1 : 1;
+    if (a->w.typical != b->w.typical) return a->w.typical < b->w.typical ? -1 : 1;
+    return strcmp(a->label, b->label);
+}
+
+static int write_sweep(const model *m, rr_buf *scripts, char *err, size_t errlen)
+{
+    hx_recipe *rs;
+    int n = hx_plot_recipes(m->s, m->g0, m->g1, &rs);
+    qsort(rs, (size_t)n, sizeof *rs, cmp_sweep);
+    figure f;
+    int lines = 0;
+    for (int i = 0, j; i < n; i = j) {
+        sweep_series si = series_of(&rs[i]);
+        int widths = 1;
+        for (j = i + 1; j < n && same_series(&rs[j], si); j++) widths += rs[j].w.typical != rs[j - 1].w.typical;
+        if (widths < 2) continue;
+        if (!lines) {
+            char title[256];
+            snprintf(title, sizeof title, "%s / %s: top-1 vs bit-width (sweep)", m->arch, m->dataset);
+            fig_begin(&f, "sweep", m->stem, title, "weight bits (bit-width held by most weights)",
+                      "top-1 test accuracy (%)");
+            rr_puts(&f.head, "set logscale x 2\nset xtics (1, 2, 3, 4, 5, 6, 8, 16, 32)\n"
+                             "set offsets graph 0.05, graph 0.05, 0.5, 0.5\n"
+                             "set key outside right top vertical box noenhanced\nset bmargin\n");
+        }
+        char name[RR_KEY_MAX + 32], comment[RR_KEY_MAX + 128];
+        if (si.a) snprintf(name, sizeof name, "%s (A=%d)", label_of(&m->s->groups[si.group]), si.a);
+        else snprintf(name, sizeof name, "%s (A=W)", label_of(&m->s->groups[si.group]));
+        snprintf(comment, sizeof comment, "%s: label w_bits a_bits top1_mean top1_std seeds", name);
+        fig_block(&f, comment);
+        for (int k = i; k < j; k++) {
+            gp_str(&f.dat, rs[k].label);
+            rr_printf(&f.dat, " %d %d %.9g %.9g %d\n", rs[k].w.typical, rs[k].a.typical, rs[k].acc.mean,
+                      rs[k].acc.std, rs[k].n_runs);
+        }
+        method_clause(&f, lines, lines, "2:4:5 with yerrorlines", name);
+        lines++;
+    }
+    free(rs);
+    return lines ? fig_save(&f, m->dir, scripts, err, errlen) : 0;
 }
 
 /* Accuracy vs measured speedup (batch 64): one point per method, over its runs with a
@@ -304,7 +369,7 @@ static int write_speedup(const model *m, rr_buf *scripts, char *err, size_t errl
         gp_str(&f.dat, label_of(G));
         rr_printf(&f.dat, " %.9g %.9g %.9g %.9g %d %d %.9g\n", x->mean, x->std, G->speed_acc.mean, G->speed_acc.std,
                   x->n, g - m->g0, G->speedup[HX_SPEED_LATENCY].mean);
-        method_clause(&f, g - m->g0, "2:(column(7) == %d ? column(4) : NaN):3:5 with xyerrorbars", label_of(G));
+        method_clause(&f, 0, g - m->g0, "2:(column(7) == %d ? column(4) : NaN):3:5 with xyerrorbars", label_of(G));
     }
     return fig_save(&f, m->dir, scripts, err, errlen);
 }
@@ -589,6 +654,7 @@ int hx_plot_write(const rr_set *s, const rf_table *ref, const char *dir, int ski
         if (rc == 0) rc = write_compression(&m, scripts, err, errlen);
         if (rc == 0) rc = write_curves(&m, skip_bad, scripts, err, errlen);
         if (rc == 0) rc = write_speedup(&m, scripts, err, errlen);
+        if (rc == 0) rc = write_sweep(&m, scripts, err, errlen);
     }
     free(m.x);
     free(m.y);
