@@ -265,44 +265,40 @@ static int write_compression(const model *m, rr_buf *scripts, char *err, size_t 
     return fig_save(&f, m->dir, scripts, err, errlen);
 }
 
-/* Bit-width sweep (harness sweep --set method.w_bits=...,a_bits=...): top-1 against the weight
- * bits, one line per method and activation setting ("A=W" when its points keep a_bits = w_bits),
- * through the recipes of that series; only series with two or more weight bit-widths are drawn,
- * and no figure is written when no method was swept. */
-typedef struct { int group, a; } sweep_series;   /* a: the activation bits, or 0 for "A=W" */
-
-static sweep_series series_of(const hx_recipe *r)
-{
-    return (sweep_series){r->group, r->a.typical == r->w.typical ? 0 : r->a.typical};
-}
-
-static int same_series(const hx_recipe *r, sweep_series s)
-{
-    sweep_series t = series_of(r);
-    return t.group == s.group && t.a == s.a;
-}
+/* Bit-width sweep (harness sweep --set method.w_bits=...): top-1 against the weight bits, one
+ * line per method and activation setting through its recipes: one "A=W" line for a method all of
+ * whose recipes keep a_bits = w_bits, else one line per a_bits. Only lines through two or more
+ * weight bit-widths are drawn; no figure is written when no method was swept. */
+typedef struct { const hx_recipe *r; int a; } sweep_point;   /* a: the line's activation bits, 0 = "A=W" */
 
 static int cmp_sweep(const void *pa, const void *pb)
 {
-    const hx_recipe *a = pa, *b = pb;
-    sweep_series x = series_of(a), y = series_of(b);
-    if (x.group != y.group) return x.group < y.group ? -1 : 1;
-    if (x.a != y.a) return x.a < y.a ? -1 : 1;
-    if (a->w.typical != b->w.typical) return a->w.typical < b->w.typical ? -1 : 1;
-    return strcmp(a->label, b->label);
+    const sweep_point *x = pa, *y = pb;
+    if (x->r->group != y->r->group) return x->r->group < y->r->group ? -1 : 1;
+    if (x->a != y->a) return x->a < y->a ? -1 : 1;
+    if (x->r->w.typical != y->r->w.typical) return x->r->w.typical < y->r->w.typical ? -1 : 1;
+    return strcmp(x->r->label, y->r->label);
 }
 
 static int write_sweep(const model *m, rr_buf *scripts, char *err, size_t errlen)
 {
     hx_recipe *rs;
     int n = hx_plot_recipes(m->s, m->g0, m->g1, &rs);
-    qsort(rs, (size_t)n, sizeof *rs, cmp_sweep);
+    sweep_point *p = calloc((size_t)n + 1, sizeof *p);
+    if (!p) abort();   /* reports are small */
+    for (int i = 0; i < n; i++) {
+        int a_is_w = 1;
+        for (int k = 0; k < n; k++)
+            if (rs[k].group == rs[i].group) a_is_w &= rs[k].a.typical == rs[k].w.typical;
+        p[i] = (sweep_point){&rs[i], a_is_w ? 0 : rs[i].a.typical};
+    }
+    qsort(p, (size_t)n, sizeof *p, cmp_sweep);
     figure f;
     int lines = 0;
     for (int i = 0, j; i < n; i = j) {
-        sweep_series si = series_of(&rs[i]);
         int widths = 1;
-        for (j = i + 1; j < n && same_series(&rs[j], si); j++) widths += rs[j].w.typical != rs[j - 1].w.typical;
+        for (j = i + 1; j < n && p[j].r->group == p[i].r->group && p[j].a == p[i].a; j++)
+            widths += p[j].r->w.typical != p[j - 1].r->w.typical;
         if (widths < 2) continue;
         if (!lines) {
             char title[256];
@@ -314,18 +310,20 @@ static int write_sweep(const model *m, rr_buf *scripts, char *err, size_t errlen
                              "set key outside right top vertical box noenhanced\nset bmargin\n");
         }
         char name[RR_KEY_MAX + 32], comment[RR_KEY_MAX + 128];
-        if (si.a) snprintf(name, sizeof name, "%s (A=%d)", label_of(&m->s->groups[si.group]), si.a);
-        else snprintf(name, sizeof name, "%s (A=W)", label_of(&m->s->groups[si.group]));
+        const char *method = label_of(&m->s->groups[p[i].r->group]);
+        if (p[i].a) snprintf(name, sizeof name, "%s (A=%d)", method, p[i].a);
+        else snprintf(name, sizeof name, "%s (A=W)", method);
         snprintf(comment, sizeof comment, "%s: label w_bits a_bits top1_mean top1_std seeds", name);
         fig_block(&f, comment);
         for (int k = i; k < j; k++) {
-            gp_str(&f.dat, rs[k].label);
-            rr_printf(&f.dat, " %d %d %.9g %.9g %d\n", rs[k].w.typical, rs[k].a.typical, rs[k].acc.mean,
-                      rs[k].acc.std, rs[k].n_runs);
+            gp_str(&f.dat, p[k].r->label);
+            rr_printf(&f.dat, " %d %d %.9g %.9g %d\n", p[k].r->w.typical, p[k].r->a.typical, p[k].r->acc.mean,
+                      p[k].r->acc.std, p[k].r->n_runs);
         }
         method_clause(&f, lines, lines, "2:4:5 with yerrorlines", name);
         lines++;
     }
+    free(p);
     free(rs);
     return lines ? fig_save(&f, m->dir, scripts, err, errlen) : 0;
 }

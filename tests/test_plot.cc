@@ -185,7 +185,8 @@ TEST_F(Plot, CompressionPointsPerRecipeWithMethodLegendAndFront)
 }
 
 /* A bit-width sweep: one line per method and activation setting through its recipes' weight
- * bits; a setting run at one width only is not a line; no sweep, no figure. */
+ * bits (one A=W line when a method always keeps a = w); a setting run at one width only is not a
+ * line; no sweep, no figure. */
 TEST_F(Plot, SweepLinePerMethodAndActivationSetting)
 {
     std::string printed;
@@ -205,8 +206,9 @@ TEST_F(Plot, SweepLinePerMethodAndActivationSetting)
     put("dorefa-w2b", "dorefa", 2, 2, 2, 86.0, "d200000000000000");   /* seed 2 of the same recipe */
     put("dorefa-w4", "dorefa", 4, 4, 1, 89.0, "d400000000000000");
     put("pact-w2", "pact", 2, 4, 1, 87.0, "p240000000000000");
-    put("pact-w4", "pact", 4, 4, 1, 89.5, "p440000000000000");         /* A=W: its own series, one point */
+    put("pact-w4", "pact", 4, 4, 1, 89.5, "p440000000000000");         /* w = a here, but A stays 4 */
     put("pact-w8", "pact", 8, 4, 1, 90.0, "p840000000000000");
+    put("pact-w8a8", "pact", 8, 8, 1, 90.2, "p880000000000000");       /* A=8 at one width: no line */
     ASSERT_EQ(plot({"--runs", runs, "--out", out, "--no-gnuplot"}, &printed), 0) << err;
     std::string dat = fx_read(out + "/sweep_lenet5_mnist.dat");
     auto d = block(dat, 0), p = block(dat, 1);
@@ -214,9 +216,10 @@ TEST_F(Plot, SweepLinePerMethodAndActivationSetting)
     EXPECT_EQ(d[0], "\"dorefa-w2\" 2 2 85.5 0.707106781 2");
     EXPECT_EQ(d[1], "\"dorefa-w4\" 4 4 89 0 1");
     EXPECT_EQ(d[2], "\"dorefa-w8\" 8 8 90.5 0 1");
-    ASSERT_EQ(p.size(), 2u) << dat;
+    ASSERT_EQ(p.size(), 3u) << dat;
     EXPECT_EQ(p[0], "\"pact-w2\" 2 4 87 0 1");
-    EXPECT_EQ(p[1], "\"pact-w8\" 8 4 90 0 1");
+    EXPECT_EQ(p[1], "\"pact-w4\" 4 4 89.5 0 1");
+    EXPECT_EQ(p[2], "\"pact-w8\" 8 4 90 0 1");
     EXPECT_TRUE(block(dat, 2).empty()) << dat;
     std::string gp = fx_read(out + "/sweep_lenet5_mnist.gp");
     for (const char *t : {"index 0 using 2:4:5 with yerrorlines", "title \"dorefa (A=W)\"",
