@@ -376,7 +376,7 @@ static const command commands[] = {
      "run or reuse every config of a suite ([run] suite), then its table and plots in results/suites/NAME/ "
      "(--resume, here and in run --seeds, compare, sweep: runs stopped part-way continue from their checkpoint)",
      cmd_reproduce},
-    {"sweep", "CONFIG... [--seeds N | --seed-list S,...] [--set section.key=v1,v2,...]... [--jobs J] "
+    {"sweep", "CONFIG... [--seeds N | --seed-list S,...] [--set section.key[+key]=v1,v2,...]... [--jobs J] "
      "[--emit parallel|slurm] [--out FILE] [--quiet] [--resume]",
      "a grid of runs: here with at most J processes, or as a GNU parallel file / one Slurm array script", cmd_sweep},
     {"help", "", "this list", cmd_help},

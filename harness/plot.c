@@ -206,9 +206,9 @@ static const char *const method_colors[] = {"#1f4e79", "#e67e22", "#7b3294", "#0
 
 /* Accuracy vs compression: one point per recipe (runs differing only in their seed: mean ±
  * std), one legend entry per method, the Pareto front across all of them joined. */
-/* Block 0's points of the k-th method of a model (column 7 holds k), in the method's own colour
- * and point shape, titled label; columns is the using/with part with a %d for k. */
-static void method_clause(figure *f, int k, const char *columns, const char *label)
+/* Block `index`'s points of the k-th method of a model (column 7 holds k), in the method's own
+ * colour and point shape, titled label; columns is the using/with part with a %d for k. */
+static void method_clause(figure *f, int index, int k, const char *columns, const char *label)
 {
     const int nc = (int)(sizeof method_colors / sizeof *method_colors);
     char sel[160], c[RR_KEY_MAX + 256];
@@ -218,7 +218,7 @@ static void method_clause(figure *f, int k, const char *columns, const char *lab
     rr_buf t = {0};
     rr_puts(&t, c);
     gp_str(&t, label);
-    fig_clause(f, 0, t.s);
+    fig_clause(f, index, t.s);
     rr_buf_free(&t);
 }
 
@@ -247,7 +247,7 @@ static int write_compression(const model *m, rr_buf *scripts, char *err, size_t 
     }
     /* One clause per method present: its rows of block 0 (others become NaN, which gnuplot skips). */
     for (int g = m->g0; g < m->g1; g++) {
-        method_clause(&f, g - m->g0, "3:(column(7) == %d ? column(4) : NaN):5 with yerrorbars",
+        method_clause(&f, 0, g - m->g0, "3:(column(7) == %d ? column(4) : NaN):5 with yerrorbars",
                       label_of(&m->s->groups[g]));
     }
     int nf = hx_plot_pareto(m->x, m->y, n, m->front);
@@ -263,6 +263,69 @@ static int write_compression(const model *m, rr_buf *scripts, char *err, size_t 
     free(rs);
     add_reported(&f, m, 0, 2);
     return fig_save(&f, m->dir, scripts, err, errlen);
+}
+
+/* Bit-width sweep (harness sweep --set method.w_bits=...): top-1 against the weight bits, one
+ * line per method and activation setting through its recipes: one "A=W" line for a method all of
+ * whose recipes keep a_bits = w_bits, else one line per a_bits. Only lines through two or more
+ * weight bit-widths are drawn; no figure is written when no method was swept. */
+typedef struct { const hx_recipe *r; int a; } sweep_point;   /* a: the line's activation bits, 0 = "A=W" */
+
+static int cmp_sweep(const void *pa, const void *pb)
+{
+    const sweep_point *x = pa, *y = pb;
+    if (x->r->group != y->r->group) return x->r->group < y->r->group ? -1 : 1;
+    if (x->a != y->a) return x->a < y->a ? -1 : 1;
+    if (x->r->w.typical != y->r->w.typical) return x->r->w.typical < y->r->w.typical ? -1 : 1;
+    return strcmp(x->r->label, y->r->label);
+}
+
+static int write_sweep(const model *m, rr_buf *scripts, char *err, size_t errlen)
+{
+    hx_recipe *rs;
+    int n = hx_plot_recipes(m->s, m->g0, m->g1, &rs);
+    sweep_point *p = calloc((size_t)n + 1, sizeof *p);
+    if (!p) abort();   /* reports are small */
+    for (int i = 0; i < n; i++) {
+        int a_is_w = 1;
+        for (int k = 0; k < n; k++)
+            if (rs[k].group == rs[i].group) a_is_w &= rs[k].a.typical == rs[k].w.typical;
+        p[i] = (sweep_point){&rs[i], a_is_w ? 0 : rs[i].a.typical};
+    }
+    qsort(p, (size_t)n, sizeof *p, cmp_sweep);
+    figure f;
+    int lines = 0;
+    for (int i = 0, j; i < n; i = j) {
+        int widths = 1;
+        for (j = i + 1; j < n && p[j].r->group == p[i].r->group && p[j].a == p[i].a; j++)
+            widths += p[j].r->w.typical != p[j - 1].r->w.typical;
+        if (widths < 2) continue;
+        if (!lines) {
+            char title[256];
+            snprintf(title, sizeof title, "%s / %s: top-1 vs bit-width (sweep)", m->arch, m->dataset);
+            fig_begin(&f, "sweep", m->stem, title, "weight bits (bit-width held by most weights)",
+                      "top-1 test accuracy (%)");
+            rr_puts(&f.head, "set logscale x 2\nset xtics (1, 2, 3, 4, 5, 6, 8, 16, 32)\n"
+                             "set offsets graph 0.05, graph 0.05, 0.5, 0.5\n"
+                             "set key outside right top vertical box noenhanced\nset bmargin\n");
+        }
+        char name[RR_KEY_MAX + 32], comment[RR_KEY_MAX + 128];
+        const char *method = label_of(&m->s->groups[p[i].r->group]);
+        if (p[i].a) snprintf(name, sizeof name, "%s (A=%d)", method, p[i].a);
+        else snprintf(name, sizeof name, "%s (A=W)", method);
+        snprintf(comment, sizeof comment, "%s: label w_bits a_bits top1_mean top1_std seeds", name);
+        fig_block(&f, comment);
+        for (int k = i; k < j; k++) {
+            gp_str(&f.dat, p[k].r->label);
+            rr_printf(&f.dat, " %d %d %.9g %.9g %d\n", p[k].r->w.typical, p[k].r->a.typical, p[k].r->acc.mean,
+                      p[k].r->acc.std, p[k].r->n_runs);
+        }
+        method_clause(&f, lines, lines, "2:4:5 with yerrorlines", name);
+        lines++;
+    }
+    free(p);
+    free(rs);
+    return lines ? fig_save(&f, m->dir, scripts, err, errlen) : 0;
 }
 
 /* Accuracy vs measured speedup (batch 64): one point per method, over its runs with a
@@ -304,7 +367,7 @@ static int write_speedup(const model *m, rr_buf *scripts, char *err, size_t errl
         gp_str(&f.dat, label_of(G));
         rr_printf(&f.dat, " %.9g %.9g %.9g %.9g %d %d %.9g\n", x->mean, x->std, G->speed_acc.mean, G->speed_acc.std,
                   x->n, g - m->g0, G->speedup[HX_SPEED_LATENCY].mean);
-        method_clause(&f, g - m->g0, "2:(column(7) == %d ? column(4) : NaN):3:5 with xyerrorbars", label_of(G));
+        method_clause(&f, 0, g - m->g0, "2:(column(7) == %d ? column(4) : NaN):3:5 with xyerrorbars", label_of(G));
     }
     return fig_save(&f, m->dir, scripts, err, errlen);
 }
@@ -589,6 +652,7 @@ int hx_plot_write(const rr_set *s, const rf_table *ref, const char *dir, int ski
         if (rc == 0) rc = write_compression(&m, scripts, err, errlen);
         if (rc == 0) rc = write_curves(&m, skip_bad, scripts, err, errlen);
         if (rc == 0) rc = write_speedup(&m, scripts, err, errlen);
+        if (rc == 0) rc = write_sweep(&m, scripts, err, errlen);
     }
     free(m.x);
     free(m.y);

@@ -36,6 +36,8 @@ int hx_plot_recipes(const rr_set *s, int g0, int g1, hx_recipe **out)
             while (k < n && !(rs[k].group == g && strcmp(first[k]->recipe, r->recipe) == 0)) k++;
             if (k == n) {
                 rs[n].group = g;
+                rs[n].w = r->w;
+                rs[n].a = r->a;
                 name_of(r->run_id, rs[n].label, sizeof rs[n].label);
                 first[n++] = r;
             }

@@ -13,6 +13,7 @@ typedef struct hx_recipe {
     char label[128];           /* its first run's id without the trailing -<hash>: the config's name */
     int n_runs;                /* seeds */
     rr_stat acc, compression;  /* final top-1 (%) and compression ×, over the seeds */
+    rr_bits w, a;              /* its first run's weight and activation bit-widths */
 } hx_recipe;
 
 /* The recipes of groups g0 .. g1-1 of s into *out (malloc'd, free it), in group order, then by

@@ -29,29 +29,41 @@ typedef struct sweep_args {
 static int usage(char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "sweep: %s; usage: harness sweep CONFIG... [--seeds N | --seed-list S,...] "
-             "[--set section.key=v1,v2,...]... [--jobs J] [--emit parallel|slurm] [--out FILE] [--quiet] [--resume]", what);
+             "[--set section.key[+section.key]=v1,v2,...]... [--jobs J] [--emit parallel|slurm] [--out FILE] [--quiet] [--resume]", what);
     return -1;
 }
 
-/* "section.key=v1,v2" into an axis. */
+/* "section.key=v1,v2" into an axis; "s.k1+s.k2=v1,v2" ties keys: each value goes to all of them
+ * (w_bits = a_bits = 2, then 4, ...), one axis instead of a grid of them. */
 static int parse_axis(sweep_args *a, const char *text, char *err, size_t errlen)
 {
     const char *eq = strchr(text, '=');
     if (a->n_axes == SWEEP_MAX_AXES) return usage(err, errlen, "too many --set");
     if (!eq || eq == text || !eq[1] || (size_t)(eq - text) >= OPT_STR_MAX) {
         char what[512];
-        snprintf(what, sizeof what, "--set %s: give section.key=value[,value...]", text);
+        snprintf(what, sizeof what, "--set %s: give section.key=value[,value...] (or key+key=...)", text);
         return usage(err, errlen, what);
     }
     axis *x = &a->axes[a->n_axes++];
     memset(x, 0, sizeof *x);
     memcpy(x->key, text, (size_t)(eq - text));
-    for (int i = 0; i < a->n_axes - 1; i++)
-        if (!strcmp(a->axes[i].key, x->key)) {
+    int keys = 0;
+    for (int i = 0; i < a->n_axes; i++)
+        for (const char *k = a->axes[i].key; k; k = strchr(k, '+') ? strchr(k, '+') + 1 : NULL) keys++;
+    if (keys > SWEEP_MAX_AXES) return usage(err, errlen, "too many swept keys");
+    for (const char *k = x->key; k; k = strchr(k, '+') ? strchr(k, '+') + 1 : NULL) {
+        size_t len = strcspn(k, "+");
+        int seen = !len;
+        for (int i = 0; i < a->n_axes && !seen; i++)
+            for (const char *o = a->axes[i].key; o && !seen; o = strchr(o, '+') ? strchr(o, '+') + 1 : NULL)
+                seen = (o != k && strcspn(o, "+") == len && !strncmp(o, k, len));
+        if (seen) {
             char what[512];
-            snprintf(what, sizeof what, "--set %s: %s is swept already (give all its values in one --set)", text, x->key);
+            snprintf(what, sizeof what, "--set %s: %.*s is %s (give all its values in one --set)", text, (int)len, k,
+                     len ? "swept already" : "empty");
             return usage(err, errlen, what);
         }
+    }
     const char *p = eq + 1;
     for (;;) {
         size_t len = strcspn(p, ",");
@@ -150,7 +162,9 @@ static int expand(const sweep_args *a, sweep_spec **out, int *n_out, FILE *log, 
                 p->seed = a->seeds.n ? a->seeds.v[k] : -1;
                 p->resume = a->resume;
                 for (int x = 0; x < a->n_axes; x++)
-                    snprintf(p->sets[p->n_sets++], sizeof p->sets[0], "%s=%s", a->axes[x].key, a->axes[x].values[idx[x]]);
+                    for (const char *k = a->axes[x].key; k; k = strchr(k, '+') ? strchr(k, '+') + 1 : NULL)
+                        snprintf(p->sets[p->n_sets++], sizeof p->sets[0], "%.*s=%s", (int)strcspn(k, "+"), k,
+                                 a->axes[x].values[idx[x]]);
                 if (check_spec(p, err, errlen) != 0) { free(s); return -1; }
                 int dup = -1;
                 for (int j = 0; j < n && dup < 0; j++) dup = strcmp(s[j].run_id, p->run_id) ? -1 : j;

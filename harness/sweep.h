@@ -1,10 +1,11 @@
 /* harness sweep: a grid of independent runs, run here or written out for an engine.
  *
- *   harness sweep CONFIG... [--seeds N | --seed-list S,...] [--set section.key=v1,v2,...]...
- *                 [--jobs J] [--emit parallel|slurm] [--out FILE] [--quiet]
+ *   harness sweep CONFIG... [--seeds N | --seed-list S,...] [--set section.key[+key]=v1,v2,...]...
+ *                 [--jobs J] [--emit parallel|slurm] [--out FILE] [--quiet] [--resume]
  *
  * The grid is every CONFIG × every combination of the --set values × every seed (default
- * seed: the config's own). Each point is a run spec: an ordinary `harness run CONFIG
+ * seed: the config's own); keys joined by '+' in one --set (method.w_bits+method.a_bits=2,4,8)
+ * take each value together, as one axis. Each point is a run spec: an ordinary `harness run CONFIG
  * --seed-list S [--set k=v]...` (reuse mode: a finished run is reused, and a run whose folder
  * another process holds is waited for, then reused). Every spec's config is loaded first, so a
  * bad key or value stops the sweep before anything runs; specs with the same run id are run once

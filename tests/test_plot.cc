@@ -184,6 +184,52 @@ TEST_F(Plot, CompressionPointsPerRecipeWithMethodLegendAndFront)
     EXPECT_EQ(fx_read(out + "/compression_lenet5_mnist.png").compare(0, 8, "\x89PNG\r\n\x1a\n"), 0);
 }
 
+/* A bit-width sweep: one line per method and activation setting through its recipes' weight
+ * bits (one A=W line when a method always keeps a = w); a setting run at one width only is not a
+ * line; no sweep, no figure. */
+TEST_F(Plot, SweepLinePerMethodAndActivationSetting)
+{
+    std::string printed;
+    ASSERT_EQ(plot({"--runs", runs, "--out", out, "--no-gnuplot"}, &printed), 0) << err;
+    EXPECT_FALSE(fio_exists((out + "/sweep_lenet5_mnist.dat").c_str())) << "no method was swept";
+    fx_rmtree(runs);
+    mkdir(runs.c_str(), 0777);
+    auto put = [&](const char *id, const char *method, int w, int a, int seed, double acc, const char *recipe) {
+        fx_run r;
+        r.id = id; r.method = method; r.seed = seed; r.acc = acc; r.recipe = recipe;
+        r.layers = {{"conv1", 32, 32, 500}, {"conv2", w, a, 25000}, {"fc1", w, a, 400000}, {"fc2", 32, 32, 5000}};
+        fx_write_run(runs, r);
+    };
+    put("base", "none", 32, 32, 1, 91.0, "b000000000000000");
+    put("dorefa-w8", "dorefa", 8, 8, 1, 90.5, "d800000000000000");
+    put("dorefa-w2", "dorefa", 2, 2, 1, 85.0, "d200000000000000");
+    put("dorefa-w2b", "dorefa", 2, 2, 2, 86.0, "d200000000000000");   /* seed 2 of the same recipe */
+    put("dorefa-w4", "dorefa", 4, 4, 1, 89.0, "d400000000000000");
+    put("pact-w2", "pact", 2, 4, 1, 87.0, "p240000000000000");
+    put("pact-w4", "pact", 4, 4, 1, 89.5, "p440000000000000");         /* w = a here, but A stays 4 */
+    put("pact-w8", "pact", 8, 4, 1, 90.0, "p840000000000000");
+    put("pact-w8a8", "pact", 8, 8, 1, 90.2, "p880000000000000");       /* A=8 at one width: no line */
+    ASSERT_EQ(plot({"--runs", runs, "--out", out, "--no-gnuplot"}, &printed), 0) << err;
+    std::string dat = fx_read(out + "/sweep_lenet5_mnist.dat");
+    auto d = block(dat, 0), p = block(dat, 1);
+    ASSERT_EQ(d.size(), 3u) << dat;
+    EXPECT_EQ(d[0], "\"dorefa-w2\" 2 2 85.5 0.707106781 2");
+    EXPECT_EQ(d[1], "\"dorefa-w4\" 4 4 89 0 1");
+    EXPECT_EQ(d[2], "\"dorefa-w8\" 8 8 90.5 0 1");
+    ASSERT_EQ(p.size(), 3u) << dat;
+    EXPECT_EQ(p[0], "\"pact-w2\" 2 4 87 0 1");
+    EXPECT_EQ(p[1], "\"pact-w4\" 4 4 89.5 0 1");
+    EXPECT_EQ(p[2], "\"pact-w8\" 8 4 90 0 1");
+    EXPECT_TRUE(block(dat, 2).empty()) << dat;
+    std::string gp = fx_read(out + "/sweep_lenet5_mnist.gp");
+    for (const char *t : {"index 0 using 2:4:5 with yerrorlines", "title \"dorefa (A=W)\"",
+                          "index 1 using 2:4:5 with yerrorlines", "title \"pact (A=4)\"", "set logscale x 2"})
+        EXPECT_NE(gp.find(t), std::string::npos) << t << "\n" << gp;
+    if (!gnuplot_installed()) GTEST_SKIP() << "gnuplot not installed: PNG not checked";
+    ASSERT_EQ(plot({"--runs", runs, "--out", out}, &printed), 0) << err << printed;
+    EXPECT_EQ(fx_read(out + "/sweep_lenet5_mnist.png").compare(0, 8, "\x89PNG\r\n\x1a\n"), 0);
+}
+
 TEST_F(Plot, BadMetricsNamesTheFileUnlessSkipped)
 {
     std::string m = runs + "/bwn-1/metrics.csv";

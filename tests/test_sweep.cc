@@ -50,6 +50,12 @@ TEST_F(Sweep, SameRunIdRunsOnceAndBadValuesStopEverything)
     r = harness("sweep configs/s.ini --set train.lr=0.1 --set train.lr=0.2");
     EXPECT_EQ(1, r.status);
     EXPECT_NE(std::string::npos, r.text.find("swept already")) << r.text;
+    r = harness("sweep configs/s.ini --set train.lr+train.batch=1 --set train.lr=0.2");
+    EXPECT_EQ(1, r.status);
+    EXPECT_NE(std::string::npos, r.text.find("train.lr is swept already")) << r.text;
+    r = harness("sweep configs/s.ini --set train.lr++train.batch=1");
+    EXPECT_EQ(1, r.status);
+    EXPECT_NE(std::string::npos, r.text.find("is empty")) << r.text;
     r = harness("sweep configs/s.ini --emit pbs");
     EXPECT_EQ(1, r.status);
     EXPECT_NE(std::string::npos, r.text.find("--emit takes parallel or slurm")) << r.text;
@@ -82,6 +88,18 @@ TEST_F(Sweep, EmittedLinesAndArrayTasksAreOrdinaryRuns)
     ASSERT_EQ(0, system(("cd / && SLURM_ARRAY_TASK_ID=0 bash '" + root + "/runs.sbatch' >'" + log + "' 2>&1").c_str()));
     EXPECT_NE(std::string::npos, fx_read(log).find("finished already")) << fx_read(log);
     EXPECT_NE(0, system(("cd / && SLURM_ARRAY_TASK_ID=7 bash '" + root + "/runs.sbatch' >/dev/null 2>&1").c_str()));
+
+    // tied keys: one axis, each value to both keys (2 runs, not a 2 x 2 grid); --resume is passed on
+    r = harness("sweep configs/s.ini --seed-list 1 --set train.batch+train.epochs=16,3 --emit parallel --out tied.parallel "
+                "--resume");
+    ASSERT_EQ(0, r.status) << r.text;
+    lines = fx_read(root + "/tied.parallel");
+    EXPECT_EQ(2, count(lines, "\n")) << lines;
+    EXPECT_NE(std::string::npos, lines.find("--set 'train.batch=16' --set 'train.epochs=16' --quiet --resume\n")) << lines;
+    EXPECT_NE(std::string::npos, lines.find("--set 'train.batch=3' --set 'train.epochs=3' --quiet --resume\n")) << lines;
+    r = harness("sweep configs/s.ini --set train.lr=0.1 --resume");
+    EXPECT_EQ(1, r.status);
+    EXPECT_NE(std::string::npos, r.text.find("give --seeds or --seed-list")) << r.text;
 }
 
 }  // namespace
