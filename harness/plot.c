@@ -285,13 +285,12 @@ static int write_sweep(const model *m, rr_buf *scripts, char *err, size_t errlen
     hx_recipe *rs;
     int n = hx_plot_recipes(m->s, m->g0, m->g1, &rs);
     sweep_point *p = calloc((size_t)n + 1, sizeof *p);
-    if (!p) abort();   /* reports are small */
-    for (int i = 0; i < n; i++) {
-        int a_is_w = 1;
-        for (int k = 0; k < n; k++)
-            if (rs[k].group == rs[i].group) a_is_w &= rs[k].a.typical == rs[k].w.typical;
-        p[i] = (sweep_point){&rs[i], a_is_w ? 0 : rs[i].a.typical};
-    }
+    char *a_is_w = malloc((size_t)(m->g1 - m->g0) + 1);   /* per method: every recipe keeps a = w */
+    if (!p || !a_is_w) abort();   /* reports are small */
+    memset(a_is_w, 1, (size_t)(m->g1 - m->g0) + 1);
+    for (int i = 0; i < n; i++) a_is_w[rs[i].group - m->g0] &= rs[i].a.typical == rs[i].w.typical;
+    for (int i = 0; i < n; i++) p[i] = (sweep_point){&rs[i], a_is_w[rs[i].group - m->g0] ? 0 : rs[i].a.typical};
+    free(a_is_w);
     qsort(p, (size_t)n, sizeof *p, cmp_sweep);
     figure f;
     int lines = 0;

@@ -33,6 +33,13 @@ static int usage(char *err, size_t errlen, const char *what)
     return -1;
 }
 
+/* The key after k in an axis's "key+key+..." list, or NULL. */
+static const char *next_key(const char *k)
+{
+    const char *plus = strchr(k, '+');
+    return plus ? plus + 1 : NULL;
+}
+
 /* "section.key=v1,v2" into an axis; "s.k1+s.k2=v1,v2" ties keys: each value goes to all of them
  * (w_bits = a_bits = 2, then 4, ...), one axis instead of a grid of them. */
 static int parse_axis(sweep_args *a, const char *text, char *err, size_t errlen)
@@ -49,13 +56,13 @@ static int parse_axis(sweep_args *a, const char *text, char *err, size_t errlen)
     memcpy(x->key, text, (size_t)(eq - text));
     int keys = 0;
     for (int i = 0; i < a->n_axes; i++)
-        for (const char *k = a->axes[i].key; k; k = strchr(k, '+') ? strchr(k, '+') + 1 : NULL) keys++;
+        for (const char *k = a->axes[i].key; k; k = next_key(k)) keys++;
     if (keys > SWEEP_MAX_AXES) return usage(err, errlen, "too many swept keys");
-    for (const char *k = x->key; k; k = strchr(k, '+') ? strchr(k, '+') + 1 : NULL) {
+    for (const char *k = x->key; k; k = next_key(k)) {
         size_t len = strcspn(k, "+");
         int seen = !len;
         for (int i = 0; i < a->n_axes && !seen; i++)
-            for (const char *o = a->axes[i].key; o && !seen; o = strchr(o, '+') ? strchr(o, '+') + 1 : NULL)
+            for (const char *o = a->axes[i].key; o && !seen; o = next_key(o))
                 seen = (o != k && strcspn(o, "+") == len && !strncmp(o, k, len));
         if (seen) {
             char what[512];
@@ -162,7 +169,7 @@ static int expand(const sweep_args *a, sweep_spec **out, int *n_out, FILE *log, 
                 p->seed = a->seeds.n ? a->seeds.v[k] : -1;
                 p->resume = a->resume;
                 for (int x = 0; x < a->n_axes; x++)
-                    for (const char *k = a->axes[x].key; k; k = strchr(k, '+') ? strchr(k, '+') + 1 : NULL)
+                    for (const char *k = a->axes[x].key; k; k = next_key(k))
                         snprintf(p->sets[p->n_sets++], sizeof p->sets[0], "%.*s=%s", (int)strcspn(k, "+"), k,
                                  a->axes[x].values[idx[x]]);
                 if (check_spec(p, err, errlen) != 0) { free(s); return -1; }
