@@ -22,6 +22,12 @@ const dp_format_traits dp_format_table[DP_FORMAT_COUNT] = {
                           NULL, dp_csr_gemm, dp_ref_gemm_csr },
     [DP_FORMAT_INT8] = { "int8", 8, dp_int8_bytes, dp_int8_pack, dp_int8_unpack, dp_int8_check,
                          dp_int8_prepare, dp_int8_gemm, dp_ref_gemm_int8, dp_int8_release },
+    [DP_FORMAT_LUT2] = { "lut2", 2, dp_lut2_bytes, dp_lut_pack, dp_lut_unpack, dp_lut_check, dp_lut_prepare,
+                         dp_lut_gemm, dp_ref_gemm_lut, dp_lut_release },
+    [DP_FORMAT_LUT4] = { "lut4", 4, dp_lut4_bytes, dp_lut_pack, dp_lut_unpack, dp_lut_check, dp_lut_prepare,
+                         dp_lut_gemm, dp_ref_gemm_lut, dp_lut_release },
+    [DP_FORMAT_LUT8] = { "lut8", 8, dp_lut8_bytes, dp_lut_pack, dp_lut_unpack, dp_lut_check, dp_lut_prepare,
+                         dp_lut_gemm, dp_ref_gemm_lut, dp_lut_release },
 };
 static_assert(sizeof dp_format_table / sizeof dp_format_table[0] == DP_FORMAT_COUNT,
               "one trait row per format");

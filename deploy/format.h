@@ -15,6 +15,7 @@
  *   CSR16    uint32 rowptr[rows + 1]; float val[nnz]; uint16 col[nnz]
  *   CSR32    uint32 rowptr[rows + 1]; float val[nnz]; uint32 col[nnz]
  *   INT8     dp_head_int8; float scale[rows]; int8 q[rows][cols]
+ *   LUTk     dp_head_lut; float table[2^k]; uint64 code[rows][kw][k]   (k = 2, 4, 8)
  * Bits of a block past the row's last column are zero (check() enforces it; the kernels rely
  * on it). */
 #ifndef DP_FORMAT_H
@@ -34,6 +35,9 @@ typedef enum dp_format {
     DP_FORMAT_CSR16 = 5,     /* compressed sparse rows, uint16 column indices (cols <= 65536) */
     DP_FORMAT_CSR32 = 6,     /* compressed sparse rows, uint32 column indices */
     DP_FORMAT_INT8 = 7,      /* w = scale[row] q, q int8, and the input's 8-bit grid (PTQ; oneDNN int8) */
+    DP_FORMAT_LUT2 = 8,      /* w = table[code], 2-bit codes, one table per matrix (DoReFa, PACT, LSQ) */
+    DP_FORMAT_LUT4 = 9,      /* 4-bit codes */
+    DP_FORMAT_LUT8 = 10,     /* 8-bit codes */
     DP_FORMAT_COUNT
 } dp_format;
 
@@ -60,7 +64,10 @@ static_assert(sizeof(dp_block_ternary) == 16, "2 bits per weight");
 static_assert(sizeof(dp_block_pow2_4) == 32, "4 bits per weight");
 static_assert(sizeof(dp_block_pow2_8) == 64, "8 bits per weight");
 static_assert(sizeof(dp_head_ternary) == 8 && sizeof(dp_head_pow2) == 8, "8-byte heads keep blocks aligned");
+/* LUT's table: levels entries ascending, the rest of the 2^k slots zero. */
+typedef struct dp_head_lut { int32_t levels, pad; } dp_head_lut;
 static_assert(sizeof(dp_head_int8) == 12, "three 4-byte fields");
+static_assert(sizeof(dp_head_lut) == 8, "an 8-byte head keeps the code words aligned");
 
 typedef struct dp_matrix {
     dp_format format;
@@ -68,7 +75,7 @@ typedef struct dp_matrix {
     size_t nnz;        /* CSR: stored entries; every other format: rows * cols */
     size_t bytes;      /* payload size: dp_format_table[format].bytes(rows, cols, nnz) */
     void *payload;     /* owned, 64-byte aligned */
-    void *plan;        /* owned: the kernel-ready form prepare() builds (POW2, INT8), else NULL */
+    void *plan;        /* owned: the kernel-ready form prepare() builds (POW2, INT8, LUT), else NULL */
 } dp_matrix;
 
 typedef void (*dp_gemm_fn)(const dp_matrix *w, int n, const float *x, size_t ldx, float *y,
@@ -127,6 +134,8 @@ static inline void *dp_csr_col(const dp_matrix *m) { return dp_csr_val(m) + m->n
 static inline dp_head_int8 *dp_int8_head(const dp_matrix *m) { return (dp_head_int8 *)m->payload; }
 static inline float *dp_int8_scale(const dp_matrix *m) { return (float *)(dp_int8_head(m) + 1); }
 static inline int8_t *dp_int8_q(const dp_matrix *m) { return (int8_t *)(dp_int8_scale(m) + m->rows); }
+static inline dp_head_lut *dp_lut_head(const dp_matrix *m) { return (dp_head_lut *)m->payload; }
+static inline float *dp_lut_table(const dp_matrix *m) { return (float *)(dp_lut_head(m) + 1); }
 
 /* Sets an INT8 matrix's input grid (x_scale finite > 0, 0 <= x_zero <= x_qmax <= 255) and
  * rebuilds its kernel plan. 0, or -1 with the reason in err. */

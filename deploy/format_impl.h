@@ -22,6 +22,7 @@ DP_FORMAT_FUNCS(ternary)
 DP_FORMAT_FUNCS(pow2)
 DP_FORMAT_FUNCS(csr)
 DP_FORMAT_FUNCS(int8)
+DP_FORMAT_FUNCS(lut)
 #undef DP_FORMAT_FUNCS
 int dp_pow2_prepare(dp_matrix *m, char *err, size_t errlen);
 size_t dp_f32_bytes(int rows, int cols, size_t nnz);
@@ -34,5 +35,10 @@ size_t dp_csr32_bytes(int rows, int cols, size_t nnz);
 size_t dp_int8_bytes(int rows, int cols, size_t nnz);
 int dp_int8_prepare(dp_matrix *m, char *err, size_t errlen);
 void dp_int8_release(void *plan);
+size_t dp_lut2_bytes(int rows, int cols, size_t nnz);
+size_t dp_lut4_bytes(int rows, int cols, size_t nnz);
+size_t dp_lut8_bytes(int rows, int cols, size_t nnz);
+int dp_lut_prepare(dp_matrix *m, char *err, size_t errlen);
+void dp_lut_release(void *plan);
 
 #endif

@@ -15,6 +15,8 @@ void dp_ref_gemm_ternary(const dp_matrix *w, int n, const float *x, size_t ldx, 
 void dp_ref_gemm_pow2(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy);
 void dp_ref_gemm_csr(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy);
 /* INT8: the integer sum in int64, then (float)sum x (float)(scale[r] x_scale), as the kernel. */
+/* LUT: each weight read from the table by its code. */
+void dp_ref_gemm_lut(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy);
 void dp_ref_gemm_int8(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy);
 
 /* Twins of deploy/kernels.h. */

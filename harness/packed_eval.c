@@ -39,24 +39,22 @@ static void print_layers(FILE *out, const rt_model *rt)
     fprintf(out, "\n");
 }
 
-int hx_packed_eval_run(const char *path, const char *data, int batch, int threads, FILE *out, hx_packed_eval *res,
-                       char *err, size_t errlen)
+int hx_packed_eval_ds(const char *path, const ds_dataset *ds, const char *data, int batch, int threads, FILE *out,
+                      hx_packed_eval *res, char *err, size_t errlen)
 {
     hx_packed_eval r;
     memset(&r, 0, sizeof r);
-    ds_dataset ds;
-    if (hx_dataset_open(data, &ds, out ? stderr : NULL, err, errlen) != 0) return -1;
-    ckpt_expect want = {{ds.c, ds.h, ds.w}, ds.n_classes};
+    ckpt_expect want = {{ds->c, ds->h, ds->w}, ds->n_classes};
     rt_model rt;
     int rc = -1;
-    uint8_t *pred = malloc(ds.test.n ? ds.test.n : 1), *fpred = malloc(ds.test.n ? ds.test.n : 1);
+    uint8_t *pred = malloc(ds->test.n ? ds->test.n : 1), *fpred = malloc(ds->test.n ? ds->test.n : 1);
     if (!pred || !fpred) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
     if (hx_packed_load(path, &want, threads, &rt, err, errlen) != 0) goto done;
-    r.n = ds.test.n;
-    r.acc = hx_predict(rt.m, &ds, &ds.test, 0, batch, &r.loss, pred);
+    r.n = ds->test.n;
+    r.acc = hx_predict(rt.m, ds, &ds->test, 0, batch, &r.loss, pred);
     rt_model_bytes(&rt, &r.weight_bytes, &r.param_bytes);
     if (out) print_layers(out, &rt);
     rt_free(&rt);
@@ -67,7 +65,7 @@ int hx_packed_eval_run(const char *path, const char *data, int batch, int thread
         nn_model *m = ckpt_load_expect(twin, &want, NULL, NULL, err, errlen);
         if (!m) goto done;
         nn_model_set_threads(m, threads);
-        r.float_acc = hx_predict(m, &ds, &ds.test, 0, batch, NULL, fpred);
+        r.float_acc = hx_predict(m, ds, &ds->test, 0, batch, NULL, fpred);
         nn_model_free(m);
         r.have_float = 1;
         for (uint32_t i = 0; i < r.n; i++) r.differ += pred[i] != fpred[i];
@@ -86,6 +84,15 @@ int hx_packed_eval_run(const char *path, const char *data, int batch, int thread
 done:
     free(pred);
     free(fpred);
+    return rc;
+}
+
+int hx_packed_eval_run(const char *path, const char *data, int batch, int threads, FILE *out, hx_packed_eval *res,
+                       char *err, size_t errlen)
+{
+    ds_dataset ds;
+    if (hx_dataset_open(data, &ds, out ? stderr : NULL, err, errlen) != 0) return -1;
+    const int rc = hx_packed_eval_ds(path, &ds, data, batch, threads, out, res, err, errlen);
     ds_free(&ds);
     return rc;
 }

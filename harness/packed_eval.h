@@ -6,6 +6,7 @@
 #define HARNESS_PACKED_EVAL_H
 #include <stdint.h>
 #include <stdio.h>
+#include "datasets/dataset.h"
 #include "harness/speedup.h"
 
 typedef struct hx_packed_eval {
@@ -21,6 +22,10 @@ typedef struct hx_packed_eval {
  * summary to out when not NULL. 0, or -1 with err. */
 int hx_packed_eval_run(const char *path, const char *data, int batch, int threads, FILE *out, hx_packed_eval *res,
                        char *err, size_t errlen);
+/* The same on a dataset already open (`data` names it in the summary): what `harness run` does
+ * after exporting, so every run's result.json carries its packed model's agreement. */
+int hx_packed_eval_ds(const char *path, const ds_dataset *ds, const char *data, int batch, int threads, FILE *out,
+                      hx_packed_eval *res, char *err, size_t errlen);
 
 enum { HX_BENCH_MAX_REPS = 64 };
 

@@ -1,5 +1,6 @@
 /* The experiment runner: the one training loop every method hooks into (see methods/method.h). */
 #include "harness/run.h"
+#include "harness/packed_eval.h"
 #include "harness/packed_file.h"
 #include <math.h>
 #include <stdint.h>
@@ -520,7 +521,7 @@ static int resume_from(runner *r, int *start_round, int *start_epoch, char *err,
 }
 
 static int write_result(runner *r, double final_acc, double final_loss, double wall, const mt_footprint *fp,
-                        const hx_packed_size *packed, char *err, size_t errlen)
+                        const hx_packed_size *packed, const hx_packed_eval *agree, char *err, size_t errlen)
 {
     const hx_config *c = &r->cfg;
     json_w j;
@@ -585,6 +586,15 @@ static int write_result(runner *r, double final_acc, double final_loss, double w
         json_int(&j, "packed_file_bytes", (long long)packed->file_bytes);
     }
     json_obj_end(&j);
+    /* the packed model run through deploy/'s kernels on the test split, against model.h5 */
+    if (agree) {
+        json_obj_begin(&j, "agreement");
+        json_num(&j, "packed_acc", agree->acc);
+        json_num(&j, "float_acc", agree->float_acc);
+        json_int(&j, "differ", agree->differ);
+        json_int(&j, "images", agree->n);
+        json_obj_end(&j);
+    }
     json_obj_begin(&j, "versions");
     json_str(&j, "harness", HARNESS_VERSION);
     json_str(&j, "git", hx_code_git);
@@ -778,7 +788,27 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
         if (rc == 0 && !exported)
             fprintf(stderr, "harness: warning: %s: no model.packed.h5, result.json without packed sizes: %s\n",
                     r->run_id, why);
-        if (rc == 0) rc = write_result(r, final_acc, final_loss, wall, fp, exported ? &packed : NULL, err, errlen);
+        /* Every run proves its packed model: the same test split through the packed kernels,
+         * prediction by prediction against model.h5 (a few seconds beside the training). */
+        hx_packed_eval agree;
+        int agreed = 0;
+        if (exported) {
+            char ppath[PATH_MAX + 24];
+            snprintf(ppath, sizeof ppath, "%s/model.packed.h5", r->run_dir);
+            agreed = hx_packed_eval_ds(ppath, &r->ds, r->cfg.dataset, r->cfg.eval_batch, r->cfg.threads, NULL, &agree,
+                                       why, sizeof why) == 0 && agree.have_float;
+            if (agreed)
+                fprintf(r->log, "packed model: top-1 %.2f%% through the packed kernels, %u of %u predictions differ "
+                        "from model.h5 (%.2f%%)\n", agree.acc, agree.differ, agree.n, agree.float_acc);
+            else
+                fprintf(stderr, "harness: warning: %s: packed model not evaluated: %s\n", r->run_id, why);
+            if (agreed && agree.float_acc != final_acc)   /* the checkpoint must reload as trained */
+                fprintf(stderr, "harness: warning: %s: model.h5 reloaded scores %.2f%%, the run measured %.2f%%\n",
+                        r->run_id, agree.float_acc, final_acc);
+        }
+        if (rc == 0)
+            rc = write_result(r, final_acc, final_loss, wall, fp, exported ? &packed : NULL, agreed ? &agree : NULL, err,
+                              errlen);
         if (rc == 0) {
             fprintf(r->log, "done %s: final test acc %.2f%% (best %.2f%%), %.1f s, %.0f img/s, compression %.1fx, peak %.0f MiB\n",
                     r->run_id, final_acc, r->best_acc, wall,

@@ -75,9 +75,12 @@ static int format_of(const nn_node *n, const float *w, char *err, size_t errlen)
         snprintf(err, errlen, "layer '%s': wform: %d exponents do not fit a pow2 format (at most 127)", n->name, span);
         return -2;
     }
-    /* A dense k-bit grid (DoReFa, PACT, LSQ: a codebook without index bits) has no packed format
-     * in deploy/ yet: it runs as its exact float values. */
-    case NN_WFORM_CODEBOOK: return n->wform.index_bits ? -1 : DP_FORMAT_F32;
+    /* A dense k-bit grid (DoReFa, PACT, LSQ: a codebook without index bits): k-bit codes into
+     * the layer's table of values. */
+    case NN_WFORM_CODEBOOK:
+        if (n->wform.index_bits) return -1;
+        return n->wform.bits <= 2 ? DP_FORMAT_LUT2 : n->wform.bits <= 4 ? DP_FORMAT_LUT4
+             : n->wform.bits <= 8 ? DP_FORMAT_LUT8 : DP_FORMAT_F32;
     default: return n->mask ? sparse_or_dense(w, rows, cols) : DP_FORMAT_F32;
     }
 }

@@ -6,6 +6,7 @@ extern "C" {
 #include "deploy/kernels.h"
 }
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -17,6 +18,8 @@ namespace {
 const int kShapes[][2] = { { 1, 1 }, { 3, 63 }, { 5, 64 }, { 2, 65 }, { 7, 127 }, { 4, 300 } };
 
 bool is_csr(int f) { return f == DP_FORMAT_CSR16 || f == DP_FORMAT_CSR32; }
+bool is_lut(int f) { return f == DP_FORMAT_LUT2 || f == DP_FORMAT_LUT4 || f == DP_FORMAT_LUT8; }
+int lut_bits(int f) { return f == DP_FORMAT_LUT2 ? 2 : f == DP_FORMAT_LUT4 ? 4 : 8; }
 bool is_pow2(int f) { return f == DP_FORMAT_POW2_4 || f == DP_FORMAT_POW2_8; }
 
 // Weights already in the format's value set (what a method's effective weights are).
@@ -42,6 +45,13 @@ std::vector<float> in_format(int f, int rows, int cols, std::mt19937 &g)
             case DP_FORMAT_CSR16:
             case DP_FORMAT_CSR32: v = pick(g) == 0 ? u(g) : 0.0f; break;
             case DP_FORMAT_INT8: v = alpha * (float)(c == 0 ? 127 : (int)(g() % 255) - 127); break;
+            case DP_FORMAT_LUT2:
+            case DP_FORMAT_LUT4:
+            case DP_FORMAT_LUT8: {   // 2^k levels of a DoReFa-like grid, not evenly spaced
+                const int levels = 1 << lut_bits(f), q = (int)(g() % levels);
+                v = std::tanh(2.0f * q / (levels - 1) - 1.0f);
+                break;
+            }
             default: v = u(g);
             }
         }
@@ -64,8 +74,10 @@ TEST(DeployFormats, TraitTableIsComplete)
         ASSERT_NE(t.name, nullptr);
         EXPECT_GT(t.bits_per_weight, 0);
         EXPECT_TRUE(t.bytes && t.pack && t.unpack && t.check && t.gemm && t.gemm_ref);
-        EXPECT_EQ(t.prepare != nullptr, is_pow2(f) || f == DP_FORMAT_INT8) << "only POW2 and INT8 need a kernel plan";
-        EXPECT_EQ(t.release != nullptr, f == DP_FORMAT_INT8) << "only INT8's plan holds oneDNN objects";
+        EXPECT_EQ(t.prepare != nullptr, is_pow2(f) || f == DP_FORMAT_INT8 || is_lut(f))
+            << "only POW2, INT8 and LUT need a kernel plan";
+        EXPECT_EQ(t.release != nullptr, f == DP_FORMAT_INT8 || is_lut(f))
+            << "only INT8's plan (oneDNN objects) and LUT's (a matrix) are more than one allocation";
         EXPECT_STREQ(dp_format_name(f), t.name);
         for (int g = 0; g < f; g++) EXPECT_STRNE(t.name, dp_format_table[g].name);
     }
@@ -78,6 +90,8 @@ TEST(DeployFormats, TraitTableIsComplete)
     EXPECT_EQ(DP_FORMAT_POW2_4, 3);
     EXPECT_EQ(DP_FORMAT_CSR32, 6);
     EXPECT_EQ(DP_FORMAT_INT8, 7);
+    EXPECT_EQ(DP_FORMAT_LUT2, 8);
+    EXPECT_EQ(DP_FORMAT_LUT8, 10);
 }
 
 TEST(DeployFormats, PayloadSizesAreTheLayouts)
@@ -92,6 +106,9 @@ TEST(DeployFormats, PayloadSizesAreTheLayouts)
     EXPECT_EQ(t[DP_FORMAT_CSR16].bytes(r, c, 77), (size_t)4 * (r + 1) + 77 * 6);
     EXPECT_EQ(t[DP_FORMAT_CSR32].bytes(r, c, 77), (size_t)4 * (r + 1) + 77 * 8);
     EXPECT_EQ(t[DP_FORMAT_INT8].bytes(r, c, 0), 12 + (size_t)4 * r + (size_t)r * c);
+    EXPECT_EQ(t[DP_FORMAT_LUT2].bytes(r, c, 0), 8 + 4 * 4 + (size_t)16 * r * kw);
+    EXPECT_EQ(t[DP_FORMAT_LUT4].bytes(r, c, 0), 8 + 4 * 16 + (size_t)32 * r * kw);
+    EXPECT_EQ(t[DP_FORMAT_LUT8].bytes(r, c, 0), 8 + 4 * 256 + (size_t)64 * r * kw);
     // bits per weight is what a whole number of blocks costs
     for (int f = DP_FORMAT_BINARY; f <= DP_FORMAT_POW2_8; f++)
         EXPECT_LE(t[f].bytes(1000, 64, 0), (size_t)(1000 * 64 * t[f].bits_per_weight / 8 + 8 + 4 * 1000)) << f;
@@ -146,6 +163,16 @@ TEST(DeployFormats, PackQuantizesToTheNearestValueAndIsIdempotent)
                 for (size_t i = 0; i < w.size(); i++) EXPECT_EQ(q[i] >= 0, w[i] >= 0) << i;
             if (f == DP_FORMAT_F32 || is_csr(f))
                 for (size_t i = 0; i < w.size(); i++) EXPECT_EQ(q[i], w[i]);
+            if (is_lut(f)) {   // at most 2^k values, each within half a grid step of its weight
+                float lo = w[0], hi = w[0];
+                for (float v : w) { lo = std::fmin(lo, v); hi = std::fmax(hi, v); }
+                const float half = (hi - lo) / (float)((1 << lut_bits(f)) - 1) / 2 * 1.0001f;
+                std::vector<float> d = q;
+                std::sort(d.begin(), d.end());
+                EXPECT_LE(std::unique(d.begin(), d.end()) - d.begin(), 1 << lut_bits(f));
+                if (w.size() > (size_t)1 << lut_bits(f))
+                    for (size_t i = 0; i < w.size(); i++) EXPECT_LE(std::fabs(q[i] - w[i]), half) << i;
+            }
             dp_matrix_free(&a);
             dp_matrix_free(&b);
         }
@@ -239,6 +266,24 @@ TEST(DeployFormats, LoadRefusesBrokenPayloads)
                    [](dp_matrix &m) { dp_int8_head(&m)->x_scale = NAN; }, "input scale");
     expect_refused(DP_FORMAT_INT8, rows, cols, w(DP_FORMAT_INT8),
                    [](dp_matrix &m) { dp_int8_head(&m)->x_zero = 256; }, "zero point 256");
+    expect_refused(DP_FORMAT_LUT2, rows, cols, w(DP_FORMAT_LUT2),
+                   [](dp_matrix &m) { dp_lut_head(&m)->levels = 5; }, "5 table levels");
+    expect_refused(DP_FORMAT_LUT4, rows, cols, w(DP_FORMAT_LUT4),
+                   [](dp_matrix &m) { dp_lut_table(&m)[1] = dp_lut_table(&m)[0]; }, "does not ascend");
+    expect_refused(DP_FORMAT_LUT4, rows, cols, w(DP_FORMAT_LUT4),
+                   [](dp_matrix &m) { dp_lut_table(&m)[2] = NAN; }, "not finite");
+    expect_refused(DP_FORMAT_LUT8, rows, cols, w(DP_FORMAT_LUT8),
+                   [](dp_matrix &m) { dp_lut_table(&m)[255] = 1.0f; }, "unused table[255]");
+    expect_refused(DP_FORMAT_LUT2, rows, cols, w(DP_FORMAT_LUT2),
+                   [](dp_matrix &m) {   // row 0's last block: a code for column 70, past the row
+                       uint64_t *codes = (uint64_t *)(dp_lut_table(&m) + 4);
+                       codes[2] |= UINT64_C(1) << 12;   // block 1 (word 2), code 6 at bit 12
+                   }, "past its last column");
+    expect_refused(DP_FORMAT_LUT2, rows, cols, w(DP_FORMAT_LUT2),
+                   [](dp_matrix &m) {   // 2 levels left while codes 2 and 3 are in use
+                       dp_lut_head(&m)->levels = 2;
+                       dp_lut_table(&m)[2] = dp_lut_table(&m)[3] = 0.0f;
+                   }, "past the table");
 }
 
 TEST(DeployFormats, LoadRefusesWrongSizesAndUnknownFormats)

@@ -71,7 +71,8 @@ TEST_F(Packed, EveryLayerTakesItsFormat)
     struct { const char *name; int format, enc, engine; const char *folds; } want[] = {
         {"conv", DP_FORMAT_BINARY, RT_ENC_RAW, 0, "bn"}, {"fcq", DP_FORMAT_INT8, RT_ENC_RAW, 0, nullptr}, {"fc1", DP_FORMAT_POW2_4, RT_ENC_RAW, 0, nullptr},
         {"fc2", DP_FORMAT_TERNARY, RT_ENC_RAW, 0, nullptr}, {"fc3", DP_FORMAT_CSR16, RT_ENC_RAW, 0, nullptr},
-        {"fc4", DP_FORMAT_CSR16, RT_ENC_DC, 0, nullptr}, {"fc5", DP_FORMAT_F32, RT_ENC_RAW, 1, nullptr},
+        {"fc4", DP_FORMAT_CSR16, RT_ENC_DC, 0, nullptr}, {"fcl", DP_FORMAT_LUT2, RT_ENC_RAW, 0, nullptr},
+        {"fc5", DP_FORMAT_F32, RT_ENC_RAW, 1, nullptr},
     };
     for (const auto &w : want) {
         int i = node(rt.m, w.name);

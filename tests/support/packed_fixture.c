@@ -20,7 +20,8 @@ nn_model *packed_fixture_float(char *err, size_t errlen)
     int t = nn_add_linear(b, "fc2", h, 5, 0);
     int s = nn_add_linear(b, "fc3", t, 5, 1);
     int d = nn_add_linear(b, "fc4", s, 4, 0);
-    nn_add_linear(b, "fc5", d, 2, 1);
+    int l = nn_add_linear(b, "fcl", d, 3, 1);
+    nn_add_linear(b, "fc5", l, 2, 1);
     nn_model *m = nn_builder_finish(b, err, errlen);
     if (!m) return NULL;
     nn_node *n = m->nodes;
@@ -35,7 +36,9 @@ nn_model *packed_fixture_float(char *err, size_t errlen)
     uint8_t *mask = nn_node_mask(m, &n[s]), *dmask = nn_node_mask(m, &n[d]);
     for (size_t i = 0; i < n[s].nw; i++) { mask[i] = i % 4 == 0; n[s].w[i] = 0.1f * (float)i; }
     for (size_t i = 0; i < n[d].nw; i++) { dmask[i] = i % 3 != 2; n[d].w[i] = i % 2 ? 0.5f : -0.25f; }
-    for (size_t i = 0; i < n[d + 1].nw; i++) n[d + 1].w[i] = 0.01f * (float)i;
+    static const float levels[4] = { -0.75f, -0.125f, 0.25f, 1.5f };   /* a 2-bit grid, uneven */
+    for (size_t i = 0; i < n[l].nw; i++) n[l].w[i] = levels[(i * 7 + 1) % 4];
+    for (size_t i = 0; i < n[l + 1].nw; i++) n[l + 1].w[i] = 0.01f * (float)i;
     for (int r = 0; r < 8; r++)   /* int8 per row: q in [-127, 127], the row's top is 127 */
         for (int k = 0; k < 32; k++)
             n[q].w[r * 32 + k] = 0.01f * (float)(r + 1) * (float)(k == 0 ? 127 : (r * 37 + k * 11) % 255 - 127);
@@ -51,7 +54,8 @@ nn_model *packed_fixture_float(char *err, size_t errlen)
     n[h].wform = (nn_wform){ .kind = NN_WFORM_POW2, .e_min = -3, .e_max = 1 };
     n[t].wform = (nn_wform){ .kind = NN_WFORM_TERNARY, .wp = 0.75f, .wn = 0.5f };
     n[d].wform = (nn_wform){ .kind = NN_WFORM_CODEBOOK, .bits = 2, .index_bits = 2 };
-    n[d + 1].kernel = NN_KERNEL_ADDER;
+    n[l].wform = (nn_wform){ .kind = NN_WFORM_CODEBOOK, .bits = 2 };
+    n[l + 1].kernel = NN_KERNEL_ADDER;
     return m;
 }
 
