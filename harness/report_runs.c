@@ -216,6 +216,8 @@ int rr_read_run(const char *run_dir, rr_run *run, char *err, size_t errlen)
             run->bytes = v;
             run->compression = run->bytes_fp32 / v;
         }
+        run->agreed = json_get_num(text, "agreement.differ", &run->agree_differ) == JSON_OK &&
+                      json_get_num(text, "agreement.images", &run->agree_images) == JSON_OK;
         run->best_acc = json_get_num(text, "best_acc", &v) == JSON_OK ? v : run->final_acc;
         run->epochs = json_get_num(text, "epochs", &v) == JSON_OK ? (int)v : 0;
         run->rounds = json_get_num(text, "rounds", &v) == JSON_OK ? (int)v : 1;
@@ -332,6 +334,11 @@ static void make_groups(rr_set *s)
             v[3][j] = r->macs_dense > 0 ? r->macs_needed / r->macs_dense : 1;
             v[4][j] = r->bytes_bits;
             G->n_packed += r->packed;
+            if (r->agreed) {
+                G->n_agreed++;
+                G->agree_differ += r->agree_differ;
+                G->agree_images += r->agree_images;
+            }
         }
         G->acc = rr_stats(v[0], G->n_runs);
         G->bytes = rr_stats(v[1], G->n_runs);

@@ -38,6 +38,8 @@ typedef struct rr_run {
      * compression: bytes_fp32 / bytes. */
     double bytes, bytes_bits, bytes_fp32, compression, macs_dense, macs_needed;
     int packed;           /* 1: bytes are the stored payload of model.packed.h5 */
+    int agreed;           /* 1: result.json holds the packed model's agreement (runs since it was recorded) */
+    double agree_differ, agree_images;   /* predictions differing from model.h5's, of the test images */
     rr_bits w, a;         /* weighted by each layer's weight count */
     int has_speed;        /* 1: the folder holds a speedup.json (read by rr_read_speed) */
     double speedup[HX_SPEED_COUNT];   /* its median ratios, packed / fp32: batch 1, batch 64 */
@@ -54,6 +56,8 @@ typedef struct rr_group {
     int n_runs, *runs;    /* indices into rr_set.runs */
     rr_stat acc, bytes, bytes_bits, compression, macs_ratio;
     int n_packed;         /* runs whose bytes are stored bytes (< n_runs: some fell back to bytes_bits) */
+    int n_agreed;         /* runs whose result.json holds the packed model's agreement */
+    double agree_differ, agree_images;   /* summed over those runs */
     rr_bits w, a;         /* of the group's first run */
     int epochs_min, epochs_max;  /* differ: the group mixes recipes (a note says so) */
     int n_recipes, n_code_versions;   /* distinct values over the runs ("" counts): > 1 is flagged */

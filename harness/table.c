@@ -7,12 +7,12 @@
 #include <string.h>
 #include "base/fileio.h"
 
-enum { CELL_MAX = 320, MAIN_COLS = 13, ONLY_COLS = 11, MAX_SOURCES = 128 };
+enum { CELL_MAX = 320, MAIN_COLS = 14, ONLY_COLS = 11, MAX_SOURCES = 128 };
 typedef char cells[MAIN_COLS][CELL_MAX];
 
 static const char *const main_head[MAIN_COLS] = {
     "Method", "W bits", "A bits", "Top-1 reproduced", "Top-1 reported", "Δ reproduced", "Δ reported",
-    "Size (KB)", "Size by bit-widths (KB)", "Compression ×", "MACs needed/dense", "Speedup × b64 / b1", "Seeds"};
+    "Size (KB)", "Size by bit-widths (KB)", "Compression ×", "MACs needed/dense", "Speedup × b64 / b1", "Packed ≠", "Seeds"};
 static const char *const only_head[ONLY_COLS] = {
     "Model", "Dataset", "Method", "Setting", "W bits", "A bits", "Baseline", "Top-1", "Δ", "Compression ×", "Source"};
 static_assert(ONLY_COLS <= MAIN_COLS, "both tables share the cell array");
@@ -35,6 +35,9 @@ static const char *const notes[] = {
     "fp32, ratio of the medians over the repetitions, at batch 64 (throughput) / batch 1 (latency); mean over the "
     "seeds whose folder holds a speedup.json (harness eval RUN_DIR/model.packed.h5 --data NAME --record), "
     "— where none was measured. A measurement of one machine, not part of the run's deterministic numbers.",
+    "Packed ≠: test predictions of model.packed.h5, run through the packed kernels, that differ from model.h5's, "
+    "of all the test images, summed over the seeds whose result.json records it (harness run checks every run it "
+    "exports); — for runs recorded before that check.",
 };
 
 /* --- cell text ---------------------------------------------------------------------------- */
@@ -67,6 +70,14 @@ static void speed_cell(const rr_group *g, char *out)
     if (!b64->n) { snprintf(out, CELL_MAX, "—"); return; }
     int n = snprintf(out, CELL_MAX, "%.2f / %.2f", b64->mean, b1->mean);
     if (b64->n < g->n_runs) snprintf(out + n, CELL_MAX - (size_t)n, " (%d of %d seeds)", b64->n, g->n_runs);
+}
+
+/* "0 of 30000", "2 of 20000 (2 of 3 seeds)", or "—". */
+static void agree_cell(const rr_group *g, char *out)
+{
+    if (!g->n_agreed) { snprintf(out, CELL_MAX, "—"); return; }
+    int n = snprintf(out, CELL_MAX, "%.0f of %.0f", g->agree_differ, g->agree_images);
+    if (g->n_agreed < g->n_runs) snprintf(out + n, CELL_MAX - (size_t)n, " (%d of %d seeds)", g->n_agreed, g->n_runs);
 }
 
 /* "3", or "3 (epochs 5–15; 2 configs; 2 code versions)" for a row that mixes what seeds should share. */
@@ -105,7 +116,8 @@ static void group_cells(const rr_set *s, const rr_group *g, const rf_row *ref, i
     snprintf(c[9], CELL_MAX, "%.1f", g->compression.mean);
     snprintf(c[10], CELL_MAX, "%.2f", g->macs_ratio.mean);
     speed_cell(g, c[11]);
-    seeds_cell(g, c[12]);
+    agree_cell(g, c[12]);
+    seeds_cell(g, c[13]);
 }
 
 static void ref_cells(const rf_row *r, cells c)
@@ -230,7 +242,7 @@ static void render_csv(const rr_set *s, const rf_table *ref, const int *match, c
 {
     rr_puts(b, "part,arch,dataset,method,title,setting,w_bits,a_bits,w_bits_mean,a_bits_mean,top1_mean,top1_std,"
                "seeds,delta,size_kb,size_packed_seeds,size_bits_kb,compression,macs_ratio,speedup_b64,speedup_b64_std,speedup_b1,speedup_b1_std,"
-               "speedup_seeds,reported_top1,reported_baseline,reported_delta,"
+               "speedup_seeds,packed_differ,packed_images,reported_top1,reported_baseline,reported_delta,"
                "reported_compression,reported_compression_of,reported_confirmed,reported_source\n");
     char t[CELL_MAX];
     for (int i = 0; i < s->n_groups; i++) {
@@ -261,6 +273,8 @@ static void render_csv(const rr_set *s, const rf_table *ref, const int *match, c
             csv_num(b, g->speedup[p].n ? g->speedup[p].std : NAN);
         }
         rr_printf(b, "%d,", g->speedup[HX_SPEED_THROUGHPUT].n);
+        csv_num(b, g->n_agreed ? g->agree_differ : NAN);
+        csv_num(b, g->n_agreed ? g->agree_images : NAN);
         csv_ref(b, match[i] >= 0 ? &ref->rows[match[i]] : NULL);
     }
     for (int i = 0; i < ref->n; i++) {
@@ -274,7 +288,7 @@ static void render_csv(const rr_set *s, const rf_table *ref, const int *match, c
         csv_field(b, r->setting, 0);
         csv_field(b, r->w_bits, 0);
         csv_field(b, r->a_bits, 0);
-        rr_puts(b, ",,,,,,,,,,,,,,,,");   /* the run columns, w_bits_mean .. speedup_seeds */
+        rr_puts(b, ",,,,,,,,,,,,,,,,,,");   /* the run columns, w_bits_mean .. packed_images */
         csv_ref(b, r);
     }
 }

@@ -19,6 +19,7 @@ struct fx_run {
     int seed = 1, epochs = 3;
     double acc = 99.0, bytes = 1000, bytes_fp32 = 32000, macs_dense = 1000, macs_needed = 1000;
     double packed_bytes = 0;   /* footprint.packed_bytes; 0 = left out, as in a run never exported */
+    int agree_differ = -1, agree_images = 0;   /* result.json "agreement"; -1 = left out (older records) */
     std::vector<fx_layer> layers{{"conv1", 32, 32, 500}, {"fc1", 32, 32, 4000}};
     std::vector<double> curve;   /* test_acc per epoch for metrics.csv; empty = no metrics.csv */
     std::string recipe, code_version;   /* empty = left out, as in records from before them */
@@ -84,7 +85,11 @@ inline void fx_write_run(const std::string &root, const fx_run &r)
     }
     j << "\n],\n\"extra\": {}";
     if (r.packed_bytes > 0) j << ",\n\"packed_bytes\": " << r.packed_bytes;
-    j << "\n},\n\"versions\": {\"harness\": \"0.1.0\"}\n}\n";
+    j << "\n}";
+    if (r.agree_differ >= 0)
+        j << ",\n\"agreement\": {\"packed_acc\": 1, \"float_acc\": 1, \"differ\": " << r.agree_differ
+          << ", \"images\": " << r.agree_images << "}";
+    j << ",\n\"versions\": {\"harness\": \"0.1.0\"}\n}\n";
     fx_write(dir + "/result.json", j.str());
     std::string ini = "[run]\nname = " + r.id + "\nseed = " + std::to_string(r.seed) + "\n\n[method]\nname = " +
                       (r.method == "none" ? "" : r.method) + "\n";

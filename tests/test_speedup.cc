@@ -141,7 +141,7 @@ TEST_F(Speedup, TableShowsTheMeanOverSeedsWithOneAndADashWithout)
 {
     std::string md = table();
     auto head = md_row(md, "Method");
-    ASSERT_EQ(13u, head.size()) << md;
+    ASSERT_EQ(14u, head.size()) << md;
     EXPECT_EQ("Speedup × b64 / b1", head[11]);
     EXPECT_EQ("—", md_row(md, "XNOR-Net (bwn)")[11]) << md;
     EXPECT_NE(std::string::npos, md.find("No run here has a speedup.json")) << md;
@@ -150,9 +150,9 @@ TEST_F(Speedup, TableShowsTheMeanOverSeedsWithOneAndADashWithout)
     fx_write_speedup(runs, "bwn-1", 4, 2.5);
     md = table();
     auto row = md_row(md, "XNOR-Net (bwn)");
-    ASSERT_EQ(13u, row.size()) << md;
+    ASSERT_EQ(14u, row.size()) << md;
     EXPECT_EQ("3.00 / 2.00 (2 of 3 seeds)", row[11]);
-    EXPECT_EQ("3", row[12]);
+    EXPECT_EQ("3", row[13]);
     EXPECT_EQ("—", md_row(md, "Full precision")[11]);
     EXPECT_NE(std::string::npos, md.find("Speedups measured on: Test CPU (avx2), 2 threads (2 runs).")) << md;
 
@@ -166,7 +166,7 @@ TEST_F(Speedup, TableShowsTheMeanOverSeedsWithOneAndADashWithout)
               md.find("on: Other CPU (avx2), 1 thread (1 run); Test CPU (avx2), 2 threads (3 runs).")) << md;
 
     std::string csv = table({"--format", "csv"});
-    EXPECT_NE(std::string::npos, csv.find(",speedup_b64,speedup_b64_std,speedup_b1,speedup_b1_std,speedup_seeds,"));
+    EXPECT_NE(std::string::npos, csv.find(",speedup_b64,speedup_b64_std,speedup_b1,speedup_b1_std,speedup_seeds,packed_differ,packed_images,"));
     EXPECT_NE(std::string::npos, csv.find(",3,1,2,0.5,3,")) << csv;   // b64 3 ± 1, b1 2 ± 0.5, 3 seeds
 }
 
@@ -180,9 +180,9 @@ TEST_F(Speedup, BadRecordStopsTheTableUnlessSkippedThenOnlyTheSpeedupIsLeftOut)
     EXPECT_NE(std::string::npos, std::string(err).find("--skip-bad")) << err;
     std::string md = table({"--skip-bad"});
     auto row = md_row(md, "XNOR-Net (bwn)");
-    ASSERT_EQ(13u, row.size()) << md;
+    ASSERT_EQ(14u, row.size()) << md;
     EXPECT_EQ("2.00 / 1.50 (1 of 3 seeds)", row[11]);
-    EXPECT_EQ("3", row[12]);   // the run itself is kept
+    EXPECT_EQ("3", row[13]);   // the run itself is kept
     EXPECT_NE(std::string::npos, md.find("1 bad speedup.json left out, their runs kept")) << md;
 }
 

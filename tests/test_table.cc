@@ -73,9 +73,10 @@ struct Table : ::testing::Test {
         const double accs[] = {98.0, 98.5, 99.0};
         for (int i = 0; i < 3; i++) {
             x.id = "bwn-" + std::to_string(i); x.seed = i + 1; x.acc = accs[i];
+            if (i > 0) { x.agree_differ = i; x.agree_images = 100; }   /* seed 1 recorded before the check */
             fx_write_run(runs, x);
         }
-        x.mode = "xnor"; x.id = "xnor-1"; x.seed = 1; x.acc = 97.0; x.packed_bytes = 0;
+        x.mode = "xnor"; x.id = "xnor-1"; x.seed = 1; x.acc = 97.0; x.packed_bytes = 0; x.agree_differ = -1;
         for (auto &l : x.layers) l.a_bits = l.w_bits;
         fx_write_run(runs, x);
     }
@@ -149,7 +150,7 @@ TEST_F(Table, MarkdownJoinsReferenceAndListsUnrunSettings)
 {
     std::string md = run_table({"--runs", runs, "--ref", ref});
     auto row = md_row(md, "XNOR-Net (bwn)");
-    ASSERT_EQ(row.size(), 13u) << md;
+    ASSERT_EQ(row.size(), 14u) << md;
     EXPECT_EQ(row[1], "1 (fp first/last)");
     EXPECT_EQ(row[2], "32");
     EXPECT_EQ(row[3], "98.50 ± 0.50");
@@ -160,9 +161,11 @@ TEST_F(Table, MarkdownJoinsReferenceAndListsUnrunSettings)
     EXPECT_EQ(row[8], "2.0");
     EXPECT_EQ(row[9], "12.8");
     EXPECT_EQ(row[10], "0.25");
-    EXPECT_EQ(row[12], "3");
+    EXPECT_EQ(row[12], "3 of 200 (2 of 3 seeds)") << "differing predictions summed over the seeds that record them";
+    EXPECT_EQ(row[13], "3");
     auto x = md_row(md, "XNOR-Net (xnor)");
-    ASSERT_EQ(x.size(), 13u);
+    ASSERT_EQ(x.size(), 14u);
+    EXPECT_EQ(x[12], "—");
     EXPECT_EQ(x[2], "1 (fp first/last)");
     EXPECT_EQ(x[3], "97.00");
     EXPECT_EQ(x[4], "—");          /* no published xnor:xnor row */
@@ -170,9 +173,9 @@ TEST_F(Table, MarkdownJoinsReferenceAndListsUnrunSettings)
     EXPECT_EQ(x[7], "2.0 ‡");      /* no model.packed.h5 figure: the accounting, marked */
     EXPECT_EQ(x[9], "16.0");
     auto base = md_row(md, "Full precision");
-    ASSERT_EQ(base.size(), 13u);
+    ASSERT_EQ(base.size(), 14u);
     EXPECT_EQ(base[5], "—");
-    EXPECT_EQ(base[12], "2");
+    EXPECT_EQ(base[13], "2");
     EXPECT_NE(md.find("[1] Paper A Table 1"), std::string::npos);
     /* Unrun settings: the second BWN row and the TTQ row, with their marks. */
     size_t only = md.find("## Reported only");
@@ -197,15 +200,15 @@ TEST_F(Table, FlagsRowsWhoseSeedsDifferInConfigOrCode)
     for (int i = 0; i < 3; i++) { r.id = "same-" + std::to_string(i); r.seed = i + 1; fx_write_run(dir, r); }
     std::string md = run_table({"--runs", dir, "--ref", ref});
     auto row = md_row(md, "Full precision");
-    ASSERT_EQ(row.size(), 13u) << md;
-    EXPECT_EQ(row[12], "3");                        // seeds of one config and one code: no flag
+    ASSERT_EQ(row.size(), 14u) << md;
+    EXPECT_EQ(row[13], "3");                        // seeds of one config and one code: no flag
     EXPECT_EQ(md.find("Warning"), std::string::npos) << md;
     r.id = "other-config"; r.seed = 4; r.recipe = "bbbb"; fx_write_run(dir, r);
     r.id = "other-code"; r.seed = 5; r.recipe = "aaaa"; r.code_version = "0.1.0+src.2"; fx_write_run(dir, r);
     md = run_table({"--runs", dir, "--ref", ref});
     row = md_row(md, "Full precision");
-    ASSERT_EQ(row.size(), 13u) << md;
-    EXPECT_EQ(row[12], "5 (2 configs; 2 code versions)");
+    ASSERT_EQ(row.size(), 14u) << md;
+    EXPECT_EQ(row[13], "5 (2 configs; 2 code versions)");
     EXPECT_NE(md.find("averages runs of 2 different configs"), std::string::npos) << md;
     EXPECT_NE(md.find("averages runs of 2 code versions"), std::string::npos) << md;
 }
@@ -245,7 +248,7 @@ TEST_F(Table, LatexEscapesAndOutFileIsWritten)
     EXPECT_EQ(tex.find("±"), std::string::npos);
     EXPECT_EQ(tex.find("‡"), std::string::npos);
     EXPECT_NE(tex.find("2.0 \\textsuperscript{\\ddag}"), std::string::npos);
-    EXPECT_NE(tex.find("\\multicolumn{13}{l}{\\textbf{lenet5 / mnist}}"), std::string::npos);
+    EXPECT_NE(tex.find("\\multicolumn{14}{l}{\\textbf{lenet5 / mnist}}"), std::string::npos);
 }
 
 TEST_F(Table, MalformedJsonNamesTheFileUnlessSkipped)
@@ -258,7 +261,7 @@ TEST_F(Table, MalformedJsonNamesTheFileUnlessSkipped)
     EXPECT_NE(std::string(err).find("--skip-bad"), std::string::npos) << err;
     std::string md = run_table({"--runs", runs, "--ref", ref, "--skip-bad"});
     EXPECT_NE(md.find("1 run(s) with a bad result.json skipped"), std::string::npos);
-    EXPECT_EQ(md_row(md, "XNOR-Net (bwn)").size(), 13u);
+    EXPECT_EQ(md_row(md, "XNOR-Net (bwn)").size(), 14u);
 }
 
 TEST_F(Table, MissingKeyNamesFileAndKey)
