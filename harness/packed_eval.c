@@ -33,8 +33,8 @@ static void print_layers(FILE *out, const rt_model *rt)
     for (int i = 0; i < rt->m->n_nodes; i++) {
         const rt_layer *l = &rt->layer[i];
         if (!l->present) continue;
-        fprintf(out, " %s=%s%s%s", rt->m->nodes[i].name, l->enc == RT_ENC_DC ? "dc->" : "", dp_format_name(l->w.format),
-                l->engine ? "(adder)" : l->folds >= 0 ? "+bn" : "");
+        fprintf(out, " %s=%s%s%s%s", rt->m->nodes[i].name, l->enc == RT_ENC_DC ? "dc->" : "", dp_format_name(l->w.format),
+                l->qw.payload ? "->int8" : "", l->engine ? "(adder)" : l->folds >= 0 ? "+bn" : "");
     }
     fprintf(out, "\n");
 }

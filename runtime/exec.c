@@ -136,15 +136,23 @@ static void conv_sample(const dp_exec *ex, rt_scratch *sc, const rt_layer *l, co
  * a VM, eval --bench): 503 img/s split, 943 on one thread. Results do not depend on it. */
 #define XNOR_SPLIT_WORDS 262144.0
 
+/* The INT8 matrix a layer runs on the int8 kernels: its own (PTQ) or the one built for its k-bit
+ * grid; NULL for every other layer. */
+static const dp_matrix *int8_of(const rt_layer *l)
+{
+    return l->w.format == DP_FORMAT_INT8 ? &l->w : l->qw.payload ? &l->qw : NULL;
+}
+
 static void run_conv(void *ctx, nn_model *m, nn_node *n, const float *x0, const float *x1, int batch)
 {
     (void)x1;
     rt_model *rt = ctx;
     const rt_layer *l = &rt->layer[n - m->nodes];
     nn_conv_geom g = nn_conv_geom_of(n);
-    if (l->w.format == DP_FORMAT_INT8) {   /* the whole batch in one int8 convolution, affine included */
+    const dp_matrix *q = int8_of(l);
+    if (q) {   /* the whole batch in one int8 convolution, affine included */
         const dp_conv_shape sh = { batch, g.c, g.h, g.w, g.k, g.stride, g.pad };
-        dp_int8_conv(&l->w, &sh, x0, n->out, l->scale, l->shift, &rt->ex);
+        dp_int8_conv(q, &sh, x0, n->out, l->scale, l->shift, &rt->ex);
         return;
     }
     const size_t per_in = nn_dims_size(n->in_dims), per_out = nn_dims_size(n->out_dims);
@@ -187,8 +195,9 @@ static void run_linear(void *ctx, nn_model *m, nn_node *n, const float *x0, cons
     rt_model *rt = ctx;
     const rt_layer *l = &rt->layer[n - m->nodes];
     int rows = l->w.rows, k = l->w.cols;
-    if (l->w.format == DP_FORMAT_INT8) {   /* the batch as it lies: samples are the matmul's rows */
-        dp_int8_linear(&l->w, batch, x0, n->out, l->scale, l->shift, &rt->ex);
+    const dp_matrix *q = int8_of(l);
+    if (q) {   /* the batch as it lies: samples are the matmul's rows */
+        dp_int8_linear(q, batch, x0, n->out, l->scale, l->shift, &rt->ex);
         return;
     }
     const int xnor = path_of(l, n) == PATH_XNOR;
@@ -259,6 +268,74 @@ static int xnor_conv_prepare(rt_layer *l, const nn_node *n, char *err, size_t er
     }
     free(tap_sum);
     return 0;
+}
+
+/* The grid of at most 8 bits a k-bit input transform rounds to, as the int8 kernels read it
+ * (u = clamp(round(x / scale), 0, top)): DoReFa's clip(x, 0, 1) on 2^bits - 1 steps, PACT's
+ * clip(x, 0, alpha), LSQ's multiples of its step. DoReFa and PACT round at x L + 1/2, the kernel
+ * at x / scale half to even: the same level but where x sits within rounding error of a tie. */
+typedef float (*kbit_scale_fn)(const nn_node *n, float top);
+static float unit_scale(const nn_node *n, float top) { (void)n; return 1.0f / top; }
+static float pact_scale(const nn_node *n, float top) { return n->xt_arg[1] / top; }
+static float lsq_scale(const nn_node *n, float top) { (void)top; return n->xt_arg[1]; }
+static const kbit_scale_fn kbit_scale[MT_XT_COUNT] = {
+    [MT_XT_UNIT_UNIFORM] = unit_scale, [MT_XT_PACT] = pact_scale, [MT_XT_LSQ] = lsq_scale,
+};
+
+static int kbit_input_grid(const nn_node *n, dp_head_int8 *h)
+{
+    const int kind = mt_xt_kind_of(n), bits = n->xt ? (int)n->xt_arg[0] : 0;
+    if (kind <= 0 || !kbit_scale[kind] || bits < 1 || bits > 8) return 0;
+    const float top = (float)((1 << bits) - 1);
+    *h = (dp_head_int8){ kbit_scale[kind](n, top), 0, (int)top };
+    return isfinite(h->x_scale) && h->x_scale > 0;
+}
+
+/* A LUT layer's weights as INT8 (l->qw) when its table is s times integers within int8 (the
+ * smallest gap between levels, or half of it: DoReFa's levels are odd multiples of 1/L) and its
+ * input has a k-bit grid. 0 also when it is not such a layer (qw left empty); -1 only on failure. */
+static int kbit_prepare(rt_layer *l, const nn_node *n, char *err, size_t errlen)
+{
+    dp_head_int8 grid;
+    const dp_format f = l->w.format;
+    if ((f != DP_FORMAT_LUT2 && f != DP_FORMAT_LUT4 && f != DP_FORMAT_LUT8) || !kbit_input_grid(n, &grid)) return 0;
+    const int levels = dp_lut_head(&l->w)->levels;
+    const float *t = dp_lut_table(&l->w);
+    double gap = levels > 1 ? INFINITY : fabs(t[0]) > 0 ? fabs(t[0]) : 1.0;
+    for (int i = 1; i < levels; i++) gap = fmin(gap, (double)t[i] - t[i - 1]);
+    float s = 0, q[256];
+    for (int d = 1; d <= 2 && !s; d++) {
+        s = (float)(gap / d);
+        for (int i = 0; i < levels && s; i++) {
+            const double v = t[i] / (double)s, r = nearbyint(v);
+            if (fabs(v - r) > 1e-3 || fabs(r) > 127) s = 0;
+            q[i] = (float)r;
+        }
+    }
+    if (!s) return 0;   /* not an int8 grid: the fp32 GEMM on the decoded table */
+    const size_t nw = (size_t)l->w.rows * l->w.cols;
+    float *w = malloc(nw * sizeof *w);
+    if (!w) return snprintf(err, errlen, "out of memory"), -1;
+    dp_format_table[f].unpack(&l->w, w);
+    for (size_t j = 0; j < nw; j++) {
+        int i = 0;
+        while (t[i] != w[j]) i++;   /* unpack gives table entries */
+        w[j] = s * q[i];
+    }
+    int rc = dp_matrix_pack(&l->qw, DP_FORMAT_INT8, l->w.rows, l->w.cols, w, err, errlen) == 0 &&
+             dp_int8_set_input(&l->qw, grid.x_scale, grid.x_zero, grid.x_qmax, err, errlen) == 0 ? 0 : -1;
+    if (rc == 0) {   /* INT8 must hold s q exactly (its grid search finds s); else keep the fp32 path */
+        float *back = malloc(nw * sizeof *back);
+        if (!back) rc = (snprintf(err, errlen, "out of memory"), -1);
+        else {
+            dp_format_table[DP_FORMAT_INT8].unpack(&l->qw, back);
+            if (memcmp(back, w, nw * sizeof *w) != 0) dp_matrix_free(&l->qw);
+            free(back);
+        }
+    }
+    free(w);
+    if (rc != 0) dp_matrix_free(&l->qw);
+    return rc;
 }
 
 #define LAYER_FAIL(...) do { char m_[320]; snprintf(m_, sizeof m_, __VA_ARGS__); \
@@ -336,6 +413,13 @@ int rt_attach(rt_model *rt, int threads, char *err, size_t errlen)
         if (n->kind == NN_CONV && path_of(l, n) == PATH_XNOR && !l->xw.payload) {
             char why[256];
             if (xnor_conv_prepare(l, n, why, sizeof why) != 0) {
+                snprintf(err, errlen, "layer '%s': %s", n->name, why);
+                return -1;
+            }
+        }
+        if (!l->qw.payload) {
+            char why[256];
+            if (kbit_prepare(l, n, why, sizeof why) != 0) {
                 snprintf(err, errlen, "layer '%s': %s", n->name, why);
                 return -1;
             }

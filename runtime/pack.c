@@ -280,6 +280,7 @@ void rt_free(rt_model *rt)
         rt_layer *l = &rt->layer[i];
         dp_matrix_free(&l->w);
         dp_matrix_free(&l->xw);
+        dp_matrix_free(&l->qw);
         mt_dc_packed_free(&l->dc);
         free(l->scale);
         free(l->shift);

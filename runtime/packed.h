@@ -9,7 +9,9 @@
  * from its float input, the transform never written out), the int32 shift GEMM on DeepShift's fixed
  * point where it cannot overflow, oneDNN's int8 convolution and matmul over the whole batch for
  * PTQ's 8-bit layers (INT8: the input quantized to the uniform transform's grid inside the
- * kernel), fp32 sgemm for dense layers. AdderNet's layers keep the
+ * kernel) and for the k-bit grids of DoReFa, PACT and LSQ where their levels fit int8 (the input
+ * rounded to the transform's grid by the kernel instead of the transform: the same levels but at
+ * rounding ties), fp32 sgemm for dense layers. AdderNet's layers keep the
  * engine's adder kernel (their weights unpacked from F32). Everything else (pooling, ReLU,
  * residual additions, edge biases, batch norms not folded) runs through the engine, so
  * nn_forward on rt->m is the packed model's forward pass.
@@ -43,6 +45,10 @@ typedef struct rt_layer {
     /* built by rt_attach for XNOR convolutions (w stays as stored): */
     dp_matrix xw;           /* w with its columns in dp_xnor_pack_conv's (ki, kj, c) order */
     float *pad_corr;        /* with zero padding, rows x output positions: what the padded taps add to d */
+    /* built by rt_attach for a k-bit grid (LUT) whose table is s times integers of int8 and whose
+     * input transform is a uniform grid of at most 8 bits (DoReFa, PACT, LSQ): the same weights
+     * as INT8 with that input grid, which the int8 kernels run instead of w */
+    dp_matrix qw;
 } rt_layer;
 
 /* Growable scratch of one thread of the hooks. */

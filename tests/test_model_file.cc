@@ -105,8 +105,9 @@ const PackedWant kPacked[] = {
     {"ttq", "ternary", 0}, {"addernet", "f32(adder)", 0}, {"deepshift-q", "pow2-", 0}, {"deepshift-ps", "pow2-", 0},
     {"twn", "ternary", 0}, {"binaryconnect", "binary+bn", 0}, {"binaryconnect-stochastic", "binary+bn", 0},
     {"bnn", "binary", 0},
-    // no packed k-bit grid yet: DoReFa, PACT and LSQ run as their exact floats; PTQ's 8-bit layers are int8
-    {"dorefa", "f32", 0}, {"pact", "f32", 0}, {"lsq", "f32", 0}, {"ptq", "int8", 0},
+    // k-bit grids stored as k-bit codes, run on the int8 kernels with the input rounded to its grid;
+    // PTQ's 8-bit layers are int8
+    {"dorefa", "lut4->int8", 0}, {"pact", "lut2->int8", 0}, {"lsq", "lut2->int8", 0}, {"ptq", "int8", 0},
     {"l1-filter", "f32", 0}, {"slimming", "f32+bn", 0},
 };
 

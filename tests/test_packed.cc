@@ -83,6 +83,8 @@ TEST_F(Packed, EveryLayerTakesItsFormat)
         EXPECT_EQ(l.engine, w.engine) << w.name;
         EXPECT_EQ(l.folds, w.folds ? node(rt.m, w.folds) : -1) << w.name;
     }
+    EXPECT_NE(rt.layer[node(rt.m, "fcl")].qw.payload, nullptr) << "a k-bit grid on a k-bit input runs as int8";
+    EXPECT_EQ(rt.layer[node(rt.m, "fc2")].qw.payload, nullptr);
     EXPECT_TRUE(rt.folded[node(rt.m, "bn")]);
     EXPECT_FALSE(rt.folded[node(rt.m, "bn2")]) << "it follows an edge bias, not a layer";
     EXPECT_NE(rt.layer[node(rt.m, "conv")].pad_corr, nullptr) << "XNOR with zero padding";

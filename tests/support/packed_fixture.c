@@ -36,17 +36,19 @@ nn_model *packed_fixture_float(char *err, size_t errlen)
     uint8_t *mask = nn_node_mask(m, &n[s]), *dmask = nn_node_mask(m, &n[d]);
     for (size_t i = 0; i < n[s].nw; i++) { mask[i] = i % 4 == 0; n[s].w[i] = 0.1f * (float)i; }
     for (size_t i = 0; i < n[d].nw; i++) { dmask[i] = i % 3 != 2; n[d].w[i] = i % 2 ? 0.5f : -0.25f; }
-    static const float levels[4] = { -0.75f, -0.125f, 0.25f, 1.5f };   /* a 2-bit grid, uneven */
+    static const float levels[4] = { -0.75f, -0.25f, 0.25f, 1.25f };   /* 2-bit, uneven: 0.25 x {-3, -1, 1, 5} */
     for (size_t i = 0; i < n[l].nw; i++) n[l].w[i] = levels[(i * 7 + 1) % 4];
     for (size_t i = 0; i < n[l + 1].nw; i++) n[l + 1].w[i] = 0.01f * (float)i;
     for (int r = 0; r < 8; r++)   /* int8 per row: q in [-127, 127], the row's top is 127 */
         for (int k = 0; k < 32; k++)
             n[q].w[r * 32 + k] = 0.01f * (float)(r + 1) * (float)(k == 0 ? 127 : (r * 37 + k * 11) % 255 - 127);
     for (int r = 0; r < 8; r++) n[q].b[r] = 0.05f * (float)(r - 3);
-    static const float none[NN_XT_ARGS] = {0}, grid[NN_XT_ARGS] = {4, 6}, u8[NN_XT_ARGS] = {8, -1.5f, 2.0f};
+    static const float none[NN_XT_ARGS] = {0}, grid[NN_XT_ARGS] = {4, 6}, u8[NN_XT_ARGS] = {8, -1.5f, 2.0f},
+                       lsq[NN_XT_ARGS] = {3, 0.125f};
     if (mt_xt_install(&n[c], MT_XT_SIGN_MEAN, none, err, errlen) != 0 ||
         mt_xt_install(&n[h], MT_XT_FIXED_POINT, grid, err, errlen) != 0 ||
-        mt_xt_install(&n[q], MT_XT_UNIFORM, u8, err, errlen) != 0) {
+        mt_xt_install(&n[q], MT_XT_UNIFORM, u8, err, errlen) != 0 ||
+        mt_xt_install(&n[l], MT_XT_LSQ, lsq, err, errlen) != 0) {
         nn_model_free(m);
         return NULL;
     }

@@ -1,7 +1,7 @@
 /* A tiny network (1x4x4 inputs, 2 classes) whose layers take every packed format and path:
  * an XNOR conv with zero padding and a batch norm folded into it, an edge bias, a batch norm
  * kept, an int8 layer on an 8-bit uniform input (PTQ's), a fixed-point input into power-of-two weights, a ternary layer, a masked (CSR) one, a
- * Deep Compression codebook layer, a dense 2-bit codebook (LUT2), and an adder layer with its bias. For the fuzz seeds
+ * Deep Compression codebook layer, a dense 2-bit codebook (LUT2) on a 3-bit LSQ input (run as int8), and an adder layer with its bias. For the fuzz seeds
  * (tests/fuzz/make_seeds.c) and tests/test_packed.cc. */
 #ifndef TESTS_SUPPORT_PACKED_FIXTURE_H
 #define TESTS_SUPPORT_PACKED_FIXTURE_H
