@@ -130,11 +130,14 @@ static void conv_sample(const dp_exec *ex, rt_scratch *sc, const rt_layer *l, co
     affine(l, l->w.rows, (int)hw, y);
 }
 
-/* An XNOR conv at batch 1 splits its columns over the threads only from this many popcount words
- * (rows x planes x output positions) on: below it, waking the second thread costs more than the
- * half it takes over. Measured on ResNet-20's XNOR layers (37 K - 49 K words each, 2 threads of
- * a VM, eval --bench): 503 img/s split, 943 on one thread. Results do not depend on it. */
-#define XNOR_SPLIT_WORDS 262144.0
+/* The executor a hook runs its kernels with: one image on one thread, as the engine's own
+ * layers (nn_forward says why; the kernels give the same numbers on any thread count). */
+static dp_exec exec_for(const rt_model *rt, int batch)
+{
+    dp_exec ex = rt->ex;
+    if (batch == 1) ex.threads = 1;
+    return ex;
+}
 
 /* The INT8 matrix a layer runs on the int8 kernels: its own (PTQ) or the one built for its k-bit
  * grid; NULL for every other layer. */
@@ -150,28 +153,27 @@ static void run_conv(void *ctx, nn_model *m, nn_node *n, const float *x0, const 
     const rt_layer *l = &rt->layer[n - m->nodes];
     nn_conv_geom g = nn_conv_geom_of(n);
     const dp_matrix *q = int8_of(l);
+    const dp_exec ex = exec_for(rt, batch);
     if (q) {   /* the whole batch in one int8 convolution, affine included */
         const dp_conv_shape sh = { batch, g.c, g.h, g.w, g.k, g.stride, g.pad };
-        dp_int8_conv(q, &sh, x0, n->out, l->scale, l->shift, &rt->ex);
+        dp_int8_conv(q, &sh, x0, n->out, l->scale, l->shift, &ex);
         return;
     }
     const size_t per_in = nn_dims_size(n->in_dims), per_out = nn_dims_size(n->out_dims);
     const size_t k = nn_conv_geom_rows(&g), hw = nn_conv_geom_cols(&g);
-    const int threads = rt->ex.threads < 1 ? 1 : rt->ex.threads;
+    const int threads = ex.threads < 1 ? 1 : ex.threads;
     float *xq_own = NULL;
     const int xnor = l->xw.payload != NULL;
     const float *x = xnor ? x0 : transformed(n, x0, batch, &xq_own);
     const size_t col_len = xnor ? 1 : k * hw;
-    if (batch == 1 || threads == 1) {   /* the kernels split the columns over the threads */
+    if (threads == 1) {   /* one sample after another (one image always runs here: exec_for) */
         float *col = checked_malloc(col_len * sizeof *col), *kcol = checked_malloc(hw * sizeof *kcol);
-        dp_exec ex = rt->ex;
-        if (xnor && (double)l->xw.rows * dp_matrix_words(&l->xw) * (double)hw < XNOR_SPLIT_WORDS) ex.threads = 1;
         for (int s = 0; s < batch; s++)
             conv_sample(&ex, &rt->ws, l, n, &g, x + (size_t)s * per_in, col, kcol, n->out + (size_t)s * per_out);
         free(col);
         free(kcol);
     } else {   /* each thread takes whole samples, its columns staying in its own cache */
-        dp_exec one = rt->ex;
+        dp_exec one = ex;
         one.threads = 1;
 #pragma omp parallel num_threads(threads)
         {
@@ -196,8 +198,9 @@ static void run_linear(void *ctx, nn_model *m, nn_node *n, const float *x0, cons
     const rt_layer *l = &rt->layer[n - m->nodes];
     int rows = l->w.rows, k = l->w.cols;
     const dp_matrix *q = int8_of(l);
+    const dp_exec ex = exec_for(rt, batch);
     if (q) {   /* the batch as it lies: samples are the matmul's rows */
-        dp_int8_linear(q, batch, x0, n->out, l->scale, l->shift, &rt->ex);
+        dp_int8_linear(q, batch, x0, n->out, l->scale, l->shift, &ex);
         return;
     }
     const int xnor = path_of(l, n) == PATH_XNOR;
@@ -211,11 +214,11 @@ static void run_linear(void *ctx, nn_model *m, nn_node *n, const float *x0, cons
     }
     if (xnor) {   /* XNOR-Net: the signs of x as they are, K and the affine in the GEMM's epilogue */
         uint64_t *xb = bit_scratch(&rt->ws, (size_t)(k + 63) / 64 * batch);
-        dp_bits_pack_cols(k, batch, xt, (size_t)batch, xb, (size_t)batch, &rt->ex);
+        dp_bits_pack_cols(k, batch, xt, (size_t)batch, xb, (size_t)batch, &ex);
         const dp_xnor_epilogue e = { kcol, NULL, 0, l->scale, l->shift };
-        dp_xnor_gemm(&l->w, batch, xb, (size_t)batch, &e, yt, (size_t)batch, &rt->ex);
+        dp_xnor_gemm(&l->w, batch, xb, (size_t)batch, &e, yt, (size_t)batch, &ex);
     } else {
-        layer_gemm(&rt->ex, &rt->ws, l, n, batch, xt, yt);
+        layer_gemm(&ex, &rt->ws, l, n, batch, xt, yt);
         affine(l, rows, batch, yt);
     }
     for (int s = 0; s < batch; s++)
