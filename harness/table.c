@@ -32,7 +32,8 @@ static const char *const notes[] = {
     "arch and dataset (a bare name also matches any mode).",
     "* unconfirmed or partly unconfirmed number; † secondary transcription (see results/reference.csv, notes).",
     "Speedup × b64 / b1: images/s of the run's model.packed.h5 through the packed kernels over its model.h5 in "
-    "fp32, ratio of the medians over the repetitions, at batch 64 (throughput) / batch 1 (latency); mean over the "
+    "fp32, ratio of the medians over the repetitions, at batch 64 (throughput) / batch 1 (latency, one image on one "
+    "thread since 2026-12-02); mean over the "
     "seeds whose folder holds a speedup.json (harness eval RUN_DIR/model.packed.h5 --data NAME --record), "
     "— where none was measured. A measurement of one machine, not part of the run's deterministic numbers.",
     "Packed ≠: test predictions of model.packed.h5, run through the packed kernels, that differ from model.h5's, "
