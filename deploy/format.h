@@ -136,6 +136,23 @@ static inline float *dp_int8_scale(const dp_matrix *m) { return (float *)(dp_int
 static inline int8_t *dp_int8_q(const dp_matrix *m) { return (int8_t *)(dp_int8_scale(m) + m->rows); }
 static inline dp_head_lut *dp_lut_head(const dp_matrix *m) { return (dp_head_lut *)m->payload; }
 static inline float *dp_lut_table(const dp_matrix *m) { return (float *)(dp_lut_head(m) + 1); }
+/* Bits per LUT code (2, 4, 8); 0 for every other format. */
+static inline int dp_lut_bits(int f)
+{
+    return f == DP_FORMAT_LUT2 ? 2 : f == DP_FORMAT_LUT4 ? 4 : f == DP_FORMAT_LUT8 ? 8 : 0;
+}
+/* The code words after the table's 2^k slots: per row, per block of 64 weights, k words. */
+static inline uint64_t *dp_lut_codes(const dp_matrix *m)
+{
+    return (uint64_t *)(dp_lut_table(m) + ((size_t)1 << dp_lut_bits(m->format)));
+}
+/* Weight [r][c]'s code: bits (c mod 64) k .. + k of its block. */
+static inline unsigned dp_lut_code(const dp_matrix *m, int r, int c)
+{
+    const int k = dp_lut_bits(m->format), bit = (c % 64) * k;
+    const uint64_t *blk = dp_lut_codes(m) + ((size_t)r * dp_matrix_words(m) + c / 64) * k;
+    return (unsigned)(blk[bit / 64] >> (bit % 64)) & ((1u << k) - 1);
+}
 
 /* Sets an INT8 matrix's input grid (x_scale finite > 0, 0 <= x_zero <= x_qmax <= 255) and
  * rebuilds its kernel plan. 0, or -1 with the reason in err. */

@@ -11,31 +11,20 @@
 #include <math.h>
 #include <stdlib.h>
 
-static int bits_of(dp_format f) { return f == DP_FORMAT_LUT2 ? 2 : f == DP_FORMAT_LUT4 ? 4 : 8; }
 
 static size_t bytes_for(dp_format f, int rows, int cols)
 {
-    const int k = bits_of(f);
+    const int k = dp_lut_bits(f);
     return sizeof(dp_head_lut) + ((size_t)1 << k) * sizeof(float) + (size_t)rows * dp_words(cols) * k * sizeof(uint64_t);
 }
 size_t dp_lut2_bytes(int rows, int cols, size_t nnz) { (void)nnz; return bytes_for(DP_FORMAT_LUT2, rows, cols); }
 size_t dp_lut4_bytes(int rows, int cols, size_t nnz) { (void)nnz; return bytes_for(DP_FORMAT_LUT4, rows, cols); }
 size_t dp_lut8_bytes(int rows, int cols, size_t nnz) { (void)nnz; return bytes_for(DP_FORMAT_LUT8, rows, cols); }
 
-static uint64_t *codes_of(const dp_matrix *m) { return (uint64_t *)(dp_lut_table(m) + ((size_t)1 << bits_of(m->format))); }
-
-static unsigned get_code(const dp_matrix *m, int r, int c)
-{
-    const int k = bits_of(m->format);
-    const uint64_t *blk = codes_of(m) + ((size_t)r * dp_matrix_words(m) + c / 64) * k;
-    const int bit = (c % 64) * k;
-    return (unsigned)(blk[bit / 64] >> (bit % 64)) & ((1u << k) - 1);
-}
-
 static void set_code(dp_matrix *m, int r, int c, unsigned code)
 {
-    const int k = bits_of(m->format);
-    uint64_t *blk = codes_of(m) + ((size_t)r * dp_matrix_words(m) + c / 64) * k;
+    const int k = dp_lut_bits(m->format);
+    uint64_t *blk = dp_lut_codes(m) + ((size_t)r * dp_matrix_words(m) + c / 64) * k;
     const int bit = (c % 64) * k;
     blk[bit / 64] |= (uint64_t)code << (bit % 64);
 }
@@ -74,7 +63,7 @@ static unsigned nearest(const float *t, int levels, float v)
  * only the levels used, so packing the unpacked weights again gives the same bytes. */
 int dp_lut_pack(dp_matrix *m, const float *w, char *err, size_t errlen)
 {
-    const int k = bits_of(m->format), cap = 1 << k;
+    const int k = dp_lut_bits(m->format), cap = 1 << k;
     const size_t n = (size_t)m->rows * m->cols, bad = dp_first_nonfinite(w, n);
     if (bad < n) return dp_fail(err, errlen, "%s: weight [%zu][%zu] is not finite", dp_format_name(m->format),
                                 bad / m->cols, bad % m->cols);
@@ -109,13 +98,13 @@ void dp_lut_unpack(const dp_matrix *m, float *w)
 {
     const float *t = dp_lut_table(m);
     for (int r = 0; r < m->rows; r++)
-        for (int c = 0; c < m->cols; c++) w[(size_t)r * m->cols + c] = t[get_code(m, r, c)];
+        for (int c = 0; c < m->cols; c++) w[(size_t)r * m->cols + c] = t[dp_lut_code(m, r, c)];
 }
 
 int dp_lut_check(const dp_matrix *m, char *err, size_t errlen)
 {
     const char *name = dp_format_name(m->format);
-    const int k = bits_of(m->format), cap = 1 << k;
+    const int k = dp_lut_bits(m->format), cap = 1 << k;
     const dp_head_lut *h = dp_lut_head(m);
     const float *t = dp_lut_table(m);
     if (h->levels < 1 || h->levels > cap)
@@ -135,11 +124,11 @@ int dp_lut_check(const dp_matrix *m, char *err, size_t errlen)
     const int kw = dp_matrix_words(m);
     for (int r = 0; r < m->rows; r++) {
         for (int c = 0; c < m->cols; c++)
-            if ((int)get_code(m, r, c) >= h->levels)
+            if ((int)dp_lut_code(m, r, c) >= h->levels)
                 return dp_fail(err, errlen, "%s: code of weight [%d][%d] is %u, past the table's %d levels", name, r, c,
-                               get_code(m, r, c), (int)h->levels);
+                               dp_lut_code(m, r, c), (int)h->levels);
         for (int c = m->cols; c < 64 * kw; c++)
-            if (get_code(m, r, c))
+            if (dp_lut_code(m, r, c))
                 return dp_fail(err, errlen, "%s: row %d has code bits past its last column", name, r);
     }
     return 0;
@@ -170,6 +159,6 @@ void dp_lut_release(void *plan)
 
 void dp_lut_gemm(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy, const dp_exec *ex)
 {
-    DP_ASSERT((w->format == DP_FORMAT_LUT2 || w->format == DP_FORMAT_LUT4 || w->format == DP_FORMAT_LUT8) && w->plan);
+    DP_ASSERT(dp_lut_bits(w->format) && w->plan);
     dp_f32_gemm(w->plan, n, x, ldx, y, ldy, ex);
 }

@@ -16,17 +16,11 @@ void dp_ref_gemm_f32(const dp_matrix *w, int n, const float *x, size_t ldx, floa
 
 void dp_ref_gemm_lut(const dp_matrix *w, int n, const float *x, size_t ldx, float *y, size_t ldy)
 {
-    const int k = w->format == DP_FORMAT_LUT2 ? 2 : w->format == DP_FORMAT_LUT4 ? 4 : 8, kw = dp_matrix_words(w);
     const float *t = dp_lut_table(w);
-    const uint64_t *codes = (const uint64_t *)(t + (1 << k));
     for (int r = 0; r < w->rows; r++)
         for (int j = 0; j < n; j++) {
             double s = 0;
-            for (int c = 0; c < w->cols; c++) {
-                const uint64_t *blk = codes + ((size_t)r * kw + c / 64) * k;
-                const int bit = (c % 64) * k;
-                s += (double)t[(blk[bit / 64] >> (bit % 64)) & ((1u << k) - 1)] * x[(size_t)c * ldx + j];
-            }
+            for (int c = 0; c < w->cols; c++) s += (double)t[dp_lut_code(w, r, c)] * x[(size_t)c * ldx + j];
             y[(size_t)r * ldy + j] = (float)s;
         }
 }

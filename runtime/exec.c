@@ -130,12 +130,13 @@ static void conv_sample(const dp_exec *ex, rt_scratch *sc, const rt_layer *l, co
     affine(l, l->w.rows, (int)hw, y);
 }
 
-/* The executor a hook runs its kernels with: one image on one thread, as the engine's own
- * layers (nn_forward says why; the kernels give the same numbers on any thread count). */
-static dp_exec exec_for(const rt_model *rt, int batch)
+/* The executor a hook runs its kernels with: at most the model's threads as nn_forward has set
+ * them for this pass (one for one image: nn_forward says why; the kernels give the same numbers
+ * on any thread count). */
+static dp_exec exec_for(const rt_model *rt, const nn_model *m)
 {
     dp_exec ex = rt->ex;
-    if (batch == 1) ex.threads = 1;
+    if (m->threads > 0 && m->threads < ex.threads) ex.threads = m->threads;
     return ex;
 }
 
@@ -153,7 +154,7 @@ static void run_conv(void *ctx, nn_model *m, nn_node *n, const float *x0, const 
     const rt_layer *l = &rt->layer[n - m->nodes];
     nn_conv_geom g = nn_conv_geom_of(n);
     const dp_matrix *q = int8_of(l);
-    const dp_exec ex = exec_for(rt, batch);
+    const dp_exec ex = exec_for(rt, m);
     if (q) {   /* the whole batch in one int8 convolution, affine included */
         const dp_conv_shape sh = { batch, g.c, g.h, g.w, g.k, g.stride, g.pad };
         dp_int8_conv(q, &sh, x0, n->out, l->scale, l->shift, &ex);
@@ -166,7 +167,7 @@ static void run_conv(void *ctx, nn_model *m, nn_node *n, const float *x0, const 
     const int xnor = l->xw.payload != NULL;
     const float *x = xnor ? x0 : transformed(n, x0, batch, &xq_own);
     const size_t col_len = xnor ? 1 : k * hw;
-    if (threads == 1) {   /* one sample after another (one image always runs here: exec_for) */
+    if (threads == 1) {   /* one sample after another (one image always runs here: nn_forward) */
         float *col = checked_malloc(col_len * sizeof *col), *kcol = checked_malloc(hw * sizeof *kcol);
         for (int s = 0; s < batch; s++)
             conv_sample(&ex, &rt->ws, l, n, &g, x + (size_t)s * per_in, col, kcol, n->out + (size_t)s * per_out);
@@ -198,7 +199,7 @@ static void run_linear(void *ctx, nn_model *m, nn_node *n, const float *x0, cons
     const rt_layer *l = &rt->layer[n - m->nodes];
     int rows = l->w.rows, k = l->w.cols;
     const dp_matrix *q = int8_of(l);
-    const dp_exec ex = exec_for(rt, batch);
+    const dp_exec ex = exec_for(rt, m);
     if (q) {   /* the batch as it lies: samples are the matmul's rows */
         dp_int8_linear(q, batch, x0, n->out, l->scale, l->shift, &ex);
         return;
@@ -301,7 +302,7 @@ static int kbit_prepare(rt_layer *l, const nn_node *n, char *err, size_t errlen)
 {
     dp_head_int8 grid;
     const dp_format f = l->w.format;
-    if ((f != DP_FORMAT_LUT2 && f != DP_FORMAT_LUT4 && f != DP_FORMAT_LUT8) || !kbit_input_grid(n, &grid)) return 0;
+    if (!dp_lut_bits(f) || !kbit_input_grid(n, &grid)) return 0;
     const int levels = dp_lut_head(&l->w)->levels;
     const float *t = dp_lut_table(&l->w);
     double gap = levels > 1 ? INFINITY : fabs(t[0]) > 0 ? fabs(t[0]) : 1.0;
@@ -319,12 +320,8 @@ static int kbit_prepare(rt_layer *l, const nn_node *n, char *err, size_t errlen)
     const size_t nw = (size_t)l->w.rows * l->w.cols;
     float *w = malloc(nw * sizeof *w);
     if (!w) return snprintf(err, errlen, "out of memory"), -1;
-    dp_format_table[f].unpack(&l->w, w);
-    for (size_t j = 0; j < nw; j++) {
-        int i = 0;
-        while (t[i] != w[j]) i++;   /* unpack gives table entries */
-        w[j] = s * q[i];
-    }
+    for (int r = 0; r < l->w.rows; r++)
+        for (int c = 0; c < l->w.cols; c++) w[(size_t)r * l->w.cols + c] = s * q[dp_lut_code(&l->w, r, c)];
     int rc = dp_matrix_pack(&l->qw, DP_FORMAT_INT8, l->w.rows, l->w.cols, w, err, errlen) == 0 &&
              dp_int8_set_input(&l->qw, grid.x_scale, grid.x_zero, grid.x_qmax, err, errlen) == 0 ? 0 : -1;
     if (rc == 0) {   /* INT8 must hold s q exactly (its grid search finds s); else keep the fp32 path */

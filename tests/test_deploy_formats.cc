@@ -18,8 +18,8 @@ namespace {
 const int kShapes[][2] = { { 1, 1 }, { 3, 63 }, { 5, 64 }, { 2, 65 }, { 7, 127 }, { 4, 300 } };
 
 bool is_csr(int f) { return f == DP_FORMAT_CSR16 || f == DP_FORMAT_CSR32; }
-bool is_lut(int f) { return f == DP_FORMAT_LUT2 || f == DP_FORMAT_LUT4 || f == DP_FORMAT_LUT8; }
-int lut_bits(int f) { return f == DP_FORMAT_LUT2 ? 2 : f == DP_FORMAT_LUT4 ? 4 : 8; }
+bool is_lut(int f) { return dp_lut_bits(f) != 0; }
+int lut_bits(int f) { return dp_lut_bits(f); }
 bool is_pow2(int f) { return f == DP_FORMAT_POW2_4 || f == DP_FORMAT_POW2_8; }
 
 // Weights already in the format's value set (what a method's effective weights are).
