@@ -35,7 +35,7 @@ static void gp_str(rr_buf *b, const char *s)
     rr_puts(b, "\"");
 }
 
-static const char *label_of(const rr_group *g) { return g->is_baseline ? "fp32" : g->key; }
+static const char *label_of(const rr_group *g) { return g->label; }
 
 static int save(const char *dir, const char *name, const rr_buf *b, char *err, size_t errlen)
 {
@@ -266,15 +266,17 @@ static int write_compression(const model *m, rr_buf *scripts, char *err, size_t 
 }
 
 /* Bit-width sweep (harness sweep --set method.w_bits=...): top-1 against the weight bits, one
- * line per method and activation setting through its recipes: one "A=W" line for a method all of
- * whose recipes keep a_bits = w_bits, else one line per a_bits. Only lines through two or more
- * weight bit-widths are drawn; no figure is written when no method was swept. */
-typedef struct { const hx_recipe *r; int a; } sweep_point;   /* a: the line's activation bits, 0 = "A=W" */
+ * line per method key and activation setting through the recipes of its groups (one group per
+ * bit-width): one "A=W" line for a key all of whose recipes keep a_bits = w_bits, else one line
+ * per a_bits. Only lines through two or more weight bit-widths are drawn; no figure is written
+ * when no method was swept. */
+typedef struct { const hx_recipe *r; const char *key; int a; } sweep_point;   /* a: the line's A bits, 0 = "A=W" */
 
 static int cmp_sweep(const void *pa, const void *pb)
 {
     const sweep_point *x = pa, *y = pb;
-    if (x->r->group != y->r->group) return x->r->group < y->r->group ? -1 : 1;
+    int c = strcmp(x->key, y->key);
+    if (c) return c;
     if (x->a != y->a) return x->a < y->a ? -1 : 1;
     if (x->r->w.typical != y->r->w.typical) return x->r->w.typical < y->r->w.typical ? -1 : 1;
     return strcmp(x->r->label, y->r->label);
@@ -285,18 +287,20 @@ static int write_sweep(const model *m, rr_buf *scripts, char *err, size_t errlen
     hx_recipe *rs;
     int n = hx_plot_recipes(m->s, m->g0, m->g1, &rs);
     sweep_point *p = calloc((size_t)n + 1, sizeof *p);
-    char *a_is_w = malloc((size_t)(m->g1 - m->g0) + 1);   /* per method: every recipe keeps a = w */
-    if (!p || !a_is_w) abort();   /* reports are small */
-    memset(a_is_w, 1, (size_t)(m->g1 - m->g0) + 1);
-    for (int i = 0; i < n; i++) a_is_w[rs[i].group - m->g0] &= rs[i].a.typical == rs[i].w.typical;
-    for (int i = 0; i < n; i++) p[i] = (sweep_point){&rs[i], a_is_w[rs[i].group - m->g0] ? 0 : rs[i].a.typical};
-    free(a_is_w);
+    if (!p) abort();   /* reports are small */
+    for (int i = 0; i < n; i++) p[i] = (sweep_point){&rs[i], m->s->groups[rs[i].group].key, 0};
+    for (int i = 0; i < n; i++) {   /* a key's line is "A=W" when every recipe of the key keeps a = w */
+        int a_is_w = 1;
+        for (int k = 0; k < n; k++)
+            if (strcmp(p[k].key, p[i].key) == 0) a_is_w &= rs[k].a.typical == rs[k].w.typical;
+        p[i].a = a_is_w ? 0 : rs[i].a.typical;
+    }
     qsort(p, (size_t)n, sizeof *p, cmp_sweep);
     figure f;
     int lines = 0;
     for (int i = 0, j; i < n; i = j) {
         int widths = 1;
-        for (j = i + 1; j < n && p[j].r->group == p[i].r->group && p[j].a == p[i].a; j++)
+        for (j = i + 1; j < n && strcmp(p[j].key, p[i].key) == 0 && p[j].a == p[i].a; j++)
             widths += p[j].r->w.typical != p[j - 1].r->w.typical;
         if (widths < 2) continue;
         if (!lines) {
@@ -309,7 +313,7 @@ static int write_sweep(const model *m, rr_buf *scripts, char *err, size_t errlen
                              "set key outside right top vertical box noenhanced\nset bmargin\n");
         }
         char name[RR_KEY_MAX + 32], comment[RR_KEY_MAX + 128];
-        const char *method = label_of(&m->s->groups[p[i].r->group]);
+        const char *method = p[i].key;
         if (p[i].a) snprintf(name, sizeof name, "%s (A=%d)", method, p[i].a);
         else snprintf(name, sizeof name, "%s (A=W)", method);
         snprintf(comment, sizeof comment, "%s: label w_bits a_bits top1_mean top1_std seeds", name);
@@ -426,7 +430,7 @@ static int write_curves(const model *m, int skip_bad, rr_buf *scripts, char *err
                 continue;
             }
             if (n) {
-                char c[RR_KEY_MAX + 160];
+                char c[RR_KEY_MAX + 320];
                 snprintf(c, sizeof c, "run %s (%s, seed %d): epoch test_acc", r->run_id, label_of(g), r->seed);
                 fig_block(&f, c);
                 rr_puts(&f.dat, pts.s);

@@ -1,6 +1,7 @@
 /* results/reference.csv reader (see report_ref.h). */
 #include "harness/report_ref.h"
 #include <assert.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,15 +153,35 @@ void rf_free(rf_table *t)
     memset(t, 0, sizeof *t);
 }
 
-int rf_match(const rf_table *t, const char *key, const char *arch, const char *dataset)
+/* The row states these bits: a whole number in its w_bits / a_bits field equals them ("8 conv /
+ * 5 fc" states 8 and 5; "6 (5.1 after Huffman)" states 6, not 5); a field without one states
+ * nothing and is taken as matching. */
+static int bits_equal(const char *field, int bits)
+{
+    int stated = 0;
+    for (const char *p = field; *p;) {
+        if (!isdigit((unsigned char)*p)) { p++; continue; }
+        char *end;
+        long v = strtol(p, &end, 10);
+        int whole = *end != '.' && (p == field || p[-1] != '.');
+        if (whole && v == bits) return 1;
+        stated |= whole;
+        p = end;
+    }
+    return !stated;
+}
+
+int rf_match(const rf_table *t, const char *key, const char *arch, const char *dataset, int w_bits, int a_bits)
 {
     size_t bare = strcspn(key, ":");
-    for (int pass = 0; pass < 2; pass++)
+    /* exact key at the group's bits, exact key, bare name at the bits, bare name */
+    for (int pass = 0; pass < 4; pass++)
         for (int i = 0; i < t->n; i++) {
             const rf_row *r = &t->rows[i];
             if (strcmp(r->arch, arch) != 0 || strcmp(r->dataset, dataset) != 0) continue;
-            if (pass == 0 ? strcmp(r->method, key) == 0
-                          : key[bare] && strlen(r->method) == bare && strncmp(r->method, key, bare) == 0)
+            if (pass % 2 == 0 && !(bits_equal(r->w_bits, w_bits) && bits_equal(r->a_bits, a_bits))) continue;
+            if (pass < 2 ? strcmp(r->method, key) == 0
+                         : key[bare] && strlen(r->method) == bare && strncmp(r->method, key, bare) == 0)
                 return i;
         }
     return -1;

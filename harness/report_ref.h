@@ -28,9 +28,10 @@ typedef struct rf_table { rf_row *rows; int n; } rf_table;
 /* 0 = ok; errors name the file, the line and the column. */
 int rf_load(const char *path, rf_table *, char *err, size_t errlen);
 void rf_free(rf_table *);
-/* The first row for a run group: exact method key, else (for key "m:mode") a row whose
- * method is the bare "m". -1 if none. */
-int rf_match(const rf_table *, const char *key, const char *arch, const char *dataset);
+/* The row for a run group on (arch, dataset): exact method key, else (for key "m:mode") a row
+ * whose method is the bare "m"; within each, first a row stating the group's typical W/A bits
+ * (or no bits), then any. -1 if none. */
+int rf_match(const rf_table *, const char *key, const char *arch, const char *dataset, int w_bits, int a_bits);
 /* Mark shown next to a reported number: "" (confirmed), "*" (unconfirmed or partly), "†" (secondary). */
 const char *rf_mark(rf_confirmed);
 

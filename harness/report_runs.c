@@ -256,6 +256,8 @@ static int cmp_group(const void *pa, const void *pb)
     if (c == 0) c = strcmp(a->arch, b->arch);
     if (c == 0) c = b->is_baseline - a->is_baseline;
     if (c == 0) c = strcmp(a->key, b->key);
+    if (c == 0) c = (a->w.typical > b->w.typical) - (a->w.typical < b->w.typical);
+    if (c == 0) c = (a->a.typical > b->a.typical) - (a->a.typical < b->a.typical);
     return c;
 }
 
@@ -301,7 +303,8 @@ static void make_groups(rr_set *s)
         const rr_run *r = &s->runs[i];
         int g = 0;
         while (g < s->n_groups && !(strcmp(s->groups[g].key, r->key) == 0 && strcmp(s->groups[g].arch, r->arch) == 0 &&
-                                     strcmp(s->groups[g].dataset, r->dataset) == 0))
+                                     strcmp(s->groups[g].dataset, r->dataset) == 0 &&
+                                     s->groups[g].w.typical == r->w.typical && s->groups[g].a.typical == r->a.typical))
             g++;
         rr_group *G = &s->groups[g];
         if (g == s->n_groups) {
@@ -353,6 +356,14 @@ static void make_groups(rr_set *s)
     qsort(s->groups, (size_t)s->n_groups, sizeof *s->groups, cmp_group);
     for (int g = 0; g < s->n_groups; g++) {
         rr_group *G = &s->groups[g];
+        /* a key with several bit-width rows on one model (a sweep) names its bits in figures */
+        int shared = 0;
+        for (int h = 0; h < s->n_groups; h++)
+            shared |= h != g && strcmp(s->groups[h].key, G->key) == 0 && strcmp(s->groups[h].arch, G->arch) == 0 &&
+                      strcmp(s->groups[h].dataset, G->dataset) == 0;
+        if (G->is_baseline) snprintf(G->label, sizeof G->label, "fp32");
+        else if (shared) snprintf(G->label, sizeof G->label, "%s W%dA%d", G->key, G->w.typical, G->a.typical);
+        else snprintf(G->label, sizeof G->label, "%s", G->key);
         G->baseline = -1;
         for (int h = 0; h < s->n_groups; h++)
             if (s->groups[h].is_baseline && strcmp(s->groups[h].arch, G->arch) == 0 &&

@@ -1,5 +1,6 @@
 /* Finished runs read back for reports (harness table / plot): every <dir>/<run>/result.json,
- * grouped by (arch, dataset, method key) with mean ± std over seeds.
+ * grouped by (arch, dataset, method key, typical W and A bits) with mean ± std over seeds: a
+ * bit-width sweep of one method is one row per bit-width.
  *
  * A row is meant to hold seeds of one config run by one code: each run's recipe hash (the config
  * hash without the seed) and code version are read, and a group that mixes several is flagged.
@@ -50,6 +51,7 @@ typedef struct rr_stat { double mean, std; int n; } rr_stat;   /* std: sample (n
 
 typedef struct rr_group {
     char key[RR_KEY_MAX], method[RR_NAME_MAX], title[RR_NAME_MAX];
+    char label[RR_KEY_MAX + 24];   /* figures' name: "fp32", the key, or "key W2A2" where a model has the key at several bits */
     char arch[RR_NAME_MAX], dataset[RR_NAME_MAX];
     int is_baseline;      /* method "none" */
     int baseline;         /* index of the (arch, dataset, none) group, or -1 */
@@ -58,7 +60,7 @@ typedef struct rr_group {
     int n_packed;         /* runs whose bytes are stored bytes (< n_runs: some fell back to bytes_bits) */
     int n_agreed;         /* runs whose result.json holds the packed model's agreement */
     double agree_differ, agree_images;   /* summed over those runs */
-    rr_bits w, a;         /* of the group's first run */
+    rr_bits w, a;         /* of the group's first run (typical bits are the same for all) */
     int epochs_min, epochs_max;  /* differ: the group mixes recipes (a note says so) */
     int n_recipes, n_code_versions;   /* distinct values over the runs ("" counts): > 1 is flagged */
     rr_stat speedup[HX_SPEED_COUNT], speed_acc;   /* over the runs with a speedup.json (n = their count) */
@@ -67,7 +69,7 @@ typedef struct rr_group {
 
 typedef struct rr_set {
     rr_run *runs; int n_runs;
-    rr_group *groups; int n_groups;   /* sorted by dataset, arch, baseline first, key */
+    rr_group *groups; int n_groups;   /* sorted by dataset, arch, baseline first, key, W bits, A bits */
     int n_unfinished;                 /* run folders without result.json */
     int n_skipped;                    /* bad result.json left out (skip_bad) */
     int n_speed_skipped;              /* bad speedup.json left out, its run kept (skip_bad) */

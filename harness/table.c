@@ -28,8 +28,9 @@ static const char *const notes[] = {
     "accounting instead. Size by bit-widths: weights × their bits plus the method's overheads (codebooks, indices, "
     "scales), the figure a paper computes. Compression × = fp32 bytes / Size. MACs: multiply-accumulates needed "
     "per image over the dense count.",
-    "Method keys are name[:mode] (mode from the run's config.ini [method] mode); published rows match on key, "
-    "arch and dataset (a bare name also matches any mode).",
+    "Method keys are name[:mode] (mode from the run's config.ini [method] mode); a row holds one key at one "
+    "W / A setting (a bit-width sweep is a row per setting); published rows match on key, arch and dataset (a bare "
+    "name also matches any mode), the row stating the same W / A bits first.",
     "* unconfirmed or partly unconfirmed number; † secondary transcription (see results/reference.csv, notes).",
     "Speedup × b64 / b1: images/s of the run's model.packed.h5 through the packed kernels over its model.h5 in "
     "fp32, ratio of the medians over the repetitions, at batch 64 (throughput) / batch 1 (latency, one image on one "
@@ -318,7 +319,7 @@ void hx_table_render(const rr_set *s, const rf_table *ref, hx_table_format fmt, 
     char *used = calloc((size_t)ref->n + 1, 1);
     for (int i = 0; i < s->n_groups; i++) {
         const rr_group *g = &s->groups[i];
-        match[i] = g->is_baseline ? -1 : rf_match(ref, g->key, g->arch, g->dataset);
+        match[i] = g->is_baseline ? -1 : rf_match(ref, g->key, g->arch, g->dataset, g->w.typical, g->a.typical);
         if (match[i] >= 0) used[match[i]] = 1;
     }
     if (fmt == HX_TABLE_CSV) {

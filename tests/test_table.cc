@@ -213,6 +213,46 @@ TEST_F(Table, FlagsRowsWhoseSeedsDifferInConfigOrCode)
     EXPECT_NE(md.find("averages runs of 2 code versions"), std::string::npos) << md;
 }
 
+/* A bit-width sweep of one method: one row per W/A setting, each its own seeds, none flagged. */
+TEST_F(Table, SweepIsOneRowPerBitWidth)
+{
+    std::string dir = root + "/sweep";
+    mkdir(dir.c_str(), 0777);
+    fx_run r;
+    r.method = "dorefa";
+    const int bits[3] = {8, 2, 4};
+    for (int i = 0; i < 6; i++) {
+        int b = bits[i % 3];
+        r.id = "dorefa-w" + std::to_string(b) + "-" + std::to_string(i);
+        r.seed = 1 + i / 3;
+        r.acc = 90.0 + b / 4.0 + i / 3;
+        r.recipe = "d" + std::to_string(b);
+        r.layers = {{"conv1", 32, 32, 500}, {"fc1", b, b, 4000}};
+        fx_write_run(dir, r);
+    }
+    std::string csv = run_table({"--runs", dir, "--ref", ref, "--format", "csv"});
+    auto head = split(csv.substr(0, csv.find('\n')), ',');
+    size_t w = 0, acc = 0, seeds = 0;
+    for (size_t i = 0; i < head.size(); i++) {
+        if (head[i] == "w_bits") w = i;
+        if (head[i] == "top1_mean") acc = i;
+        if (head[i] == "seeds") seeds = i;
+    }
+    ASSERT_TRUE(w && acc && seeds) << csv;
+    std::vector<std::vector<std::string>> rows;
+    for (size_t p = csv.find("run,lenet5,mnist,dorefa,"); p != std::string::npos;
+         p = csv.find("run,lenet5,mnist,dorefa,", p + 1))
+        rows.push_back(split(csv.substr(p, csv.find('\n', p) - p), ','));
+    ASSERT_EQ(rows.size(), 3u) << csv;
+    const char *want_w[3] = {"2", "4", "8"};
+    for (int i = 0; i < 3; i++) {
+        EXPECT_EQ(rows[i][w], std::string(want_w[i]) + " (fp first)") << csv;
+        EXPECT_EQ(rows[i][seeds], "2") << csv;
+        EXPECT_DOUBLE_EQ(std::stod(rows[i][acc]), 90.5 + std::stoi(want_w[i]) / 4.0);
+    }
+    EXPECT_EQ(run_table({"--runs", dir, "--ref", ref}).find("Warning"), std::string::npos);
+}
+
 TEST_F(Table, CsvHasRawNumbersForRunsAndReportedOnlyRows)
 {
     std::string csv = run_table({"--runs", runs, "--ref", ref, "--format", "csv"});
@@ -303,11 +343,39 @@ TEST(Reference, BareMethodRowMatchesAnyModeButExactWins)
         snprintf(r.dataset, sizeof r.dataset, "cifar10");
     }
     rf_table t = {rows, 2};
-    EXPECT_EQ(rf_match(&t, "deepshift:ps", "resnet20", "cifar10"), 1);
-    EXPECT_EQ(rf_match(&t, "deepshift:q", "resnet20", "cifar10"), 0);
-    EXPECT_EQ(rf_match(&t, "deepshift", "resnet20", "cifar10"), 0);
-    EXPECT_EQ(rf_match(&t, "deepshift:q", "resnet32", "cifar10"), -1);
-    EXPECT_EQ(rf_match(&t, "deep", "resnet20", "cifar10"), -1);
+    EXPECT_EQ(rf_match(&t, "deepshift:ps", "resnet20", "cifar10", 6, 32), 1);
+    EXPECT_EQ(rf_match(&t, "deepshift:q", "resnet20", "cifar10", 6, 32), 0);
+    EXPECT_EQ(rf_match(&t, "deepshift", "resnet20", "cifar10", 6, 32), 0);
+    EXPECT_EQ(rf_match(&t, "deepshift:q", "resnet32", "cifar10", 6, 32), -1);
+    EXPECT_EQ(rf_match(&t, "deep", "resnet20", "cifar10", 6, 32), -1);
+}
+
+/* A sweep's rows each meet the published row of their own bits, before any other of the key. */
+TEST(Reference, RowAtTheGroupsBitsWins)
+{
+    rf_row rows[3] = {};
+    const char *w[3] = {"1", "2", "8 (G8)"}, *a[3] = {"2", "2", "8"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(rows[i].method, sizeof rows[i].method, "dorefa");
+        snprintf(rows[i].arch, sizeof rows[i].arch, "lenet5");
+        snprintf(rows[i].dataset, sizeof rows[i].dataset, "mnist");
+        snprintf(rows[i].w_bits, sizeof rows[i].w_bits, "%s", w[i]);
+        snprintf(rows[i].a_bits, sizeof rows[i].a_bits, "%s", a[i]);
+    }
+    rf_table t = {rows, 3};
+    EXPECT_EQ(rf_match(&t, "dorefa", "lenet5", "mnist", 2, 2), 1);
+    EXPECT_EQ(rf_match(&t, "dorefa", "lenet5", "mnist", 8, 8), 2);
+    EXPECT_EQ(rf_match(&t, "dorefa", "lenet5", "mnist", 4, 4), 0) << "no row at 4 bits: the key's first";
+    rows[0].w_bits[0] = rows[0].a_bits[0] = 0;   /* a row stating no bits matches any */
+    EXPECT_EQ(rf_match(&t, "dorefa", "lenet5", "mnist", 4, 4), 0);
+    snprintf(rows[0].w_bits, sizeof rows[0].w_bits, "8 conv / 5 fc");   /* each number is stated */
+    snprintf(rows[0].a_bits, sizeof rows[0].a_bits, "32");
+    snprintf(rows[1].w_bits, sizeof rows[1].w_bits, "6 (5.1 after Huffman)");
+    snprintf(rows[1].a_bits, sizeof rows[1].a_bits, "32");
+    EXPECT_EQ(rf_match(&t, "dorefa", "lenet5", "mnist", 5, 32), 0);
+    EXPECT_EQ(rf_match(&t, "dorefa", "lenet5", "mnist", 6, 32), 1);
+    rows[0].w_bits[0] = 0;
+    EXPECT_EQ(rf_match(&t, "dorefa", "lenet5", "mnist", 5, 32), 0) << "5.1 is not a whole 5";
 }
 
 /* The project's own reference file parses and its Δ agrees with top-1 minus baseline. */
