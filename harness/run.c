@@ -2,6 +2,7 @@
 #include "harness/run.h"
 #include "harness/packed_eval.h"
 #include "harness/packed_file.h"
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +60,9 @@ typedef struct runner {
     int saved_round, saved_epoch;   /* position of model.h5 on disk (-1: none from this run) */
     round_stats rs;
     int finished;              /* every round ended (and the method's finish ran): model.h5 is final */
+    mt_footprint *final_fp;    /* the finished model's footprint, kept in its checkpoint for the report */
+    int resumed_final;         /* resumed from a finished checkpoint: only the report is due */
+    nn_model *setup_model;     /* the model the method set up, kept for its state when resumed_final */
 } runner;
 
 static double now_s(void)
@@ -357,6 +361,87 @@ static int train_epoch(runner *r, int round, int epoch, double *train_loss, doub
     return 0;
 }
 
+/* A footprint's layers as result.json and the checkpoint's runner state write them. */
+static void put_fp_layers(json_w *j, const mt_footprint *fp)
+{
+    json_arr_begin(j, "layers");
+    for (int i = 0; i < fp->n_layers; i++) {
+        const mt_layer_fp *l = &fp->layers[i];
+        json_obj_begin(j, NULL);
+        json_str(j, "name", l->name);
+        json_int(j, "w_bits", l->w_bits);
+        json_int(j, "a_bits", l->a_bits);
+        json_int(j, "weights", (long long)l->n_weights);
+        json_int(j, "nonzero", (long long)l->nonzero);
+        json_num(j, "bytes", l->bytes);
+        json_num(j, "macs_dense", l->macs_dense);
+        json_num(j, "macs_needed", l->macs_needed);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+}
+
+/* The finished model's footprint in the runner state: the method's account needs its training
+ * state, which a finished checkpoint no longer holds, so a report resumed from it reads this. */
+static void put_final_fp(json_w *j, const mt_footprint *fp)
+{
+    json_obj_begin(j, "final_footprint");
+    json_num(j, "bytes_fp32", fp->bytes_fp32);
+    json_num(j, "bytes", fp->bytes);
+    put_fp_layers(j, fp);
+    json_arr_begin(j, "extras");
+    for (int i = 0; i < fp->n_extras; i++) {
+        json_obj_begin(j, NULL);
+        json_str(j, "key", fp->extra_key[i]);
+        json_num(j, "value", fp->extra_val[i]);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_obj_end(j);
+}
+
+/* Reads put_final_fp back: a new footprint, or NULL when the state has none (or a broken one). */
+static mt_footprint *get_final_fp(const char *text)
+{
+    int nl, ne;
+    if (json_get_count(text, "final_footprint.layers", &nl) != JSON_OK || nl > MT_MAX_LAYERS ||
+        json_get_count(text, "final_footprint.extras", &ne) != JSON_OK || ne > MT_MAX_EXTRAS)
+        return NULL;
+    mt_footprint *fp = calloc(1, sizeof *fp);
+    if (!fp) return NULL;
+    fp->n_layers = nl;
+    fp->n_extras = ne;
+    int bad = json_get_num(text, "final_footprint.bytes_fp32", &fp->bytes_fp32) != JSON_OK ||
+              json_get_num(text, "final_footprint.bytes", &fp->bytes) != JSON_OK;
+    char key[96];
+    for (int i = 0; i < nl && !bad; i++) {
+        mt_layer_fp *l = &fp->layers[i];
+        const struct { const char *name; double *d; int *i; size_t *z; } f[] = {
+            {"w_bits", NULL, &l->w_bits, NULL}, {"a_bits", NULL, &l->a_bits, NULL}, {"weights", NULL, NULL, &l->n_weights},
+            {"nonzero", NULL, NULL, &l->nonzero}, {"bytes", &l->bytes, NULL, NULL},
+            {"macs_dense", &l->macs_dense, NULL, NULL}, {"macs_needed", &l->macs_needed, NULL, NULL},
+        };
+        snprintf(key, sizeof key, "final_footprint.layers.%d.name", i);
+        bad |= json_get_str(text, key, l->name, sizeof l->name) != JSON_OK;
+        for (size_t k = 0; k < sizeof f / sizeof *f && !bad; k++) {
+            double v;
+            snprintf(key, sizeof key, "final_footprint.layers.%d.%s", i, f[k].name);
+            bad |= json_get_num(text, key, &v) != JSON_OK;
+            if (f[k].d) *f[k].d = v;
+            else if (f[k].i) *f[k].i = (int)v;
+            else *f[k].z = (size_t)v;
+        }
+    }
+    for (int i = 0; i < ne && !bad; i++) {
+        snprintf(key, sizeof key, "final_footprint.extras.%d.key", i);
+        bad |= json_get_str(text, key, fp->extra_key[i], sizeof fp->extra_key[i]) != JSON_OK;
+        snprintf(key, sizeof key, "final_footprint.extras.%d.value", i);
+        bad |= json_get_num(text, key, &fp->extra_val[i]) != JSON_OK;
+    }
+    if (bad) { free(fp); return NULL; }
+    return fp;
+}
+
 /* The runner's own state beside the model: the best so far, the time spent, the round in
  * progress (its plan and results so far) and whether the method's finish ran. */
 static char *state_json(const runner *r)
@@ -376,6 +461,7 @@ static char *state_json(const runner *r)
     json_int(&j, "round_min_val_epoch", r->rs.min_val_epoch);
     json_num(&j, "round_last_acc", r->rs.last);
     json_int(&j, "finished", r->finished);
+    if (r->final_fp) put_final_fp(&j, r->final_fp);
     json_obj_end(&j);
     char *text = strdup(json_text(&j));
     json_free(&j);
@@ -402,6 +488,8 @@ static void load_state_json(runner *r, const char *text)
         else if (keys[k].i) *keys[k].i = (int)v;
         else *keys[k].l = (long)v;
     }
+    free(r->final_fp);
+    r->final_fp = r->finished ? get_final_fp(text) : NULL;
 }
 
 static int save_checkpoint(runner *r, int round, int epoch, char *err, size_t errlen)
@@ -435,11 +523,11 @@ static int save_checkpoint(runner *r, int round, int epoch, char *err, size_t er
 /* Why a method run cannot continue from its checkpoint, or NULL. */
 static const char *unresumable(const runner *r)
 {
-    if (r->cfg.method->post_training)
+    if (r->finished && !r->final_fp)   /* a checkpoint of an older harness */
+        return "finished training (model.h5 is its final model, the rounds' ends and finish ran), but its "
+               "checkpoint holds no footprint for the missing report: run it again with --rerun";
+    if (r->cfg.method->post_training && !r->finished)
         return "trains nothing, so it saves no epoch to continue from; run it again with --rerun";
-    if (r->finished)
-        return "finished training (model.h5 is its final model, the rounds' ends and finish ran); only "
-               "the report is missing: run it again with --rerun";
     return NULL;
 }
 
@@ -476,12 +564,23 @@ static int resume_from(runner *r, int *start_round, int *start_epoch, char *err,
         snprintf(err, errlen, "--resume: %s was written by a different config (hash %s, this config %s)",
                  r->ckpt_path, meta.config_hash, r->hash);
         rc = -1;
-    } else if (meta.round >= r->mt.n_rounds || meta.epoch >= r->mt.round_epochs || r->mt.round_epochs > CKPT_MAX_EPOCHS) {
+    } else if (!r->finished &&
+               (meta.round >= r->mt.n_rounds || meta.epoch >= r->mt.round_epochs || r->mt.round_epochs > CKPT_MAX_EPOCHS)) {
         snprintf(err, errlen, "--resume: %s is at round %d epoch %d, but this config runs %d round(s) of %d epochs",
                  r->ckpt_path, meta.round + 1, meta.epoch + 1, r->mt.n_rounds, r->mt.round_epochs);
         rc = -1;
     }
-    if (rc == 0 && r->cfg.method) {
+    if (rc == 0 && r->finished) {
+        /* Only the report is due: it reads the final model as saved (a method's may have lost
+         * filters or had its transforms baked in) and the footprint saved with it. The set-up
+         * model stays alive for the method's state until the end. */
+        r->setup_model = r->model;
+        r->model = m;
+        r->mt.model = m;
+        r->resumed_final = 1;
+        nn_model_set_threads(m, r->cfg.threads);
+        nn_model_reserve(m, r->cfg.eval_batch);
+    } else if (rc == 0 && r->cfg.method) {
         /* The set-up model keeps what the method attached to it; the checkpoint's values go into it. */
         ckm_source src = {r->cfg.method, &r->mt, r->mstate};
         if (ckm_restore_model(r->model, m, r->ckpt_path, err, errlen) != 0 ||
@@ -507,15 +606,16 @@ static int resume_from(runner *r, int *start_round, int *start_epoch, char *err,
     r->mt.step = meta.step;
     char mpath[PATH_MAX + 16];
     snprintf(mpath, sizeof mpath, "%s/metrics.csv", r->run_dir);
-    if (hx_metrics_load(&r->metrics, mpath, meta.round, meta.epoch, err, errlen) != 0) {
+    if (hx_metrics_load(&r->metrics, mpath, r->finished ? INT_MAX : meta.round, meta.epoch, err, errlen) != 0) {
         ckpt_meta_free(&meta);
         return -1;
     }
-    *start_round = r->finished ? r->mt.n_rounds : meta.round;   /* a plain run: just the report */
+    *start_round = r->finished ? r->mt.n_rounds : meta.round;   /* finished: just the report */
     *start_epoch = meta.epoch + 1;
     r->saved_round = meta.round;
     r->saved_epoch = meta.epoch;
-    fprintf(r->log, "resuming %s after round %d epoch %d\n", r->run_id, meta.round + 1, meta.epoch + 1);
+    if (r->resumed_final) fprintf(r->log, "resuming %s: training had finished, writing its report\n", r->run_id);
+    else fprintf(r->log, "resuming %s after round %d epoch %d\n", r->run_id, meta.round + 1, meta.epoch + 1);
     ckpt_meta_free(&meta);
     return 0;
 }
@@ -561,21 +661,7 @@ static int write_result(runner *r, double final_acc, double final_loss, double w
     for (int i = 0; i < fp->n_layers; i++) { md += fp->layers[i].macs_dense; mn += fp->layers[i].macs_needed; }
     json_num(&j, "macs_dense", md);
     json_num(&j, "macs_needed", mn);
-    json_arr_begin(&j, "layers");
-    for (int i = 0; i < fp->n_layers; i++) {
-        const mt_layer_fp *l = &fp->layers[i];
-        json_obj_begin(&j, NULL);
-        json_str(&j, "name", l->name);
-        json_int(&j, "w_bits", l->w_bits);
-        json_int(&j, "a_bits", l->a_bits);
-        json_int(&j, "weights", (long long)l->n_weights);
-        json_int(&j, "nonzero", (long long)l->nonzero);
-        json_num(&j, "bytes", l->bytes);
-        json_num(&j, "macs_dense", l->macs_dense);
-        json_num(&j, "macs_needed", l->macs_needed);
-        json_obj_end(&j);
-    }
-    json_arr_end(&j);
+    put_fp_layers(&j, fp);
     json_obj_begin(&j, "extra");
     for (int i = 0; i < fp->n_extras; i++) json_num(&j, fp->extra_key[i], fp->extra_val[i]);
     json_obj_end(&j);
@@ -683,6 +769,8 @@ static void runner_free(runner *r)
     if (r->cfg.method && r->cfg.method->free_state && r->mstate) r->cfg.method->free_state(r->mstate);
     nn_optim_free(&r->optim);
     nn_model_free(r->model);
+    nn_model_free(r->setup_model);
+    free(r->final_fp);
     ds_split_free(&r->val);
     ds_free(&r->ds);
     hx_metrics_free(&r->metrics);
@@ -759,7 +847,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
         rc = train_all(r, start_round, start_epoch, err, errlen);
         r->finished = rc == 0;
     }
-    if (rc == 0 && r->cfg.method && r->cfg.method->finish) {
+    if (rc == 0 && r->cfg.method && r->cfg.method->finish && !r->resumed_final) {
         char msg[1024];
         if (r->cfg.method->finish(&r->mt, r->mstate, msg, sizeof msg) != 0) {
             snprintf(err, errlen, "method %s: finish: %s", r->cfg.method->name, msg);
@@ -771,9 +859,12 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
         double final_loss;
         double final_acc = hx_evaluate(r->model, &r->ds, &r->ds.test, 0, r->cfg.eval_batch, &final_loss);
         if (r->best_acc < 0) { r->best_acc = final_acc; r->best_epoch = -1; }   /* no epoch evaluated (ptq) */
-        mt_footprint *fp = calloc(1, sizeof *fp);
-        mt_footprint_dense(r->model, fp);
-        if (r->cfg.method && r->cfg.method->account) r->cfg.method->account(&r->mt, r->mstate, fp);
+        if (!r->final_fp) {   /* kept in the checkpoint below, for a report resumed from it */
+            r->final_fp = calloc(1, sizeof *r->final_fp);
+            mt_footprint_dense(r->model, r->final_fp);
+            if (r->cfg.method && r->cfg.method->account) r->cfg.method->account(&r->mt, r->mstate, r->final_fp);
+        }
+        const mt_footprint *fp = r->final_fp;
         double wall = now_s() - t0;
         rc = save_checkpoint(r, r->mt.n_rounds - 1, r->mt.round_epochs > 0 ? r->mt.round_epochs - 1 : 0, err, errlen);
         if (rc == 0 && r->metrics.n == 0) {     /* no epoch ran (ptq): the header alone marks the record */
@@ -825,7 +916,6 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
             res->wall_s = wall;
             res->train_images_per_s = r->train_seconds > 0 ? r->train_images / r->train_seconds : 0;
         }
-        free(fp);
     }
     runner_free(r);
     return rc;
