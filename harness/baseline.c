@@ -8,11 +8,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include "base/fileio.h"
+#include "base/json.h"
 #include "harness/checkpoint.h"
 #include "harness/roots.h"
 #include "harness/run.h"
@@ -55,6 +57,17 @@ static int cache_from(const char *src, const char *dir, const char *cache, char 
     return rc;
 }
 
+/* final_acc of a finished run's result.json (NAN if unreadable). */
+static double recorded_acc(const char *run_dir)
+{
+    char path[PATH_MAX + 16], err[256], *text = NULL;
+    snprintf(path, sizeof path, "%s/result.json", run_dir);
+    double acc = NAN;
+    if (json_load(path, 1u << 22, &text, err, sizeof err) == 0) json_get_num(text, "final_acc", &acc);
+    free(text);
+    return acc;
+}
+
 typedef struct where { char hash[17], dir[PATH_MAX], cache[2 * PATH_MAX], run_id[OPT_STR_MAX + 32], run_dir[PATH_MAX]; } where;
 
 /* Holding the cache's lock: the cached model, else the finished run's (copied to the cache),
@@ -73,14 +86,26 @@ static nn_model *cached_or_trained(const char *path, const where *w, const nn_mo
         char set[64];
         snprintf(set, sizeof set, "run.threads=%d", threads);
         const char *sets[] = {set};
-        /* Not finished with its model (else it would be reused above): an interrupted or damaged
-         * folder of the baseline's run, or a record without its model, is cleared and trained again. */
-        hx_run_opts o = {.sets = sets, .n_sets = 1, .log = log, .rerun = 1, .pretrained = start};
+        /* Not finished with its model (else it would be reused above). A finished record without
+         * its model (results/ keeps records, not models) stays as it is: the model is trained again
+         * in a folder of the cache's, and a record that differs from it is said (another machine's
+         * BLAS kernels, another code). An interrupted or damaged folder is cleared and trained again. */
+        double recorded = NAN;
+        int keep = hx_run_dir_finished(w->run_dir, w->run_id, w->hash, NULL, NULL, 0);
+        char retrain[PATH_MAX + 16];
+        snprintf(retrain, sizeof retrain, "%s/retrained", w->dir);
+        if (keep) recorded = recorded_acc(w->run_dir);
+        hx_run_opts o = {.sets = sets, .n_sets = 1, .log = log, .rerun = 1, .pretrained = start,
+                         .runs_dir = keep ? retrain : NULL};
         hx_run_result res;
         if (hx_run(path, &o, &res, err, errlen) != 0) return NULL;
         snprintf(src, sizeof src, "%s/model.h5", res.run_dir);
         if (cache_from(src, w->dir, w->cache, err, errlen) != 0) return NULL;
         if (log) fprintf(log, "baseline cached: %s (%.2f%% test accuracy)\n", w->cache, res.final_acc);
+        if (keep && res.final_acc != recorded)
+            fprintf(log ? log : stderr, "baseline %s: note: the model trained here scores %.2f%%, its record %s/result.json "
+                    "says %.2f%% (kept): runs starting from it start from this model\n", path, res.final_acc,
+                    w->run_dir, recorded);
     } else if (log) {
         fprintf(log, "baseline: %s (cached)\n", w->cache);
     }

@@ -202,10 +202,11 @@ void hx_run_locate(const hx_config *c, char hash[17], char *run_id, size_t id_le
     snprintf(run_dir, dir_len, "%s/runs/%s", hx_results_root(), run_id);
 }
 
-static int setup(runner *r, rd_mode mode, char *err, size_t errlen)
+static int setup(runner *r, rd_mode mode, const char *runs_dir, char *err, size_t errlen)
 {
     hx_config *c = &r->cfg;
     hx_run_locate(c, r->hash, r->run_id, sizeof r->run_id, r->run_dir, sizeof r->run_dir);
+    if (runs_dir) snprintf(r->run_dir, sizeof r->run_dir, "%s/%s", runs_dir, r->run_id);
     snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/model.h5", r->run_dir);
     if (hx_run_dir_take(&r->dir, r->run_dir, r->run_id, r->hash, mode, err, errlen) != 0) return -1;
     if (r->dir.reuse) return 0;   /* finished already: hx_run reads its result */
@@ -831,7 +832,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
     /* resume with reuse (seeds, suites, sweeps): finished runs reused, interrupted ones continued */
     rd_mode mode = o->rerun ? RD_RERUN : o->resume && o->reuse ? RD_CONTINUE : o->resume ? RD_RESUME
                  : o->reuse ? RD_REUSE : RD_START;
-    int rc = setup(r, mode, err, errlen);
+    int rc = setup(r, mode, o->runs_dir, err, errlen);
     if (rc != 0) hx_run_dir_release(&r->dir, 1);
     else if (r->dir.reuse) {
         rc = report_reused(r, res, err, errlen);

@@ -17,6 +17,7 @@ typedef struct hx_run_opts {
     const nn_model *pretrained;            /* the trained baseline when the config names [model] pretrained
                                               (resolved by the caller: harness/experiment.h); only
                                               its parameters and state are copied */
+    const char *runs_dir;                  /* folder the run folder goes in (NULL: <results>/runs) */
 } hx_run_opts;
 
 typedef struct hx_run_result {

@@ -77,6 +77,26 @@ TEST_F(Baseline, TrainedOnceCachedThenReused)
     nn_model_free(b);
 }
 
+// A committed record (result.json, no model.h5, as results/ keeps them on a fresh clone): the
+// model is trained again for the cache in a folder of its own, and the record is left as it is.
+TEST_F(Baseline, RecordWithoutItsModelIsKept)
+{
+    experiment(method_ini, 0);
+    std::string cache = cached();
+    std::string hash = cache.substr(cache.rfind('-') + 1, 16);   // <arch>-<dataset>-<config hash>.h5
+    std::string run_dir = ws.root + "/results/runs/base-" + hash;
+    std::string record = rw_slurp(run_dir + "/result.json");
+    ASSERT_FALSE(record.empty()) << run_dir;
+    ASSERT_EQ(0, unlink(cache.c_str()));
+    ASSERT_EQ(0, unlink((run_dir + "/model.h5").c_str()));
+    std::string log = experiment(method_ini, 1);
+    EXPECT_NE(log.find("is not cached yet: training it once"), std::string::npos) << log;
+    EXPECT_EQ(cached(), cache);
+    EXPECT_EQ(rw_slurp(run_dir + "/result.json"), record) << "the record was rewritten";
+    EXPECT_NE(access((run_dir + "/model.h5").c_str(), F_OK), 0) << "trained into the record's folder";
+    EXPECT_EQ(access((ws.root + "/results/baselines/retrained/base-" + hash + "/model.h5").c_str(), F_OK), 0) << log;
+}
+
 TEST_F(Baseline, FinishedRunIsRefusedWithoutTouchingTheBaseline)
 {
     experiment(method_ini, 0);
