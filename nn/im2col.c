@@ -19,8 +19,11 @@ static void valid_span(const nn_conv_geom *g, int kj, int *lo, int *hi)
     *lo = a; *hi = b;
 }
 
-/* Short rows (a feature map's width): fixed 8-float moves (the last one overlapping) that the
- * compiler inlines, instead of a memcpy call per row; add_s1 vectorizes on restrict pointers. */
+/* Short rows (a feature map's width, 8 to 32 floats): moved in 8-float vectors (the copy's last
+ * one overlapping). GCC's loop distribution, which would make each row's copy a memmove call,
+ * is off for this file (CMakeLists.txt). */
+typedef float f8 __attribute__((vector_size(32), aligned(4), may_alias));
+
 static inline void copy_s1(float *restrict d, const float *restrict src, int n)
 {
     if (n < 8) {
@@ -28,12 +31,14 @@ static inline void copy_s1(float *restrict d, const float *restrict src, int n)
         return;
     }
     int o = 0;
-    for (; o + 8 <= n; o += 8) memcpy(d + o, src + o, 8 * sizeof(float));
-    if (o < n) memcpy(d + n - 8, src + n - 8, 8 * sizeof(float));
+    for (; o + 8 <= n; o += 8) *(f8 *)(d + o) = *(const f8 *)(src + o);
+    if (o < n) *(f8 *)(d + n - 8) = *(const f8 *)(src + n - 8);
 }
 static inline void add_s1(float *restrict dst, const float *restrict d, int n)
 {
-    for (int o = 0; o < n; o++) dst[o] += d[o];
+    int o = 0;
+    for (; o + 8 <= n; o += 8) *(f8 *)(dst + o) += *(const f8 *)(d + o);
+    for (; o < n; o++) dst[o] += d[o];
 }
 
 void nn_im2col(const nn_conv_geom *g, const float *x, float *col, size_t ld)
