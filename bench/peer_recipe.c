@@ -99,7 +99,7 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    char sbuf[1024], shape[96], mean[128], std[128], ms[256], num[16][32];
+    char sbuf[1024], shape[96], mean[128], std[128], ms[256], num[24][32];
     const char *script = peer_find_script("peer_torch_train.py", argv[0], sbuf, sizeof sbuf);
     if (!script) { fprintf(stderr, "peer_recipe: bench/peer_torch_train.py not found\n"); goto done; }
     snprintf(shape, sizeof shape, "%u,%u,%d,%d,%d", ds.train.n, ds.test.n, ds.c, ds.h, ds.w);
@@ -123,6 +123,7 @@ int main(int argc, char **argv)
     ARG("--threads", "%d", c.threads);
     ARG("--seed", "%d", c.seed);
     ARG("--augment", "%d", c.augment);
+    ARG("--cutout", "%d", c.cutout);
     ARG("--nesterov", "%d", c.nesterov);
     ARG("--warmup", "%d", c.warmup_epochs);
     ARG("--step-size", "%d", c.step_size);

@@ -124,6 +124,19 @@ def crop_flip(xb, g):
               rows[:, None, :, None], cols[:, None, None, :]]
 
 
+def cutout(xb, size, g):
+    """Zeroes a size x size square per image (normalized floats in: zero is the channel mean),
+    top-left (cy - size//2, cx - size//2) for a uniform centre, clipped, as ds_loader_next."""
+    b, _, h, w = xb.shape
+    cy = torch.randint(0, h, (b, 1), generator=g)
+    cx = torch.randint(0, w, (b, 1), generator=g)
+    ys, xs = torch.arange(h).expand(b, h), torch.arange(w).expand(b, w)
+    inside_y = (ys >= cy - size // 2) & (ys < cy - size // 2 + size)
+    inside_x = (xs >= cx - size // 2) & (xs < cx - size // 2 + size)
+    keep = ~(inside_y[:, :, None] & inside_x[:, None, :])
+    return xb * keep[:, None, :, :].to(xb.dtype)
+
+
 class Batches:
     """Shuffled full batches of a split; a new permutation when less than a batch is left."""
 

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from peer_torch import build, crop_flip, floats, load_dump  # exits 3 when torch is missing
+from peer_torch import build, crop_flip, cutout, floats, load_dump  # exits 3 when torch is missing
 
 import torch
 import torch.nn as nn
@@ -82,6 +82,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--augment", type=int, default=0)
+    ap.add_argument("--cutout", type=int, default=0)
     ap.add_argument("--nesterov", type=int, default=0)
     ap.add_argument("--warmup", type=int, default=0)
     ap.add_argument("--step-size", type=int, default=1)
@@ -137,6 +138,8 @@ def main():
             if a.augment:
                 xb = crop_flip(xb, g)
             xb, yb = normalize(xb), ytr[idx]
+            if a.cutout:
+                xb = cutout(xb, a.cutout, g)
             out = model(xb)
             loss = loss_fn(out, yb)
             opt.zero_grad(set_to_none=True)

@@ -105,6 +105,9 @@ typedef struct ds_loader {
     uint32_t *order;       /* indices into split, length n */
     uint32_t n, pos;
     int batch, shuffle, augment;     /* augment: 4-pixel pad + random crop, horizontal flip */
+    int cutout;            /* > 0: a cutout x cutout square of each image zeroed after normalizing
+                              (the channel mean), centred on a uniform pixel, clipped at the
+                              borders (DeVries & Taylor 2017); set after ds_loader_init */
     nn_rng rng;
 } ds_loader;
 

@@ -1,5 +1,6 @@
 /* Batch loader: gathers uint8 images by index, normalizes them per batch into float NCHW, and
- * optionally augments (4-pixel zero pad + random crop, horizontal flip). Also the validation split. */
+ * optionally augments (4-pixel zero pad + random crop, horizontal flip; cutout). Also the
+ * validation split. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,19 @@ static void put_image(const uint8_t *src, float *dst, int c, int h, int w, float
     }
 }
 
+/* Zeroes the size x size square whose top-left is (cy - size/2, cx - size/2), clipped to the
+ * image, in every channel: the official Cutout's mask (zero is the normalized channel mean). */
+static void cut_square(float *img, int c, int h, int w, int cy, int cx, int size) {
+    int y0 = cy - size / 2, x0 = cx - size / 2, y1 = y0 + size, x1 = x0 + size;
+    if (y0 < 0) y0 = 0;
+    if (x0 < 0) x0 = 0;
+    if (y1 > h) y1 = h;
+    if (x1 > w) x1 = w;
+    for (int ch = 0; ch < c; ch++)
+        for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++) img[((size_t)ch * h + y) * w + x] = 0.0f;
+}
+
 int ds_loader_next(ds_loader *L, float *x, uint8_t *y) {
     assert(L && L->order && x && y);
     const ds_dataset *ds = L->ds;
@@ -79,6 +93,10 @@ int ds_loader_next(ds_loader *L, float *x, uint8_t *y) {
             flip = nn_rng_uniform(&L->rng) < 0.5f;
         }
         put_image(L->split->images + (size_t)idx * img, x + (size_t)b * img, ds->c, ds->h, ds->w, lut, dx, dy, flip);
+        if (L->cutout > 0) {   /* drawn only then: runs without it keep their random streams */
+            int cy = (int)nn_rng_below(&L->rng, (uint32_t)ds->h), cx = (int)nn_rng_below(&L->rng, (uint32_t)ds->w);
+            cut_square(x + (size_t)b * img, ds->c, ds->h, ds->w, cy, cx, L->cutout);
+        }
         y[b] = L->split->labels[idx];
     }
     L->pos += (uint32_t)k;

@@ -26,6 +26,8 @@ static const opt_spec data_keys[] = {
     {"train_subset", OPT_INT, F(train_subset), "0", 0, 1e9, 0, 0, NULL, "use only the first N training images (0 = all)"},
     {"val_size", OPT_INT, F(val_size), "0", 0, 1e9, 0, 0, NULL, "hold out N training images for validation / early stopping"},
     {"augment", OPT_BOOL, F(augment), "false", 0, 0, 0, 0, NULL, "4-pixel pad + random crop, horizontal flip"},
+    {"cutout", OPT_INT, F(cutout), "0", 0, 1024, 0, 0, NULL,
+     "side of a square zeroed at a random centre of each training image (DeVries & Taylor 2017: 16 on CIFAR-10); 0 = off"},
 };
 static const opt_spec model_keys[] = {
     {"arch", OPT_STR, F(arch), NULL, 0, 0, 0, 0, NULL, "architecture (harness archs lists them)"},
@@ -306,15 +308,30 @@ static void sb_put(sbuf *b, const char *s)
     b->len += n;
 }
 
-/* Writes every key but those named in skip (NULL-terminated, may be NULL). */
-static void put_keys(sbuf *b, const opt_spec *keys, int n, const void *obj, const char *const *skip)
+/* Keys added after run records were committed: a hash renders them only where they differ
+ * from their default, so every earlier config keeps its run id. */
+static const char *const hashed_when_set[] = {"cutout", NULL};
+
+static int named(const char *key, const char *const *names)
+{
+    for (const char *const *s = names; s && *s; s++)
+        if (strcmp(key, *s) == 0) return 1;
+    return 0;
+}
+
+/* Writes every key but those named in skip (NULL-terminated, may be NULL); for a hash, also
+ * leaves out hashed_when_set keys at their default. */
+static void put_keys(sbuf *b, const opt_spec *keys, int n, const void *obj, const char *const *skip, int hashing)
 {
     char line[OPT_STR_MAX * 2];
     for (int k = 0; k < n; k++) {
-        int skipped = 0;
-        for (const char *const *s = skip; s && *s && !skipped; s++) skipped = strcmp(keys[k].key, *s) == 0;
-        if (skipped) continue;
+        if (named(keys[k].key, skip)) continue;
         opt_format(&keys[k], obj, line, sizeof line);
+        if (hashing && named(keys[k].key, hashed_when_set) && keys[k].def) {
+            char def[OPT_STR_MAX * 2];
+            snprintf(def, sizeof def, "%s = %s", keys[k].key, keys[k].def);
+            if (strcmp(line, def) == 0) continue;
+        }
         sb_put(b, line);
         sb_put(b, "\n");
     }
@@ -333,9 +350,9 @@ static char *render(const hx_config *cfg, const char *const *run_skip)
         snprintf(head, sizeof head, "%s[%s]\n", s ? "\n" : "", sections[s].name);
         sb_put(&b, head);
         int is_run = strcmp(sections[s].name, "run") == 0;
-        put_keys(&b, sections[s].keys, sections[s].n, cfg, is_run ? run_skip : NULL);
+        put_keys(&b, sections[s].keys, sections[s].n, cfg, is_run ? run_skip : NULL, run_skip != NULL);
         if (strcmp(sections[s].name, "method") == 0 && cfg->method)
-            put_keys(&b, cfg->method->options, cfg->method->n_options, cfg->method_config, NULL);
+            put_keys(&b, cfg->method->options, cfg->method->n_options, cfg->method_config, NULL, run_skip != NULL);
     }
     return b.buf;
 }

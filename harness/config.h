@@ -18,7 +18,7 @@ typedef struct hx_config {
     /* [run] */
     char name[OPT_STR_MAX]; int seed; int threads; char suite[OPT_STR_MAX];
     /* [data] */
-    char dataset[OPT_STR_MAX]; int train_subset; int val_size; int augment;
+    char dataset[OPT_STR_MAX]; int train_subset; int val_size; int augment; int cutout;
     /* [model] */
     char arch[OPT_STR_MAX]; int init; char pretrained[OPT_STR_MAX];
     /* [train] */

@@ -316,6 +316,7 @@ static int train_epoch(runner *r, int round, int epoch, double *train_loss, doub
         snprintf(err, errlen, "out of memory (loader)");
         return -1;
     }
+    ld.cutout = c->cutout;
     long n_batches = mt->steps_per_epoch, b = 0, seen = 0, correct = 0;
     double loss_sum = 0, t0 = now_s();
     int got;

@@ -153,6 +153,9 @@ TEST(Config, HashIgnoresNameAndThreadsButNotSeed)
     std::string seed = kGood;
     seed.replace(seed.find("seed = 3"), 8, "seed = 4");
     EXPECT_NE(a, hash(seed));
+    // A key added after records were committed counts only when set: earlier run ids stay.
+    EXPECT_EQ(a, hash(with("data", "cutout = 0")));
+    EXPECT_NE(a, hash(with("data", "cutout = 16")));
 }
 
 // --- every byte of the file is read as what it is ---------------------------------------

@@ -159,6 +159,48 @@ TEST(Loader, AugmentationIsPadCropFlipOfTheSource) {
     ds_loader_free(&L);
 }
 
+// Cutout: each image is the plain one with one clipped size x size square of zeros (the
+// normalized mean) in every channel, at a centre that varies; same seed, same squares.
+TEST(Loader, CutoutZeroesOneClippedSquarePerImage) {
+    Toy t;
+    const int size = 4;
+    ds_loader plain, cut, again;
+    ASSERT_EQ(ds_loader_init(&plain, &t.ds, &t.ds.train, 0, N, 8, 0, 0, 5), 0);
+    ASSERT_EQ(ds_loader_init(&cut, &t.ds, &t.ds.train, 0, N, 8, 0, 0, 5), 0);
+    ASSERT_EQ(ds_loader_init(&again, &t.ds, &t.ds.train, 0, N, 8, 0, 0, 5), 0);
+    cut.cutout = again.cutout = size;
+    Epoch p = run_epoch(&plain, 8), c = run_epoch(&cut, 8);
+    EXPECT_EQ(c, run_epoch(&again, 8));
+    ASSERT_EQ(p.size(), c.size());
+    std::set<std::pair<int, int>> corners;
+    for (size_t b = 0; b < p.size(); b++)
+        for (size_t j = 0; j < p[b].second.size(); j++) {
+            const float *a = p[b].first.data() + j * IMG, *z = c[b].first.data() + j * IMG;
+            int y0 = H, y1 = -1, x0 = W, x1 = -1;
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++)
+                    if (z[y * W + x] != a[y * W + x]) {   // pixels are >= 1: a cut one differs
+                        y0 = std::min(y0, y), y1 = std::max(y1, y), x0 = std::min(x0, x), x1 = std::max(x1, x);
+                    }
+            ASSERT_GE(y1, 0) << "no square cut out of image " << int(p[b].second[j]);
+            EXPECT_LE(y1 - y0 + 1, size);
+            EXPECT_LE(x1 - x0 + 1, size);
+            EXPECT_GE(y1 - y0 + 1, size / 2);   // a centre inside the image keeps half a side
+            EXPECT_GE(x1 - x0 + 1, size / 2);
+            corners.insert({y0, x0});
+            for (int ch = 0; ch < C; ch++)
+                for (int y = 0; y < H; y++)
+                    for (int x = 0; x < W; x++) {
+                        bool in = y >= y0 && y <= y1 && x >= x0 && x <= x1;
+                        EXPECT_EQ(z[(ch * H + y) * W + x], in ? 0.0f : a[(ch * H + y) * W + x]);
+                    }
+        }
+    EXPECT_GT(corners.size(), 5u);
+    ds_loader_free(&plain);
+    ds_loader_free(&cut);
+    ds_loader_free(&again);
+}
+
 TEST(Validation, DisjointCompleteAndSeeded) {
     Toy t, u, v;
     ds_split val, val_u, val_v;
