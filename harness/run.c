@@ -1,5 +1,6 @@
 /* The experiment runner: the one training loop every method hooks into (see methods/method.h). */
 #include "harness/run.h"
+#include "harness/footprint_json.h"
 #include "harness/packed_eval.h"
 #include "harness/packed_file.h"
 #include <limits.h>
@@ -363,87 +364,6 @@ static int train_epoch(runner *r, int round, int epoch, double *train_loss, doub
     return 0;
 }
 
-/* A footprint's layers as result.json and the checkpoint's runner state write them. */
-static void put_fp_layers(json_w *j, const mt_footprint *fp)
-{
-    json_arr_begin(j, "layers");
-    for (int i = 0; i < fp->n_layers; i++) {
-        const mt_layer_fp *l = &fp->layers[i];
-        json_obj_begin(j, NULL);
-        json_str(j, "name", l->name);
-        json_int(j, "w_bits", l->w_bits);
-        json_int(j, "a_bits", l->a_bits);
-        json_int(j, "weights", (long long)l->n_weights);
-        json_int(j, "nonzero", (long long)l->nonzero);
-        json_num(j, "bytes", l->bytes);
-        json_num(j, "macs_dense", l->macs_dense);
-        json_num(j, "macs_needed", l->macs_needed);
-        json_obj_end(j);
-    }
-    json_arr_end(j);
-}
-
-/* The finished model's footprint in the runner state: the method's account needs its training
- * state, which a finished checkpoint no longer holds, so a report resumed from it reads this. */
-static void put_final_fp(json_w *j, const mt_footprint *fp)
-{
-    json_obj_begin(j, "final_footprint");
-    json_num(j, "bytes_fp32", fp->bytes_fp32);
-    json_num(j, "bytes", fp->bytes);
-    put_fp_layers(j, fp);
-    json_arr_begin(j, "extras");
-    for (int i = 0; i < fp->n_extras; i++) {
-        json_obj_begin(j, NULL);
-        json_str(j, "key", fp->extra_key[i]);
-        json_num(j, "value", fp->extra_val[i]);
-        json_obj_end(j);
-    }
-    json_arr_end(j);
-    json_obj_end(j);
-}
-
-/* Reads put_final_fp back: a new footprint, or NULL when the state has none (or a broken one). */
-static mt_footprint *get_final_fp(const char *text)
-{
-    int nl, ne;
-    if (json_get_count(text, "final_footprint.layers", &nl) != JSON_OK || nl > MT_MAX_LAYERS ||
-        json_get_count(text, "final_footprint.extras", &ne) != JSON_OK || ne > MT_MAX_EXTRAS)
-        return NULL;
-    mt_footprint *fp = calloc(1, sizeof *fp);
-    if (!fp) return NULL;
-    fp->n_layers = nl;
-    fp->n_extras = ne;
-    int bad = json_get_num(text, "final_footprint.bytes_fp32", &fp->bytes_fp32) != JSON_OK ||
-              json_get_num(text, "final_footprint.bytes", &fp->bytes) != JSON_OK;
-    char key[96];
-    for (int i = 0; i < nl && !bad; i++) {
-        mt_layer_fp *l = &fp->layers[i];
-        const struct { const char *name; double *d; int *i; size_t *z; } f[] = {
-            {"w_bits", NULL, &l->w_bits, NULL}, {"a_bits", NULL, &l->a_bits, NULL}, {"weights", NULL, NULL, &l->n_weights},
-            {"nonzero", NULL, NULL, &l->nonzero}, {"bytes", &l->bytes, NULL, NULL},
-            {"macs_dense", &l->macs_dense, NULL, NULL}, {"macs_needed", &l->macs_needed, NULL, NULL},
-        };
-        snprintf(key, sizeof key, "final_footprint.layers.%d.name", i);
-        bad |= json_get_str(text, key, l->name, sizeof l->name) != JSON_OK;
-        for (size_t k = 0; k < sizeof f / sizeof *f && !bad; k++) {
-            double v;
-            snprintf(key, sizeof key, "final_footprint.layers.%d.%s", i, f[k].name);
-            bad |= json_get_num(text, key, &v) != JSON_OK;
-            if (f[k].d) *f[k].d = v;
-            else if (f[k].i) *f[k].i = (int)v;
-            else *f[k].z = (size_t)v;
-        }
-    }
-    for (int i = 0; i < ne && !bad; i++) {
-        snprintf(key, sizeof key, "final_footprint.extras.%d.key", i);
-        bad |= json_get_str(text, key, fp->extra_key[i], sizeof fp->extra_key[i]) != JSON_OK;
-        snprintf(key, sizeof key, "final_footprint.extras.%d.value", i);
-        bad |= json_get_num(text, key, &fp->extra_val[i]) != JSON_OK;
-    }
-    if (bad) { free(fp); return NULL; }
-    return fp;
-}
-
 /* The runner's own state beside the model: the best so far, the time spent, the round in
  * progress (its plan and results so far) and whether the method's finish ran. */
 static char *state_json(const runner *r)
@@ -463,7 +383,7 @@ static char *state_json(const runner *r)
     json_int(&j, "round_min_val_epoch", r->rs.min_val_epoch);
     json_num(&j, "round_last_acc", r->rs.last);
     json_int(&j, "finished", r->finished);
-    if (r->final_fp) put_final_fp(&j, r->final_fp);
+    if (r->final_fp) hx_fp_put_final(&j, "final_footprint", r->final_fp);
     json_obj_end(&j);
     char *text = strdup(json_text(&j));
     json_free(&j);
@@ -491,7 +411,7 @@ static void load_state_json(runner *r, const char *text)
         else *keys[k].l = (long)v;
     }
     free(r->final_fp);
-    r->final_fp = r->finished ? get_final_fp(text) : NULL;
+    r->final_fp = r->finished ? hx_fp_get_final(text, "final_footprint") : NULL;
 }
 
 static int save_checkpoint(runner *r, int round, int epoch, char *err, size_t errlen)
@@ -663,7 +583,7 @@ static int write_result(runner *r, double final_acc, double final_loss, double w
     for (int i = 0; i < fp->n_layers; i++) { md += fp->layers[i].macs_dense; mn += fp->layers[i].macs_needed; }
     json_num(&j, "macs_dense", md);
     json_num(&j, "macs_needed", mn);
-    put_fp_layers(&j, fp);
+    hx_fp_put_layers(&j, fp);
     json_obj_begin(&j, "extra");
     for (int i = 0; i < fp->n_extras; i++) json_num(&j, fp->extra_key[i], fp->extra_val[i]);
     json_obj_end(&j);
