@@ -297,7 +297,7 @@ static int write_sweep(const model *m, rr_buf *scripts, char *err, size_t errlen
     }
     qsort(p, (size_t)n, sizeof *p, cmp_sweep);
     figure f;
-    int lines = 0;
+    int lines = 0, wmin = 64, wmax = 0;
     for (int i = 0, j; i < n; i = j) {
         int widths = 1;
         for (j = i + 1; j < n && strcmp(p[j].key, p[i].key) == 0 && p[j].a == p[i].a; j++)
@@ -325,6 +325,21 @@ static int write_sweep(const model *m, rr_buf *scripts, char *err, size_t errlen
         }
         method_clause(&f, lines, lines, "2:4:5 with yerrorlines", name);
         lines++;
+        wmin = wmin < p[i].r->w.typical ? wmin : p[i].r->w.typical;
+        wmax = wmax > p[j - 1].r->w.typical ? wmax : p[j - 1].r->w.typical;
+    }
+    /* the model's full-precision runs as a level across the swept widths */
+    for (int g = m->g0; g < m->g1 && lines; g++) {
+        const rr_group *G = &m->s->groups[g];
+        if (!G->is_baseline) continue;
+        char c[160];
+        snprintf(c, sizeof c, "fp32: w_bits top1_mean (mean of %d run%s)", G->n_runs, G->n_runs == 1 ? "" : "s");
+        fig_block(&f, c);
+        rr_printf(&f.dat, "%d %.9g\n%d %.9g\n", wmin, G->acc.mean, wmax, G->acc.mean);
+        snprintf(c, sizeof c, "using 1:2 with lines dt 2 lw 1.5 lc rgb \"#4d4d4d\" title \"fp32 (%.2f %%)\"",
+                 G->acc.mean);
+        fig_clause(&f, lines, c);
+        break;
     }
     free(p);
     free(rs);

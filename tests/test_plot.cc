@@ -220,10 +220,15 @@ TEST_F(Plot, SweepLinePerMethodAndActivationSetting)
     EXPECT_EQ(p[0], "\"pact-w2\" 2 4 87 0 1");
     EXPECT_EQ(p[1], "\"pact-w4\" 4 4 89.5 0 1");
     EXPECT_EQ(p[2], "\"pact-w8\" 8 4 90 0 1");
-    EXPECT_TRUE(block(dat, 2).empty()) << dat;
+    auto fp = block(dat, 2);   // the full-precision run as a level across the swept widths
+    ASSERT_EQ(fp.size(), 2u) << dat;
+    EXPECT_EQ(fp[0], "2 91");
+    EXPECT_EQ(fp[1], "8 91");
+    EXPECT_TRUE(block(dat, 3).empty()) << dat;
     std::string gp = fx_read(out + "/sweep_lenet5_mnist.gp");
     for (const char *t : {"index 0 using 2:4:5 with yerrorlines", "title \"dorefa (A=W)\"",
-                          "index 1 using 2:4:5 with yerrorlines", "title \"pact (A=4)\"", "set logscale x 2"})
+                          "index 1 using 2:4:5 with yerrorlines", "title \"pact (A=4)\"", "set logscale x 2",
+                          "index 2 using 1:2 with lines dt 2", "title \"fp32 (91.00 %)\""})
         EXPECT_NE(gp.find(t), std::string::npos) << t << "\n" << gp;
     if (!gnuplot_installed()) GTEST_SKIP() << "gnuplot not installed: PNG not checked";
     ASSERT_EQ(plot({"--runs", runs, "--out", out}, &printed), 0) << err << printed;
