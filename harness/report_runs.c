@@ -225,6 +225,8 @@ int rr_read_run(const char *run_dir, rr_run *run, char *err, size_t errlen)
         if (json_get_str(text, "recipe_hash", run->recipe, sizeof run->recipe) != JSON_OK) run->recipe[0] = 0;
         if (json_get_str(text, "code_version", run->code_version, sizeof run->code_version) != JSON_OK)
             run->code_version[0] = 0;
+        if (json_get_str(text, "pretrained_hash", run->pretrained_hash, sizeof run->pretrained_hash) != JSON_OK)
+            run->pretrained_hash[0] = 0;
         snprintf(path, sizeof path, "%s/config.ini", run_dir);
         if (fio_exists(path)) read_mode(path, run->mode);
         if (run->mode[0]) snprintf(run->key, sizeof run->key, "%s:%s", run->method, run->mode);
@@ -350,6 +352,7 @@ static void make_groups(rr_set *s)
         G->macs_ratio = rr_stats(v[3], G->n_runs);
         G->n_recipes = distinct(s, G, offsetof(rr_run, recipe));
         G->n_code_versions = distinct(s, G, offsetof(rr_run, code_version));
+        G->n_baselines = distinct(s, G, offsetof(rr_run, pretrained_hash));
         speed_stats(s, G, v);
     }
     for (int k = 0; k < N_SCRATCH; k++) free(v[k]);

@@ -33,6 +33,8 @@ typedef struct rr_run {
     int seed, epochs, rounds;
     char recipe[24];      /* config hash without the seed ("" in records from before it) */
     char code_version[128];   /* which code ran it ("" in records from before it) */
+    char pretrained_hash[24]; /* config hash of the baseline it started from ("" for none, and in
+                                 records from before it was kept) */
     double final_acc, best_acc, images_per_s;
     /* bytes: what model.packed.h5 stores (footprint.packed_bytes) where the run was exported, else
      * bytes_bits; bytes_bits: the bit-width accounting (weights × bits + overheads, footprint.bytes);
@@ -62,7 +64,7 @@ typedef struct rr_group {
     double agree_differ, agree_images;   /* summed over those runs */
     rr_bits w, a;         /* of the group's first run (typical bits are the same for all) */
     int epochs_min, epochs_max;  /* differ: the group mixes recipes (a note says so) */
-    int n_recipes, n_code_versions;   /* distinct values over the runs ("" counts): > 1 is flagged */
+    int n_recipes, n_code_versions, n_baselines;   /* distinct values over the runs ("" counts): > 1 is flagged */
     rr_stat speedup[HX_SPEED_COUNT], speed_acc;   /* over the runs with a speedup.json (n = their count) */
     int n_speed_wheres;   /* distinct speed_where over those runs: > 1 mixes machines or threads */
 } rr_group;

@@ -542,6 +542,17 @@ static int resume_from(runner *r, int *start_round, int *start_epoch, char *err,
     return 0;
 }
 
+/* The config hash of the baseline config at path (0), or -1 when it no longer loads. */
+static int pretrained_hash(const char *path, char out[17])
+{
+    hx_config b;
+    char err[1024];
+    if (cfg_load(path, NULL, 0, &b, err, sizeof err) != 0) return -1;
+    cfg_hash(&b, out);
+    cfg_free(&b);
+    return 0;
+}
+
 static int write_result(runner *r, double final_acc, double final_loss, double wall, const mt_footprint *fp,
                         const hx_packed_size *packed, const hx_packed_eval *agree, char *err, size_t errlen)
 {
@@ -555,6 +566,10 @@ static int write_result(runner *r, double final_acc, double final_loss, double w
     char recipe[17];
     cfg_recipe_hash(c, recipe);
     json_str(&j, "recipe_hash", recipe);
+    /* The baseline it started from: its run id hashes [model] pretrained's path, not what the
+     * baseline config says, so a changed baseline shows here (harness table flags the mix). */
+    char base_hash[17];
+    if (c->pretrained[0] && pretrained_hash(c->pretrained, base_hash) == 0) json_str(&j, "pretrained_hash", base_hash);
     json_str(&j, "code_version", hx_code_version);
     json_str(&j, "method", c->method ? c->method->name : "none");
     json_str(&j, "method_title", c->method ? c->method->title : "Full precision");

@@ -92,7 +92,9 @@ static void seeds_cell(const rr_group *g, char *out)
     if (g->n_recipes > 1 && n < sizeof why)
         n += (size_t)snprintf(why + n, sizeof why - n, "%s%d configs", n ? "; " : "", g->n_recipes);
     if (g->n_code_versions > 1 && n < sizeof why)
-        snprintf(why + n, sizeof why - n, "%s%d code versions", n ? "; " : "", g->n_code_versions);
+        n += (size_t)snprintf(why + n, sizeof why - n, "%s%d code versions", n ? "; " : "", g->n_code_versions);
+    if (g->n_baselines > 1 && n < sizeof why)
+        snprintf(why + n, sizeof why - n, "%s%d baselines", n ? "; " : "", g->n_baselines);
     if (why[0]) snprintf(out, CELL_MAX, "%d (%s)", g->n_runs, why);
     else snprintf(out, CELL_MAX, "%d", g->n_runs);
 }
@@ -403,6 +405,11 @@ void hx_table_render(const rr_set *s, const rf_table *ref, hx_table_format fmt, 
                 rr_printf(b, "- Warning: %s on %s / %s averages runs of %d code versions (code_version in "
                              "result.json; empty in records from before it was kept).\n",
                           g->key, g->arch, g->dataset, g->n_code_versions);
+            if (g->n_baselines > 1)
+                rr_printf(b, "- Warning: %s on %s / %s averages runs that started from %d different baselines "
+                             "(pretrained_hash in result.json: the baseline config's hash; empty in records from "
+                             "before it was kept).\n",
+                          g->key, g->arch, g->dataset, g->n_baselines);
             if (g->n_speed_wheres > 1)
                 rr_printf(b, "- Warning: %s on %s / %s averages speedups measured on %d different CPUs or thread "
                              "counts.\n", g->key, g->arch, g->dataset, g->n_speed_wheres);

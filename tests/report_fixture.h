@@ -22,7 +22,7 @@ struct fx_run {
     int agree_differ = -1, agree_images = 0;   /* result.json "agreement"; -1 = left out (older records) */
     std::vector<fx_layer> layers{{"conv1", 32, 32, 500}, {"fc1", 32, 32, 4000}};
     std::vector<double> curve;   /* test_acc per epoch for metrics.csv; empty = no metrics.csv */
-    std::string recipe, code_version;   /* empty = left out, as in records from before them */
+    std::string recipe, code_version, pretrained_hash;   /* empty = left out, as in records from before them */
 };
 
 
@@ -67,6 +67,7 @@ inline void fx_write_run(const std::string &root, const fx_run &r)
     j << "{\n\"run_id\": \"" << r.id << "\",\n\"config\": \"configs/x.ini\",\n\"config_hash\": \"0123\",\n";
     if (!r.recipe.empty()) j << "\"recipe_hash\": \"" << r.recipe << "\",\n";
     if (!r.code_version.empty()) j << "\"code_version\": \"" << r.code_version << "\",\n";
+    if (!r.pretrained_hash.empty()) j << "\"pretrained_hash\": \"" << r.pretrained_hash << "\",\n";
     j
       << "\"method\": \"" << r.method << "\",\n\"method_title\": \""
       << (r.method == "none" ? "Full precision" : r.method == "xnor" ? "XNOR-Net" : r.method) << "\",\n"

@@ -57,6 +57,11 @@ TEST_F(Baseline, TrainedOnceCachedThenReused)
     std::string cache = cached();
     ASSERT_NE(cache, "") << log;
     EXPECT_NE(cache.find("/lenet5-synth-"), std::string::npos) << cache;
+    // The run records which baseline config it started from (its hash, as the cache is named).
+    std::string hash = cache.substr(cache.rfind('-') + 1, 16);
+    std::string cmd = "cat " + ws.root + "/results/runs/prune-*/result.json > " + ws.root + "/r.json";
+    ASSERT_EQ(0, system(cmd.c_str()));
+    EXPECT_NE(rw_slurp(ws.root + "/r.json").find("\"pretrained_hash\": \"" + hash + "\""), std::string::npos);
 
     // The same experiment again (--rerun): the cache is used, nothing is trained for the baseline.
     log = experiment(method_ini, 1);

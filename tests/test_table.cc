@@ -205,12 +205,14 @@ TEST_F(Table, FlagsRowsWhoseSeedsDifferInConfigOrCode)
     EXPECT_EQ(md.find("Warning"), std::string::npos) << md;
     r.id = "other-config"; r.seed = 4; r.recipe = "bbbb"; fx_write_run(dir, r);
     r.id = "other-code"; r.seed = 5; r.recipe = "aaaa"; r.code_version = "0.1.0+src.2"; fx_write_run(dir, r);
+    r.id = "other-base"; r.seed = 6; r.code_version = "0.1.0+src.1"; r.pretrained_hash = "cccc"; fx_write_run(dir, r);
     md = run_table({"--runs", dir, "--ref", ref});
     row = md_row(md, "Full precision");
     ASSERT_EQ(row.size(), 14u) << md;
-    EXPECT_EQ(row[13], "5 (2 configs; 2 code versions)");
+    EXPECT_EQ(row[13], "6 (2 configs; 2 code versions; 2 baselines)");
     EXPECT_NE(md.find("averages runs of 2 different configs"), std::string::npos) << md;
     EXPECT_NE(md.find("averages runs of 2 code versions"), std::string::npos) << md;
+    EXPECT_NE(md.find("started from 2 different baselines"), std::string::npos) << md;
 }
 
 /* A bit-width sweep of one method: one row per W/A setting, each its own seeds, none flagged. */
