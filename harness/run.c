@@ -723,6 +723,17 @@ static int report_reused(runner *r, hx_run_result *res, char *err, size_t errlen
     snprintf(path, sizeof path, "%s/result.json", r->run_dir);
     if (json_load(path, 1u << 22, &text, err, errlen) != 0) return -1;
     double acc = NAN, best = NAN, wall = 0, ips = 0;
+    /* A record of another baseline (its config edited in place since: the run id hashes the
+     * path only) is not this config's result: said, and nothing is overwritten. */
+    char was[24], now[17];
+    if (r->cfg.pretrained[0] && json_get_str(text, "pretrained_hash", was, sizeof was) == JSON_OK &&
+        pretrained_hash(r->cfg.pretrained, now) == 0 && strcmp(was, now) != 0) {
+        snprintf(err, errlen, "%s was trained from [model] pretrained = %s when that config hashed %s; it hashes %s "
+                 "now, so the record is not this config's result: restore the baseline config, or train this run "
+                 "again with --rerun (which clears the folder)", path, r->cfg.pretrained, was, now);
+        free(text);
+        return -1;
+    }
     json_get_num(text, "final_acc", &acc);   /* hx_run_dir_finished checked it is there */
     json_get_num(text, "best_acc", &best);
     json_get_num(text, "wall_s", &wall);

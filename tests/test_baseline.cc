@@ -102,6 +102,25 @@ TEST_F(Baseline, RecordWithoutItsModelIsKept)
     EXPECT_EQ(access((ws.root + "/results/baselines/retrained/base-" + hash + "/model.h5").c_str(), F_OK), 0) << log;
 }
 
+// The baseline config edited in place after the method ran: the method's run id is unchanged
+// (it hashes the path), but its record is not reused as this config's result.
+TEST_F(Baseline, RecordOfAnEditedBaselineIsNotReused)
+{
+    experiment(method_ini, 0);
+    hx_run_opts o{};
+    o.reuse = 1;
+    hx_run_result res{};
+    ASSERT_EQ(0, ws.run(hx_experiment, method_ini, o, &res)) << ws.last_err;
+    EXPECT_TRUE(res.reused);
+    ws.write("base.ini", "[run]\nname = base\nseed = 3\nthreads = 1\n[data]\ndataset = synth\n"
+                         "[model]\narch = lenet5\n[train]\nepochs = 2\nbatch = 32\nlr = 0.02\n");
+    std::string record = rw_slurp(std::string(res.run_dir) + "/result.json");
+    EXPECT_NE(0, ws.run(hx_experiment, method_ini, o, &res));
+    EXPECT_NE(ws.last_err.find("when that config hashed"), std::string::npos) << ws.last_err;
+    EXPECT_NE(ws.last_err.find("--rerun"), std::string::npos) << ws.last_err;
+    EXPECT_EQ(rw_slurp(std::string(res.run_dir) + "/result.json"), record);
+}
+
 TEST_F(Baseline, FinishedRunIsRefusedWithoutTouchingTheBaseline)
 {
     experiment(method_ini, 0);
