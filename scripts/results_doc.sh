@@ -65,9 +65,10 @@ echo "wrote $out"
 fig=$(mktemp -d)
 build/harness plot --runs "$runs" --out "$fig" >/dev/null
 mkdir -p docs/figures
-if [ -f "$fig/compression_lenet5_mnist.png" ]; then
-  cp "$fig/compression_lenet5_mnist.png" docs/figures/compression_lenet5_mnist.png
-fi
+# the MNIST compression figure (README) and the Fashion-MNIST bit-width sweep (the fashion note)
+for f in compression_lenet5_mnist sweep_lenet5_fashion-mnist; do
+  if [ -f "$fig/$f.png" ]; then cp "$fig/$f.png" "docs/figures/$f.png"; fi
+done
 rm -rf "$fig"
 section=$(mktemp)
 {
