@@ -211,7 +211,9 @@ static int setup(runner *r, rd_mode mode, const char *runs_dir, char *err, size_
     snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/model.h5", r->run_dir);
     if (hx_run_dir_take(&r->dir, r->run_dir, r->run_id, r->hash, mode, err, errlen) != 0) return -1;
     if (r->dir.reuse) return 0;   /* finished already: hx_run reads its result */
-    int resume = mode == RD_RESUME || r->dir.resume;
+    int resume = r->dir.resume;
+    if (mode == RD_RESUME && !resume)   /* the folder held nothing: nothing to continue */
+        fprintf(r->log, "--resume: %s was never started; starting it\n", r->run_id);
 
     if (hx_dataset_open(c->dataset, &r->ds, r->log, err, errlen) != 0) return -1;
     r->train = r->ds.train;
@@ -787,7 +789,7 @@ int hx_run(const char *config_path, const hx_run_opts *o, hx_run_result *res, ch
         return rc;
     }
     int start_round = 0, start_epoch = 0;
-    if (rc == 0 && (mode == RD_RESUME || r->dir.resume)) rc = resume_from(r, &start_round, &start_epoch, err, errlen);
+    if (rc == 0 && r->dir.resume) rc = resume_from(r, &start_round, &start_epoch, err, errlen);
     if (rc == 0) {
         fprintf(r->log, "run %s: %s on %s (%u train / %u test images), %zu params, method %s, %d round(s) x %d epochs\n",
                 r->run_id, r->cfg.arch, r->cfg.dataset, r->train.n, r->ds.test.n, r->model->n_params,

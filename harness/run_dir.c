@@ -164,7 +164,7 @@ int hx_run_dir_take(hx_run_dir *d, const char *dir, const char *run_id, const ch
     double acc = 0;
     rd_state st = inspect(dir, run_id, hash, &acc, why, sizeof why);
     switch (decide[st][mode]) {
-    case ACT_GO: return 0;
+    case ACT_GO: d->resume = mode == RD_RESUME && st == ST_UNFINISHED; return 0;
     case ACT_CLEAR: d->clear = 1; return 0;
     case ACT_REUSE: d->reuse = 1; return 0;
     case ACT_RESUME: {

@@ -4,7 +4,7 @@
  * Taking a folder creates it (and its parents) or opens it, and takes an exclusive flock on
  * <folder>/.lock (pid inside) held until the folder is released; a second run of the same id is
  * refused while the first holds it. Then what the folder holds decides:
- *   nothing                         the run starts
+ *   nothing                         the run starts (with resume too: there is nothing to continue)
  *   a finished run                  refused (its result.json is what this config gives), or, with
  *                                   rerun, the folder is cleared and the run starts again
  *   an unfinished run (no result)   resume continues it; rerun clears it; otherwise refused
@@ -32,7 +32,8 @@ typedef struct hx_run_dir {
     int created;      /* this process created the folder */
     int clear;        /* --rerun: clear the folder in hx_run_dir_begin */
     int reuse;        /* reuse mode found the finished run: nothing to write, read its result.json */
-    int resume;       /* continue mode found an unfinished run with a checkpoint: resume it */
+    int resume;       /* an unfinished run to continue from its checkpoint (resume mode: always,
+                       * so a missing checkpoint is reported; continue mode: where one exists) */
 } hx_run_dir;
 
 /* 0 = the folder is this run's to write (from hx_run_dir_begin on); -1 with the reason (and

@@ -141,6 +141,30 @@ TEST_F(Seeds, ResumeContinuesInterruptedSeedsToTheSameNumbers)
     rr_free(&before);
 }
 
+// Plain --resume (no seeds) of a run that was never started starts it, saying so, instead of
+// failing on the folder it has just created; one stopped before its first checkpoint is named.
+TEST_F(Seeds, PlainResumeStartsARunNeverStarted)
+{
+    config("s.ini", "s", "", "", "lenet300");
+    Out r = harness("run configs/s.ini --resume");
+    ASSERT_EQ(0, r.status) << r.text;
+    EXPECT_NE(std::string::npos, r.text.find("was never started; starting it")) << r.text;
+    r = harness("run configs/s.ini --seed-list 2 --quiet", "HARNESS_STOP_AFTER_EPOCHS=1");
+    EXPECT_NE(0, r.status) << r.text;
+    DIR *d = opendir((root + "/results/runs").c_str());
+    std::string two;
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (e->d_name[0] != '.' && fx_read(root + "/results/runs/" + e->d_name + "/config.ini").find("seed = 2") !=
+                                       std::string::npos)
+            two = e->d_name;
+    if (d) closedir(d);
+    ASSERT_FALSE(two.empty());
+    ASSERT_EQ(0, remove((root + "/results/runs/" + two + "/model.h5").c_str()));
+    r = harness("run configs/s.ini --resume --set run.seed=2");
+    EXPECT_NE(0, r.status) << r.text;
+    EXPECT_NE(std::string::npos, r.text.find("has no checkpoint to resume from")) << r.text;
+}
+
 TEST_F(Seeds, ResultRecordsRecipeAndCodeVersion)
 {
     config("s.ini", "s");
