@@ -1,23 +1,26 @@
 #!/usr/bin/python3
 """SFP's zeroing step in PyTorch, to hold the harness's SFP against the framework the official code
 uses: ResNet-20 (1x1 projection shortcuts, as the harness's resnet20) trained from scratch on the
-first CIFAR-10 binary batch (10,000 images, = `[data] train_subset = 10000`), SGD Nesterov 0.9,
+first CIFAR-10 binary batch (10,000 images, = `[data] train_subset = 10000`; BATCHES = 5: all
+50,000, the harness's full set), SGD Nesterov 0.9,
 LR 0.1 cosine with one warm-up epoch, weight decay 5e-4 on conv/linear weights, batch 128, pad-4
 crop + flip (one crop per batch here). After every epoch the 30 % lowest-L2 filters of the chosen
 convs are zeroed, as the official pruning_cifar10_resnet.py does (per conv, no batch-norm
 re-estimation), and the mean norm of the filters zeroed at the previous step is printed against
 the kept ones' (how far they grew back).
-  usage: peer_torch_sfp.py CIFAR_BIN_DIR none|internal|all [EPOCHS]
+  usage: peer_torch_sfp.py CIFAR_BIN_DIR none|internal|all [EPOCHS [BATCHES]]
   internal: each block's first conv (the harness: --set method.layers=s1b1.conv1,...,s3b3.conv1)"""
 import sys, math, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 if len(sys.argv) < 3 or sys.argv[2] not in ("none", "internal", "all"):
     sys.exit(__doc__)
 torch.set_num_threads(2); torch.manual_seed(1); np.random.seed(1)
 bindir, mode = sys.argv[1], sys.argv[2]; E = int(sys.argv[3]) if len(sys.argv) > 3 else 4
+nb = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 def load(f):
     r = np.fromfile(f, dtype=np.uint8).reshape(-1, 3073)
     return torch.from_numpy(r[:, 1:].reshape(-1, 3, 32, 32).copy()), torch.from_numpy(r[:, 0].astype(np.int64))
-xtr, ytr = load(bindir + '/data_batch_1.bin'); xte, yte = load(bindir + '/test_batch.bin')
+parts = [load(f'{bindir}/data_batch_{i}.bin') for i in range(1, nb + 1)]
+xtr, ytr = torch.cat([x for x, _ in parts]), torch.cat([y for _, y in parts]); xte, yte = load(bindir + '/test_batch.bin')
 mean = xtr.float().mean((0, 2, 3), keepdim=True) / 255; std = (xtr.float() / 255).std((0, 2, 3), keepdim=True)
 norm = lambda x: (x.float() / 255 - mean) / std
 class Block(nn.Module):
