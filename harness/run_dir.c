@@ -16,14 +16,15 @@
 #define LOCK_NAME ".lock"
 
 typedef enum { ST_EMPTY, ST_FINISHED, ST_UNFINISHED, ST_DAMAGED, ST_COUNT } rd_state;
-typedef enum { ACT_GO, ACT_CLEAR, ACT_REFUSE, ACT_REUSE, ACT_RESUME } rd_action;
+typedef enum { ACT_GO, ACT_CLEAR, ACT_REFUSE, ACT_REUSE, ACT_RESUME, ACT_CONTINUE } rd_action;
 
 /* What a run does with a folder in each state, by mode (RD_START, RD_RESUME, RD_RERUN, RD_REUSE,
- * RD_CONTINUE). Continue's ACT_RESUME becomes ACT_CLEAR where no checkpoint was written yet. */
+ * RD_CONTINUE). ACT_RESUME continues from the checkpoint (a missing one is the resume's error to
+ * report); continue mode's ACT_CONTINUE does so too, or clears the folder where none was written yet. */
 static const rd_action decide[ST_COUNT][RD_MODE_COUNT] = {
     [ST_EMPTY] = {ACT_GO, ACT_GO, ACT_GO, ACT_GO, ACT_GO},
     [ST_FINISHED] = {ACT_REFUSE, ACT_REFUSE, ACT_CLEAR, ACT_REUSE, ACT_REUSE},
-    [ST_UNFINISHED] = {ACT_REFUSE, ACT_GO, ACT_CLEAR, ACT_REFUSE, ACT_RESUME},
+    [ST_UNFINISHED] = {ACT_REFUSE, ACT_RESUME, ACT_CLEAR, ACT_REFUSE, ACT_CONTINUE},
     [ST_DAMAGED] = {ACT_REFUSE, ACT_REFUSE, ACT_CLEAR, ACT_REFUSE, ACT_REFUSE},
 };
 
@@ -164,10 +165,11 @@ int hx_run_dir_take(hx_run_dir *d, const char *dir, const char *run_id, const ch
     double acc = 0;
     rd_state st = inspect(dir, run_id, hash, &acc, why, sizeof why);
     switch (decide[st][mode]) {
-    case ACT_GO: d->resume = mode == RD_RESUME && st == ST_UNFINISHED; return 0;
+    case ACT_GO: return 0;
     case ACT_CLEAR: d->clear = 1; return 0;
     case ACT_REUSE: d->reuse = 1; return 0;
-    case ACT_RESUME: {
+    case ACT_RESUME: d->resume = 1; return 0;
+    case ACT_CONTINUE: {
         char ckpt[FIO_PATH_MAX + 32];
         path_in(ckpt, sizeof ckpt, dir, "model.h5");
         if (fio_exists(ckpt)) d->resume = 1;

@@ -17,15 +17,18 @@ namespace {
 
 using Seeds = ScaleFixture;
 
-int run_folders(const std::string &dir)
+// the run folders under dir (every entry but the hidden ones)
+std::vector<std::string> run_names(const std::string &dir)
 {
-    int n = 0;
+    std::vector<std::string> v;
     DIR *d = opendir(dir.c_str());
-    if (!d) return 0;
-    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (e->d_name[0] != '.') v.push_back(e->d_name);
+    if (d) closedir(d);
+    return v;
 }
+
+int run_folders(const std::string &dir) { return (int)run_names(dir).size(); }
 
 TEST_F(Seeds, OptionsParseAndRefuseBadValues)
 {
@@ -98,14 +101,7 @@ TEST_F(Seeds, ResumeContinuesInterruptedSeedsToTheSameNumbers)
     ASSERT_EQ(0, harness("run configs/s.ini --seed-list 1 --quiet").status);
     Out r = harness("run configs/s.ini --seed-list 2 --quiet", "HARNESS_STOP_AFTER_EPOCHS=1");
     EXPECT_NE(0, r.status) << r.text;
-    auto names = [&] {
-        std::vector<std::string> v;
-        DIR *d = opendir((root + "/results/runs").c_str());
-        for (struct dirent *e; d && (e = readdir(d));)
-            if (e->d_name[0] != '.') v.push_back(e->d_name);
-        if (d) closedir(d);
-        return v;
-    };
+    auto names = [&] { return run_names(root + "/results/runs"); };
     std::vector<std::string> two = names();
     r = harness("run configs/s.ini --seed-list 3 --quiet", "HARNESS_STOP_AFTER_EPOCHS=1");
     EXPECT_NE(0, r.status) << r.text;
@@ -151,13 +147,9 @@ TEST_F(Seeds, PlainResumeStartsARunNeverStarted)
     EXPECT_NE(std::string::npos, r.text.find("was never started; starting it")) << r.text;
     r = harness("run configs/s.ini --seed-list 2 --quiet", "HARNESS_STOP_AFTER_EPOCHS=1");
     EXPECT_NE(0, r.status) << r.text;
-    DIR *d = opendir((root + "/results/runs").c_str());
     std::string two;
-    for (struct dirent *e; d && (e = readdir(d));)
-        if (e->d_name[0] != '.' && fx_read(root + "/results/runs/" + e->d_name + "/config.ini").find("seed = 2") !=
-                                       std::string::npos)
-            two = e->d_name;
-    if (d) closedir(d);
+    for (const std::string &n : run_names(root + "/results/runs"))
+        if (fx_read(root + "/results/runs/" + n + "/config.ini").find("seed = 2") != std::string::npos) two = n;
     ASSERT_FALSE(two.empty());
     ASSERT_EQ(0, remove((root + "/results/runs/" + two + "/model.h5").c_str()));
     r = harness("run configs/s.ini --resume --set run.seed=2");
