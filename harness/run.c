@@ -143,7 +143,17 @@ static int mt_train_batch(mt_run *mt, long i, float *x)
     return got > 0 ? got : 0;
 }
 
-/* batch_at for nn_bn_recalibrate: mt_train_batch's order, read in sequence */
+/* The training split as an epoch of training draws it: shuffled by seed, with the config's
+ * augmentation and Cutout. */
+static int training_loader(const runner *r, ds_loader *ld, uint64_t seed)
+{
+    const hx_config *c = &r->cfg;
+    if (ds_loader_init(ld, &r->ds, &r->train, 0, r->train.n, c->batch, 1, c->augment, seed) != 0) return -1;
+    ld->cutout = c->cutout;
+    return 0;
+}
+
+/* batch_at for nn_bn_recalibrate: training_loader's batches, read in sequence */
 typedef struct { ds_loader ld; uint8_t *y; } train_reader;
 
 static int next_train_batch(void *ctx, long i, float *x)
@@ -158,7 +168,7 @@ static void mt_recalibrate_bn(mt_run *mt, int batches)
 {
     runner *r = mt->runner;
     train_reader t = {.y = r->y};
-    if (ds_loader_init(&t.ld, &r->ds, &r->train, 0, r->train.n, r->cfg.batch, 1, 0, epoch_seed(r, -1, -1)) != 0) return;
+    if (training_loader(r, &t.ld, epoch_seed(r, -1, -1)) != 0) return;
     nn_bn_recalibrate(r->model, next_train_batch, &t, batches);
     ds_loader_free(&t.ld);
 }
@@ -315,11 +325,10 @@ static int train_epoch(runner *r, int round, int epoch, double *train_loss, doub
     const hx_config *c = &r->cfg;
     mt_run *mt = &r->mt;
     ds_loader ld;
-    if (ds_loader_init(&ld, &r->ds, &r->train, 0, r->train.n, c->batch, 1, c->augment, epoch_seed(r, round, epoch)) != 0) {
+    if (training_loader(r, &ld, epoch_seed(r, round, epoch)) != 0) {
         snprintf(err, errlen, "out of memory (loader)");
         return -1;
     }
-    ld.cutout = c->cutout;
     long n_batches = mt->steps_per_epoch, b = 0, seen = 0, correct = 0;
     double loss_sum = 0, t0 = now_s();
     int got;
