@@ -44,9 +44,8 @@ typedef struct mt_run {
     int batch;                   /* [train] batch */
     /* Re-estimates every batch norm's running statistics as their mean over `batches`
      * training batches drawn as training draws them (its augmentation and Cutout: the weights
-     * learned against those statistics; clean images cost SFP's CIFAR-10 ResNet-20 3.9 points),
-     * weights untouched: for a method that changes the network between training and evaluation
-     * (SFP zeroing filters). */
+     * learned against those statistics), weights untouched: for a method that changes the
+     * network between training and evaluation (SFP zeroing filters). */
     void (*recalibrate_bn)(struct mt_run *, int batches);
     /* Replaces the run's model (e.g. after SFP removes filters). Takes ownership. */
     void (*replace_model)(struct mt_run *, nn_model *);

@@ -101,12 +101,12 @@ TEST_F(Seeds, ResumeContinuesInterruptedSeedsToTheSameNumbers)
     ASSERT_EQ(0, harness("run configs/s.ini --seed-list 1 --quiet").status);
     Out r = harness("run configs/s.ini --seed-list 2 --quiet", "HARNESS_STOP_AFTER_EPOCHS=1");
     EXPECT_NE(0, r.status) << r.text;
-    auto names = [&] { return run_names(root + "/results/runs"); };
-    std::vector<std::string> two = names();
+    const std::string runs = root + "/results/runs";
+    std::vector<std::string> two = run_names(runs);
     r = harness("run configs/s.ini --seed-list 3 --quiet", "HARNESS_STOP_AFTER_EPOCHS=1");
     EXPECT_NE(0, r.status) << r.text;
     std::string seed3;
-    for (const std::string &n : names())
+    for (const std::string &n : run_names(runs))
         if (std::find(two.begin(), two.end(), n) == two.end()) seed3 = n;
     ASSERT_FALSE(seed3.empty());
     // seed 3 as if stopped before its first checkpoint
