@@ -421,6 +421,22 @@ int nn_reserve_grads(nn_model *m, int batch)
     return 0;
 }
 
+void nn_model_release(nn_model *m)
+{
+    nn_model_priv *p = nn_priv(m);
+    free(p->arena); p->arena = NULL;
+    free(p->grad_arena); p->grad_arena = NULL; p->xin = NULL; p->grad_cap = 0;
+    free(p->gq); free(p->gx); p->gq = p->gx = NULL; p->gq_len = 0;
+    if (p->onednn) { p->onednn_free(p->onednn); p->onednn = NULL; }
+    m->batch_cap = 0; m->ws = NULL; m->ws_len = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        nn_node *n = &m->nodes[i];
+        free(n->x_q);
+        n->out = n->dout = n->x_q = NULL; n->cache = NULL;
+        p->xq_cap[i] = 0;
+    }
+}
+
 /* ----------------------------------------------------------------------- free and clone -- */
 
 void nn_model_free(nn_model *m)

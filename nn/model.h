@@ -200,6 +200,10 @@ void nn_model_init(nn_model *, nn_init scheme, nn_rng *rng);
 void nn_node_fans(const nn_node *, double *fan_in, double *fan_out);
 /* Grow activation buffers to hold `batch` samples (no-op when large enough). 0 = ok. */
 int  nn_model_reserve(nn_model *, int batch);
+/* Frees every per-batch buffer (activations, gradients, workspaces, convolution plans); the
+ * parameters stay and the next pass grows what it needs again. For a model done training whose
+ * process goes on to other work (a run's packed-model check loads two more models). */
+void nn_model_release(nn_model *);
 void nn_model_set_threads(nn_model *, int threads);
 /* Convolutions run through oneDNN where it has an implementation (the default), or always
  * through the engine's own im2col + GEMM path (gemm_only = 1: benchmarks' baseline, tests). */

@@ -279,6 +279,33 @@ TEST(Model, ReserveGrowsWithTheBatch)
     EXPECT_EQ(m->batch_cap, 7);
 }
 
+// A released model holds no per-batch buffer, and its next passes regrow them and compute the
+// same numbers as before (the run releases its trained model before the packed-model check).
+TEST(Model, ReleaseFreesBuffersAndPassesRegrowThem)
+{
+    ModelPtr m(create("resnet20", nn_dims{3, 16, 16}, 10));
+    const int batch = 4;
+    auto x = random_input((size_t)batch * 3 * 16 * 16, 3);
+    train_pass(m.get(), x, batch);
+    std::vector<float> g1(m->grads, m->grads + m->n_params);
+    const float *out = nn_forward(m.get(), x.data(), batch, 0);
+    ASSERT_NE(out, nullptr);
+    std::vector<float> l1(out, out + batch * 10);
+    nn_model_release(m.get());
+    EXPECT_EQ(m->batch_cap, 0);
+    EXPECT_EQ(m->ws, nullptr);
+    for (int i = 0; i < m->n_nodes; i++) {
+        EXPECT_EQ(m->nodes[i].out, nullptr) << m->nodes[i].name;
+        EXPECT_EQ(m->nodes[i].dout, nullptr) << m->nodes[i].name;
+    }
+    out = nn_forward(m.get(), x.data(), batch, 0);
+    ASSERT_NE(out, nullptr);
+    EXPECT_EQ(std::vector<float>(out, out + batch * 10), l1);
+    nn_model_release(m.get());
+    train_pass(m.get(), x, batch);     // gradients use batch statistics: the same as the first time
+    EXPECT_EQ(std::vector<float>(m->grads, m->grads + m->n_params), g1);
+}
+
 TEST(Model, MaskZeroesEffectiveWeightsAndTheirGradients)
 {
     ModelPtr m(create("lenet300", nn_dims{1, 28, 28}, 10));
