@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """SFP's zeroing step in PyTorch, to hold the harness's SFP against the framework the official code
 uses: ResNet-20 (1x1 projection shortcuts, as the harness's resnet20) trained from scratch on the
-first CIFAR-10 binary batch (10,000 images, = `[data] train_subset = 10000`; BATCHES = 5: all
-50,000, the harness's full set), SGD Nesterov 0.9,
+first CIFAR-10 binary batch (10,000 images; BATCHES = 5: all 50,000, the harness's full set;
+the harness's `[data] train_subset` draws its images at random instead), SGD Nesterov 0.9,
 LR 0.1 cosine with one warm-up epoch, weight decay 5e-4 on conv/linear weights, batch 128, pad-4
 crop + flip (one crop per batch here). After every epoch the 30 % lowest-L2 filters of the chosen
 convs are zeroed, as the official pruning_cifar10_resnet.py does (per conv, no batch-norm

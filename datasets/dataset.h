@@ -128,5 +128,9 @@ int  ds_loader_next(ds_loader *, float *x, uint8_t *y);
  * keeps the rest, also in original order. val is allocated (free with ds_split_free); the mean/std
  * are not recomputed. 0 < n_val < train.n is required. */
 int ds_split_validation(ds_dataset *, uint32_t n_val, uint64_t seed, ds_split *val, char *err, size_t errlen);
+/* Keep n_keep training images drawn at random with seed (in their original order), dropping the
+ * rest: a subset as mixed as the whole, whatever order the store keeps (an image-folder import
+ * stores class by class). No-op when n_keep is 0 or not below train.n. */
+int ds_split_subset(ds_dataset *, uint32_t n_keep, uint64_t seed, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,6 @@
 /* Batch loader: gathers uint8 images by index, normalizes them per batch into float NCHW, and
  * optionally augments (4-pixel zero pad + random crop, horizontal flip; cutout). Also the
- * validation split. */
+ * validation split and the training subset. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 enum { DS_PAD = 4 };
 static const uint64_t DS_LOADER_STREAM = 0x6c6f61646572ull;   /* "loader": own stream of the seed */
 static const uint64_t DS_SPLIT_STREAM = 0x76616c696461ull;    /* "valida" */
+static const uint64_t DS_SUBSET_STREAM = 0x737562736574ull;   /* "subset" */
 
 int ds_loader_init(ds_loader *L, const ds_dataset *ds, const ds_split *split, uint32_t first, uint32_t n,
                    int batch, int shuffle, int augment, uint64_t seed) {
@@ -103,6 +104,44 @@ int ds_loader_next(ds_loader *L, float *x, uint8_t *y) {
     return k;
 }
 
+/* 1 for n_pick of n indices, the last n_pick of a shuffle drawn from (seed, stream); NULL when
+ * out of memory. */
+static uint8_t *draw_marks(uint32_t n, uint32_t n_pick, uint64_t seed, uint64_t stream) {
+    uint32_t *perm = malloc((size_t)n * sizeof *perm);
+    uint8_t *marked = calloc(n, 1);
+    if (!perm || !marked) {
+        free(perm);
+        free(marked);
+        return NULL;
+    }
+    nn_rng rng;
+    nn_rng_seed(&rng, seed, stream);
+    for (uint32_t i = 0; i < n; i++) perm[i] = i;
+    nn_rng_shuffle(&rng, perm, n);
+    for (uint32_t i = n - n_pick; i < n; i++) marked[perm[i]] = 1;
+    free(perm);
+    return marked;
+}
+
+/* Moves the marked images of s to the end of `to` (NULL: drops them); both keep store order.
+ * Compacts in place (the write index never passes the read index), then shrinks s. */
+static void move_marked(ds_split *s, size_t img, const uint8_t *marked, ds_split *to) {
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < s->n; i++) {
+        if (marked[i] && !to) continue;
+        ds_split *dst = marked[i] ? to : s;
+        uint32_t at = marked[i] ? to->n++ : kept++;
+        if (dst == s && at == i) continue;
+        memmove(dst->images + (size_t)at * img, s->images + (size_t)i * img, img);
+        dst->labels[at] = s->labels[i];
+    }
+    s->n = kept;
+    uint8_t *im = realloc(s->images, (size_t)kept * img);   /* shrinking: failure keeps the old block */
+    if (im) s->images = im;
+    uint8_t *lb = realloc(s->labels, kept);
+    if (lb) s->labels = lb;
+}
+
 int ds_split_validation(ds_dataset *ds, uint32_t n_val, uint64_t seed, ds_split *val, char *err, size_t errlen) {
     assert(ds && val);
     memset(val, 0, sizeof *val);
@@ -111,34 +150,24 @@ int ds_split_validation(ds_dataset *ds, uint32_t n_val, uint64_t seed, ds_split 
         return ds_fail(err, errlen, "%s: validation size %u must be between 1 and %u (the training set has %u images)",
                        ds->name, n_val, n ? n - 1 : 0, n);
     size_t img = (size_t)ds->c * ds->h * ds->w;
-    uint32_t *perm = malloc((size_t)n * sizeof *perm);
-    uint8_t *is_val = calloc(n, 1);
-    if (!perm || !is_val || ds_split_reserve(val, n_val, img, err, errlen)) {
-        free(perm);
+    uint8_t *is_val = draw_marks(n, n_val, seed, DS_SPLIT_STREAM);
+    if (!is_val || ds_split_reserve(val, n_val, img, err, errlen)) {
         free(is_val);
         ds_split_free(val);
         return ds_fail(err, errlen, "%s: out of memory for a validation split of %u images", ds->name, n_val);
     }
-    nn_rng rng;
-    nn_rng_seed(&rng, seed, DS_SPLIT_STREAM);
-    for (uint32_t i = 0; i < n; i++) perm[i] = i;
-    nn_rng_shuffle(&rng, perm, n);
-    for (uint32_t i = n - n_val; i < n; i++) is_val[perm[i]] = 1;
-    free(perm);
-    /* Compact train in place (write index never passes read index); val gets the marked ones. */
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        ds_split *to = is_val[i] ? val : &ds->train;
-        uint32_t at = is_val[i] ? val->n++ : kept++;
-        if (to == &ds->train && at == i) continue;
-        memmove(to->images + (size_t)at * img, ds->train.images + (size_t)i * img, img);
-        to->labels[at] = ds->train.labels[i];
-    }
+    move_marked(&ds->train, img, is_val, val);
     free(is_val);
-    ds->train.n = kept;
-    uint8_t *im = realloc(ds->train.images, (size_t)kept * img);   /* shrinking: failure keeps the old block */
-    if (im) ds->train.images = im;
-    uint8_t *lb = realloc(ds->train.labels, kept);
-    if (lb) ds->train.labels = lb;
+    return 0;
+}
+
+int ds_split_subset(ds_dataset *ds, uint32_t n_keep, uint64_t seed, char *err, size_t errlen) {
+    assert(ds);
+    uint32_t n = ds->train.n;
+    if (n_keep == 0 || n_keep >= n) return 0;
+    uint8_t *drop = draw_marks(n, n - n_keep, seed, DS_SUBSET_STREAM);
+    if (!drop) return ds_fail(err, errlen, "%s: out of memory drawing a training subset of %u images", ds->name, n_keep);
+    move_marked(&ds->train, (size_t)ds->c * ds->h * ds->w, drop, NULL);
+    free(drop);
     return 0;
 }

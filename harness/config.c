@@ -23,7 +23,7 @@ static const opt_spec run_keys[] = {
 };
 static const opt_spec data_keys[] = {
     {"dataset", OPT_STR, F(dataset), NULL, 0, 0, 0, 0, NULL, "mnist | fashion-mnist | cifar10 | an imported name (data/<name>.h5)"},
-    {"train_subset", OPT_INT, F(train_subset), "0", 0, 1e9, 0, 0, NULL, "use only the first N training images (0 = all)"},
+    {"train_subset", OPT_INT, F(train_subset), "0", 0, 1e9, 0, 0, NULL, "train on N training images drawn with the run seed, not the first N: a store may keep its classes in blocks (0 = all)"},
     {"val_size", OPT_INT, F(val_size), "0", 0, 1e9, 0, 0, NULL, "hold out N training images for validation / early stopping"},
     {"augment", OPT_BOOL, F(augment), "false", 0, 0, 0, 0, NULL, "4-pixel pad + random crop, horizontal flip"},
     {"cutout", OPT_INT, F(cutout), "0", 0, 1024, 0, 0, NULL,

@@ -1,6 +1,7 @@
 // Batch loader and validation split: exact normalization, batch sizes (short last batch), range
 // subsets, seeded determinism, augmentation = some pad-crop/flip of the source image, and a
-// validation split that is disjoint from and complementary to what train keeps.
+// validation split that is disjoint from and complementary to what train keeps; a training subset
+// drawn from the whole split, not its first images.
 #include <gtest/gtest.h>
 #include <algorithm>
 #include <cstdlib>
@@ -245,6 +246,50 @@ TEST(Validation, SizeMustLeaveTrainingImages) {
     EXPECT_NE(std::string(err).find("validation size 23 must be between 1 and 22"), std::string::npos) << err;
     EXPECT_NE(ds_split_validation(&t.ds, 0, 1, &val, err, sizeof err), 0);
     EXPECT_EQ(t.ds.train.n, N);
+}
+
+TEST(Subset, SeededDrawnFromTheWholeSplitInStoreOrder) {
+    Toy t, u, v, all;
+    char err[DS_ERR_MAX] = "";
+    ASSERT_EQ(ds_split_subset(&t.ds, 8, 5, err, sizeof err), 0) << err;
+    ASSERT_EQ(ds_split_subset(&u.ds, 8, 5, err, sizeof err), 0) << err;
+    ASSERT_EQ(ds_split_subset(&v.ds, 8, 6, err, sizeof err), 0) << err;
+    ASSERT_EQ(ds_split_subset(&all.ds, N, 5, err, sizeof err), 0) << err;   // not below n: kept whole
+    EXPECT_EQ(all.ds.train.n, N);
+    ASSERT_EQ(t.ds.train.n, 8u);
+    std::vector<uint8_t> pristine(N * IMG);
+    dsfx_pattern(pristine.data(), pristine.size(), 3, 1);
+    for (uint32_t i = 0; i < 8; i++) {
+        int id = t.ds.train.labels[i];
+        EXPECT_EQ(memcmp(t.ds.train.images + (size_t)i * IMG, pristine.data() + (size_t)id * IMG, IMG), 0);
+        if (i) EXPECT_LT(t.ds.train.labels[i - 1], id);
+    }
+    EXPECT_GE(t.ds.train.labels[7], 8) << "the first 8 images: a prefix, not a draw";
+    std::vector<uint8_t> a(t.ds.train.labels, t.ds.train.labels + 8), b(u.ds.train.labels, u.ds.train.labels + 8),
+        c(v.ds.train.labels, v.ds.train.labels + 8);
+    EXPECT_EQ(a, b);
+    EXPECT_NE(a, c);
+}
+
+// A store kept class by class (as an image-folder import writes it): the subset still holds
+// every class in about its share.
+TEST(Subset, ClassBlockedStoreGivesAMixedSubset) {
+    constexpr uint32_t n = 1000, classes = 10, keep = 200;
+    ds_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    ds.c = 1, ds.h = 1, ds.w = 1, ds.n_classes = classes;
+    ds.train = {(uint8_t *)calloc(n, 1), (uint8_t *)malloc(n), n};
+    for (uint32_t i = 0; i < n; i++) ds.train.labels[i] = (uint8_t)(i / (n / classes));
+    char err[DS_ERR_MAX] = "";
+    ASSERT_EQ(ds_split_subset(&ds, keep, 1, err, sizeof err), 0) << err;
+    ASSERT_EQ(ds.train.n, keep);
+    int count[classes] = {0};
+    for (uint32_t i = 0; i < keep; i++) count[ds.train.labels[i]]++;
+    for (uint32_t k = 0; k < classes; k++) {
+        EXPECT_GE(count[k], 8) << "class " << k;   // 20 expected; binomial sd 4
+        EXPECT_LE(count[k], 32) << "class " << k;
+    }
+    ds_free(&ds);
 }
 
 }  // namespace
