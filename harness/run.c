@@ -589,6 +589,21 @@ static int write_result(runner *r, double final_acc, double final_loss, double w
     json_str(&j, "method_title", c->method ? c->method->title : "Full precision");
     json_str(&j, "arch", c->arch);
     json_str(&j, "dataset", c->dataset);
+    /* The raw files its store was prepared from (datasets/dataset.h: ds_source): two stores of one
+     * dataset may hold the same images in another order (an image-folder import keeps classes in
+     * blocks; the binary files mix them), and a seed's numbers follow the order. */
+    json_arr_begin(&j, "data_sources");
+    for (int i = 0; i < r->ds.n_sources; i++) {
+        const ds_source *src = &r->ds.sources[i];
+        char crc[16];
+        snprintf(crc, sizeof crc, "%08x", (unsigned)src->crc32);
+        json_obj_begin(&j, NULL);
+        json_str(&j, "file", src->file);
+        json_int(&j, "bytes", (long long)src->bytes);
+        json_str(&j, "crc32", crc);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
     json_int(&j, "seed", c->seed);
     json_int(&j, "threads", c->threads);
     json_int(&j, "epochs", c->epochs);

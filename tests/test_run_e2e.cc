@@ -95,6 +95,15 @@ TEST_F(RunE2E, LearnsAndWritesTheRunFolder)
     EXPECT_GT(params, 1000);
     EXPECT_EQ(JSON_OK, json_get_num(text, "peak_rss_mib", &rss));
     EXPECT_GT(rss, 1);
+    // the store's raw files, as it records them (the synthetic store: its generator's seed)
+    int n_src = 0;
+    char src[64] = "", crc[16] = "";
+    EXPECT_EQ(JSON_OK, json_get_count(text, "data_sources", &n_src));
+    EXPECT_EQ(1, n_src);
+    EXPECT_EQ(JSON_OK, json_get_str(text, "data_sources.0.file", src, sizeof src));
+    EXPECT_STREQ("synth-seed-5", src);
+    EXPECT_EQ(JSON_OK, json_get_str(text, "data_sources.0.crc32", crc, sizeof crc));
+    EXPECT_STREQ("00000005", crc);
     free(text);
     // 3 epochs + header, each row with a validation column filled in
     std::string m = rw_slurp(std::string(r.run_dir) + "/metrics.csv");

@@ -41,6 +41,11 @@ int synth_dataset_save(const char *dir, const char *name, int c, int h, int w, i
 {
     ds_dataset ds;
     synth_dataset(&ds, name, c, h, w, n_classes, n_train, n_test, seed);
+    /* Its provenance, as a prepared store records its raw files: the generator and its seed. */
+    snprintf(ds.sources[0].file, sizeof ds.sources[0].file, "synth-seed-%llu", (unsigned long long)seed);
+    ds.sources[0].bytes = (uint64_t)(n_train + n_test) * (uint64_t)(c * h * w);
+    ds.sources[0].crc32 = (uint32_t)seed;
+    ds.n_sources = 1;
     char path[1024], err[1024];
     snprintf(path, sizeof path, "%s/%s.h5", dir, name);
     int rc = ds_save_h5(&ds, path, err, sizeof err);
