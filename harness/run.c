@@ -73,6 +73,24 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* /proc/cpuinfo's model name: the machine a record's numbers (and their last bits) came from. */
+static const char *cpu_model(char *out, size_t len)
+{
+    snprintf(out, len, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return out;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        const char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) != 0 || !colon) continue;
+        colon += 1 + (colon[1] == ' ');
+        snprintf(out, len, "%.*s", (int)strcspn(colon, "\n"), colon);
+        break;
+    }
+    fclose(f);
+    return out;
+}
+
 static double peak_rss_mib(void)
 {
     struct rusage u;
@@ -656,6 +674,11 @@ static int write_result(runner *r, double final_acc, double final_loss, double w
     snprintf(v, sizeof v, "%u.%u.%u", maj, min, rel);
     json_str(&j, "hdf5", v);
     json_str(&j, "openblas", openblas_get_config());
+    char backend[128];
+    nn_backend_describe(backend, sizeof backend);
+    json_str(&j, "onednn", backend);
+    char cpu[128];
+    json_str(&j, "cpu", cpu_model(cpu, sizeof cpu));
     json_str(&j, "compiler", __VERSION__);
     json_obj_end(&j);
     json_obj_end(&j);

@@ -464,3 +464,20 @@ done:
     omp_set_num_threads(saved);
     return rc;
 }
+
+void nn_backend_describe(char *out, size_t len)
+{
+    static const struct { dnnl_cpu_isa_t isa; const char *name; } isas[] = {
+        {dnnl_cpu_isa_sse41, "sse41"}, {dnnl_cpu_isa_avx, "avx"}, {dnnl_cpu_isa_avx2, "avx2"},
+        {dnnl_cpu_isa_avx512_mic, "avx512_mic"}, {dnnl_cpu_isa_avx512_mic_4ops, "avx512_mic_4ops"},
+        {dnnl_cpu_isa_avx512_core, "avx512_core"}, {dnnl_cpu_isa_avx512_core_vnni, "avx512_core_vnni"},
+        {dnnl_cpu_isa_avx512_core_bf16, "avx512_core_bf16"}, {dnnl_cpu_isa_avx512_core_amx, "avx512_core_amx"},
+        {dnnl_cpu_isa_avx2_vnni, "avx2_vnni"},
+    };
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    const char *name = "other";
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+        if (isas[i].isa == isa) name = isas[i].name;
+    const dnnl_version_t *v = dnnl_version();
+    snprintf(out, len, "oneDNN %d.%d.%d, %s", v->major, v->minor, v->patch, name);
+}

@@ -208,6 +208,9 @@ void nn_model_set_threads(nn_model *, int threads);
 /* Convolutions run through oneDNN where it has an implementation (the default), or always
  * through the engine's own im2col + GEMM path (gemm_only = 1: benchmarks' baseline, tests). */
 void nn_model_set_conv_gemm_only(nn_model *, int gemm_only);
+/* The convolution library and the instruction set it runs on here ("oneDNN 2.6.0, avx512_core"):
+ * its kernels, and so a run's last bits, differ between instruction sets. */
+void nn_backend_describe(char *out, size_t len);
 /* By default activations may live in a channel-blocked layout and gradient buffers are shared
  * between nodes whose lifetimes do not overlap, so node->out / node->dout are not readable as
  * NCHW after a pass. on = 1 keeps every activation plain NCHW and gives every node its own
