@@ -104,6 +104,12 @@ TEST_F(RunE2E, LearnsAndWritesTheRunFolder)
     EXPECT_STREQ("synth-seed-5", src);
     EXPECT_EQ(JSON_OK, json_get_str(text, "data_sources.0.crc32", crc, sizeof crc));
     EXPECT_STREQ("00000005", crc);
+    // the machine's kernels, which a seed's last bits depend on
+    char backend[128] = "", cpu[128] = "";
+    EXPECT_EQ(JSON_OK, json_get_str(text, "versions.onednn", backend, sizeof backend));
+    EXPECT_EQ(0, strncmp(backend, "oneDNN ", 7)) << backend;
+    EXPECT_EQ(JSON_OK, json_get_str(text, "versions.cpu", cpu, sizeof cpu));
+    EXPECT_GT(strlen(cpu), 0u);
     free(text);
     // 3 epochs + header, each row with a validation column filled in
     std::string m = rw_slurp(std::string(r.run_dir) + "/metrics.csv");
