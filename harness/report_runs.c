@@ -184,6 +184,23 @@ static int read_layers(reader *r, rr_run *run)
     return rc;
 }
 
+/* data_sources' crc32s joined by '+' ("" when the record has none). */
+static void data_id(const char *text, char *out, size_t outlen)
+{
+    out[0] = 0;
+    int n = 0;
+    if (json_get_count(text, "data_sources", &n) != JSON_OK) return;
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        char path[48], crc[16];
+        snprintf(path, sizeof path, "data_sources.%d.crc32", i);
+        if (json_get_str(text, path, crc, sizeof crc) != JSON_OK) continue;
+        int w = snprintf(out + at, outlen - at, "%s%s", at ? "+" : "", crc);
+        if (w < 0 || (size_t)w >= outlen - at) break;
+        at += (size_t)w;
+    }
+}
+
 int rr_read_run(const char *run_dir, rr_run *run, char *err, size_t errlen)
 {
     memset(run, 0, sizeof *run);
@@ -227,6 +244,7 @@ int rr_read_run(const char *run_dir, rr_run *run, char *err, size_t errlen)
             run->code_version[0] = 0;
         if (json_get_str(text, "pretrained_hash", run->pretrained_hash, sizeof run->pretrained_hash) != JSON_OK)
             run->pretrained_hash[0] = 0;
+        data_id(text, run->data_id, sizeof run->data_id);
         snprintf(path, sizeof path, "%s/config.ini", run_dir);
         if (fio_exists(path)) read_mode(path, run->mode);
         if (run->mode[0]) snprintf(run->key, sizeof run->key, "%s:%s", run->method, run->mode);

@@ -35,6 +35,8 @@ typedef struct rr_run {
     char code_version[128];   /* which code ran it ("" in records from before it) */
     char pretrained_hash[24]; /* config hash of the baseline it started from ("" for none, and in
                                  records from before it was kept) */
+    char data_id[96];     /* data_sources' crc32s joined by '+': which store of the dataset it
+                             trained on ("" in records from before it was kept) */
     double final_acc, best_acc, images_per_s;
     /* bytes: what model.packed.h5 stores (footprint.packed_bytes) where the run was exported, else
      * bytes_bits; bytes_bits: the bit-width accounting (weights × bits + overheads, footprint.bytes);

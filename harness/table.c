@@ -298,6 +298,36 @@ static void render_csv(const rr_set *s, const rf_table *ref, const int *match, c
 }
 
 /* "Speedups measured on: <cpu> (<isa>), 2 threads (3 runs); ...", or that none was. */
+/* Runs of one dataset trained on different stores of it (data_sources): the same images in
+ * another order give a seed other numbers, so rows across the stores are not on equal terms.
+ * Records from before data_sources was kept are left out of the count. */
+static int same_store_seen(const rr_set *s, int upto, const rr_run *r)
+{
+    for (int k = 0; k < upto; k++)
+        if (!strcmp(s->runs[k].dataset, r->dataset) && !strcmp(s->runs[k].data_id, r->data_id)) return 1;
+    return 0;
+}
+
+static void store_note(const rr_set *s, rr_buf *b)
+{
+    for (int i = 0; i < s->n_runs; i++) {
+        const rr_run *r = &s->runs[i];
+        int first = r->data_id[0] != 0;
+        for (int j = 0; j < i && first; j++)
+            first = strcmp(s->runs[j].dataset, r->dataset) != 0 || !s->runs[j].data_id[0];
+        if (!first) continue;           /* not a store, or its dataset is counted already */
+        int stores = 0;
+        for (int j = i; j < s->n_runs; j++) {
+            const rr_run *q = &s->runs[j];
+            if (!strcmp(q->dataset, r->dataset) && q->data_id[0] && !same_store_seen(s, j, q)) stores++;
+        }
+        if (stores > 1)
+            rr_printf(b, "- Warning: the runs on %s come from %d different stores of it (data_sources in result.json: "
+                         "the crc32 of the raw files each store was prepared from); a seed's numbers follow the "
+                         "store's image order, so rows across them are not on equal terms.\n", r->dataset, stores);
+    }
+}
+
 static void speed_note(const rr_set *s, rr_buf *b)
 {
     const char **where = malloc(sizeof *where * ((size_t)s->n_runs + 1));
@@ -391,6 +421,7 @@ void hx_table_render(const rr_set *s, const rf_table *ref, hx_table_format fmt, 
         rr_puts(b, "\nNotes:\n");
         for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++) rr_printf(b, "- %s\n", notes[i]);
         speed_note(s, b);
+        store_note(s, b);
         for (int i = 0; i < s->n_groups; i++) {
             const rr_group *g = &s->groups[i];
             if (g->epochs_min != g->epochs_max)

@@ -23,6 +23,7 @@ struct fx_run {
     std::vector<fx_layer> layers{{"conv1", 32, 32, 500}, {"fc1", 32, 32, 4000}};
     std::vector<double> curve;   /* test_acc per epoch for metrics.csv; empty = no metrics.csv */
     std::string recipe, code_version, pretrained_hash;   /* empty = left out, as in records from before them */
+    std::vector<std::string> data_crcs;   /* data_sources' crc32s; empty = left out, as in older records */
 };
 
 
@@ -68,6 +69,12 @@ inline void fx_write_run(const std::string &root, const fx_run &r)
     if (!r.recipe.empty()) j << "\"recipe_hash\": \"" << r.recipe << "\",\n";
     if (!r.code_version.empty()) j << "\"code_version\": \"" << r.code_version << "\",\n";
     if (!r.pretrained_hash.empty()) j << "\"pretrained_hash\": \"" << r.pretrained_hash << "\",\n";
+    if (!r.data_crcs.empty()) {
+        j << "\"data_sources\": [";
+        for (size_t i = 0; i < r.data_crcs.size(); i++)
+            j << (i ? ", " : "") << "{\"file\": \"f" << i << "\", \"bytes\": 1, \"crc32\": \"" << r.data_crcs[i] << "\"}";
+        j << "],\n";
+    }
     j
       << "\"method\": \"" << r.method << "\",\n\"method_title\": \""
       << (r.method == "none" ? "Full precision" : r.method == "xnor" ? "XNOR-Net" : r.method) << "\",\n"

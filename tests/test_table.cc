@@ -215,6 +215,25 @@ TEST_F(Table, FlagsRowsWhoseSeedsDifferInConfigOrCode)
     EXPECT_NE(md.find("started from 2 different baselines"), std::string::npos) << md;
 }
 
+/* Runs of one dataset from two stores of it (the same images in another order) are flagged
+ * once for the table; records without data_sources (older ones) are not counted. */
+TEST_F(Table, FlagsRunsFromDifferentStoresOfADataset)
+{
+    std::string dir = root + "/stores";
+    mkdir(dir.c_str(), 0777);
+    fx_run r;
+    r.id = "old"; fx_write_run(dir, r);                                  // no data_sources
+    r.id = "a-1"; r.seed = 2; r.data_crcs = {"fb134abf", "558b75a6"}; fx_write_run(dir, r);
+    fx_run x;
+    x.method = "xnor"; x.mode = "bwn"; x.id = "bwn-a"; x.data_crcs = {"fb134abf", "558b75a6"};
+    fx_write_run(dir, x);
+    std::string md = run_table({"--runs", dir, "--ref", ref});
+    EXPECT_EQ(md.find("different stores"), std::string::npos) << md;
+    x.id = "bwn-b"; x.seed = 2; x.data_crcs = {"11111111", "558b75a6"}; fx_write_run(dir, x);
+    md = run_table({"--runs", dir, "--ref", ref});
+    EXPECT_NE(md.find("the runs on mnist come from 2 different stores"), std::string::npos) << md;
+}
+
 /* A bit-width sweep of one method: one row per W/A setting, each its own seeds, none flagged. */
 TEST_F(Table, SweepIsOneRowPerBitWidth)
 {
