@@ -190,6 +190,7 @@ static int cmd_eval(int argc, char **argv)
         rc = 1;
     } else {
         nn_model_set_threads(m, threads);
+        nn_model_set_inference_only(m);
         double loss;
         double acc = hx_evaluate(m, &ds, &ds.test, 0, batch, &loss);
         printf("%s on %s test (%u images): top-1 %.2f%%, loss %.4f, %zu nonzero of %zu weights\n", model, data,

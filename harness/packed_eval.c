@@ -53,6 +53,7 @@ int hx_packed_eval_ds(const char *path, const ds_dataset *ds, const char *data, 
         goto done;
     }
     if (hx_packed_load(path, &want, threads, &rt, err, errlen) != 0) goto done;
+    nn_model_set_inference_only(rt.m);     /* a few activations' memory, not every node's */
     r.n = ds->test.n;
     r.acc = hx_predict(rt.m, ds, &ds->test, 0, batch, &r.loss, pred);
     rt_model_bytes(&rt, &r.weight_bytes, &r.param_bytes);
@@ -65,6 +66,7 @@ int hx_packed_eval_ds(const char *path, const ds_dataset *ds, const char *data, 
         nn_model *m = ckpt_load_expect(twin, &want, NULL, NULL, err, errlen);
         if (!m) goto done;
         nn_model_set_threads(m, threads);
+        nn_model_set_inference_only(m);
         r.float_acc = hx_predict(m, ds, &ds->test, 0, batch, NULL, fpred);
         nn_model_free(m);
         r.have_float = 1;

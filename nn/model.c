@@ -338,16 +338,51 @@ static int relu_in_place(const nn_model *m, int i)
            i != m->n_nodes - 1;
 }
 
+/* Inference only: outputs share buffers whose lifetimes do not overlap. Node i's output lives
+ * from its own forward to its last reader's (an in-place ReLU's readers count for the buffer it
+ * writes into; the model's output to the end), so a buffer freed before node i is one no input
+ * of node i is in. Best fit by size, as plan_grads. Returns the floats needed; off[i] = offset of
+ * the buffer node i owns. */
+static size_t plan_outs(const nn_model *m, int batch, size_t off[NN_MAX_NODES])
+{
+    int owner[NN_MAX_NODES], last[NN_MAX_NODES], n_blk = 0;
+    size_t blk_off[NN_MAX_NODES], blk_len[NN_MAX_NODES], total = 0;
+    int blk_holder[NN_MAX_NODES];
+    for (int i = 0; i < m->n_nodes; i++) {
+        owner[i] = relu_in_place(m, i) ? owner[m->nodes[i].in[0]] : i;
+        last[i] = i;
+    }
+    for (int i = 0; i < m->n_nodes; i++)
+        for (int j = 0; j < m->nodes[i].n_in; j++) {
+            int src = m->nodes[i].in[j];
+            if (src >= 0 && last[owner[src]] < i) last[owner[src]] = i;
+        }
+    last[owner[m->n_nodes - 1]] = m->n_nodes;
+    for (int i = 0; i < m->n_nodes; i++) {
+        if (owner[i] != i) continue;
+        size_t need = round_floats((size_t)batch * nn_dims_size(m->nodes[i].out_dims));
+        int best = -1;
+        for (int b = 0; b < n_blk; b++)
+            if (last[blk_holder[b]] < i && blk_len[b] >= need && (best < 0 || blk_len[b] < blk_len[best])) best = b;
+        if (best < 0) { best = n_blk++; blk_off[best] = total; blk_len[best] = need; total += need; }
+        blk_holder[best] = i;
+        off[i] = blk_off[best];
+    }
+    return total;
+}
+
 int nn_model_reserve(nn_model *m, int batch)
 {
     assert(batch > 0);
     if (batch <= m->batch_cap) return 0;
     nn_model_priv *p = nn_priv(m);
-    size_t floats = 0, ws = 0;
+    size_t out_off[NN_MAX_NODES];
+    const size_t shared = p->inference_only ? plan_outs(m, batch, out_off) : 0;
+    size_t floats = shared, ws = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         const nn_node *n = &m->nodes[i];
         const nn_layer_ops *ops = &nn_layer_table[n->kind];
-        if (!relu_in_place(m, i)) floats += round_floats((size_t)batch * nn_dims_size(n->out_dims));
+        if (!p->inference_only && !relu_in_place(m, i)) floats += round_floats((size_t)batch * nn_dims_size(n->out_dims));
         if (ops->cache_bytes) floats += round_floats((ops->cache_bytes(n, batch) + 3) / sizeof(float));
         if (ops->ws_floats) { size_t w = ops->ws_floats(n, batch); if (w > ws) ws = w; }
     }
@@ -356,10 +391,13 @@ int nn_model_reserve(nn_model *m, int batch)
     if (!a) return -1;
     free(p->arena);
     p->arena = a;
+    float *outs = a;
+    a += shared;
     for (int i = 0; i < m->n_nodes; i++) {
         nn_node *n = &m->nodes[i];
         const nn_layer_ops *ops = &nn_layer_table[n->kind];
         if (relu_in_place(m, i)) n->out = m->nodes[n->in[0]].out;
+        else if (p->inference_only) n->out = outs + out_off[i];
         else { n->out = a; a += round_floats((size_t)batch * nn_dims_size(n->out_dims)); }
         n->cache = NULL;
         if (ops->cache_bytes) {

@@ -216,6 +216,12 @@ void nn_backend_describe(char *out, size_t len);
  * NCHW after a pass. on = 1 keeps every activation plain NCHW and gives every node its own
  * gradient buffer (slower, more memory): for callers that read them (tests, surgery). */
 void nn_model_set_inspectable(nn_model *, int on);
+/* For a model that will only be evaluated (a loaded model.h5, a packed model): node outputs
+ * share buffers whose lifetimes do not overlap, so a pass needs a few activations' memory
+ * instead of every node's (ResNet-20 at batch 128: 247 MiB of outputs). A training forward
+ * on it is refused (returns NULL), and a node's output is gone once its last reader ran: not for
+ * callers that read activations after a pass. Layouts stay as set_inspectable says. */
+void nn_model_set_inference_only(nn_model *);
 nn_model *nn_model_clone(const nn_model *);        /* same structure, params, state, masks */
 
 /* --- running -------------------------------------------------------------------------- */

@@ -72,6 +72,14 @@ void nn_model_set_conv_gemm_only(nn_model *m, int gemm_only)
     nn_priv(m)->conv_gemm_only = gemm_only != 0;
 }
 
+void nn_model_set_inference_only(nn_model *m)
+{
+    nn_model_priv *p = nn_priv(m);
+    if (p->inference_only) return;
+    nn_model_release(m);            /* re-planned by the next pass */
+    p->inference_only = 1;
+}
+
 void nn_model_set_inspectable(nn_model *m, int on)
 {
     nn_model_priv *p = nn_priv(m);

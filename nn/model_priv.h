@@ -21,6 +21,7 @@ typedef struct nn_model_priv {
     void (*onednn_free)(struct nn_onednn *);   /* set with it by nn/conv_onednn.c */
     int conv_gemm_only;                  /* 1: conv runs im2col + GEMM, never oneDNN */
     int inspectable;                     /* 1: plain layouts, a dout per node (see model.h) */
+    int inference_only;                  /* 1: outputs share buffers by lifetime; no training pass */
     uint64_t layout_sig;                 /* what the current layouts were decided from */
     int layout_gen;                      /* bumped whenever layouts change (plans rebuild) */
 } nn_model_priv;

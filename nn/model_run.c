@@ -77,8 +77,9 @@ const float *nn_forward(nn_model *m, const float *x, int batch, int train)
 static const float *forward_nodes(nn_model *m, const float *x, int batch, int train)
 {
     assert(batch > 0 && m->n_nodes > 0);
-    if (batch > m->batch_cap && nn_model_reserve(m, batch) != 0) return NULL;
     nn_model_priv *p = nn_priv(m);
+    if (train && p->inference_only) return NULL;     /* its outputs are overwritten as it goes */
+    if (batch > m->batch_cap && nn_model_reserve(m, batch) != 0) return NULL;
     nn_layouts_update(m);
     if (train && nn_reserve_grads(m, batch) != 0) return NULL;
     if (train && x != p->xin) {   /* keep the batch: backward needs it, the caller may reuse x */

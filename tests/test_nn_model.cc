@@ -306,6 +306,48 @@ TEST(Model, ReleaseFreesBuffersAndPassesRegrowThem)
     EXPECT_EQ(std::vector<float>(m->grads, m->grads + m->n_params), g1);
 }
 
+// An inference-only model shares output buffers by lifetime: the same logits, bit for bit, as
+// the model that keeps every output, in less memory; a training pass on it is refused.
+TEST(Model, InferenceOnlySharesOutputsAndGivesTheSameLogits)
+{
+    struct { const char *arch; nn_dims in; } cases[] = {
+        {"lenet5", {1, 28, 28}}, {"lenet5-xnor", {1, 28, 28}}, {"resnet20", {3, 16, 16}},
+        {"resnet20-xnor", {3, 16, 16}}, {"conv2", {3, 16, 16}}, {"lenet300", {1, 28, 28}}};
+    for (auto &c : cases) {
+        ModelPtr full(create(c.arch, c.in, 10));
+        ModelPtr lean(nn_model_clone(full.get()));
+        ASSERT_NE(lean.get(), nullptr);
+        nn_model_set_threads(lean.get(), 1);
+        nn_model_set_inference_only(lean.get());
+        const size_t per = nn_dims_size(c.in);
+        auto x = random_input(7 * per, 5);
+        for (int batch : {3, 7, 1}) {
+            const float *a = nn_forward(full.get(), x.data(), batch, 0);
+            ASSERT_NE(a, nullptr) << c.arch;
+            std::vector<float> la(a, a + batch * 10);
+            const float *b = nn_forward(lean.get(), x.data(), batch, 0);
+            ASSERT_NE(b, nullptr) << c.arch;
+            EXPECT_EQ(std::vector<float>(b, b + batch * 10), la) << c.arch << " batch " << batch;
+        }
+        // distinct output buffers: the full model's count, the lean one's fewer (deep nets)
+        std::set<const float *> fo, lo;
+        for (int i = 0; i < full->n_nodes; i++) fo.insert(full->nodes[i].out), lo.insert(lean->nodes[i].out);
+        EXPECT_LE(lo.size(), fo.size()) << c.arch;
+        if (!strncmp(c.arch, "resnet20", 8)) EXPECT_LT(lo.size() * 3, fo.size()) << c.arch;
+        EXPECT_EQ(nn_forward(lean.get(), x.data(), 2, 1), nullptr) << c.arch;
+        // with plain layouts too (the packed runtime's models are inspectable)
+        ModelPtr plain(nn_model_clone(full.get()));
+        nn_model_set_threads(plain.get(), 1);
+        nn_model_set_inspectable(plain.get(), 1);
+        nn_model_set_inference_only(plain.get());
+        const float *a = nn_forward(full.get(), x.data(), 5, 0);
+        std::vector<float> la(a, a + 50);
+        const float *b = nn_forward(plain.get(), x.data(), 5, 0);
+        ASSERT_NE(b, nullptr) << c.arch;
+        for (int i = 0; i < 50; i++) EXPECT_NEAR(b[i], la[i], 1e-4f * (1 + std::fabs(la[i]))) << c.arch << " " << i;
+    }
+}
+
 TEST(Model, MaskZeroesEffectiveWeightsAndTheirGradients)
 {
     ModelPtr m(create("lenet300", nn_dims{1, 28, 28}, 10));
