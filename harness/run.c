@@ -3,6 +3,7 @@
 #include "harness/footprint_json.h"
 #include "harness/packed_eval.h"
 #include "harness/packed_file.h"
+#include "harness/speedup.h"
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -71,24 +72,6 @@ static double now_s(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* /proc/cpuinfo's model name: the machine a record's numbers (and their last bits) came from. */
-static const char *cpu_model(char *out, size_t len)
-{
-    snprintf(out, len, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return out;
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-        const char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) != 0 || !colon) continue;
-        colon += 1 + (colon[1] == ' ');
-        snprintf(out, len, "%.*s", (int)strcspn(colon, "\n"), colon);
-        break;
-    }
-    fclose(f);
-    return out;
 }
 
 static double peak_rss_mib(void)
@@ -678,7 +661,8 @@ static int write_result(runner *r, double final_acc, double final_loss, double w
     nn_backend_describe(backend, sizeof backend);
     json_str(&j, "onednn", backend);
     char cpu[128];
-    json_str(&j, "cpu", cpu_model(cpu, sizeof cpu));
+    hx_cpu_model(cpu, sizeof cpu);      /* the machine a record's last bits came from */
+    json_str(&j, "cpu", cpu);
     json_str(&j, "compiler", __VERSION__);
     json_obj_end(&j);
     json_obj_end(&j);

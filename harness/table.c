@@ -297,14 +297,16 @@ static void render_csv(const rr_set *s, const rf_table *ref, const int *match, c
     }
 }
 
-/* "Speedups measured on: <cpu> (<isa>), 2 threads (3 runs); ...", or that none was. */
 /* Runs of one dataset trained on different stores of it (data_sources): the same images in
  * another order give a seed other numbers, so rows across the stores are not on equal terms.
  * Records from before data_sources was kept are left out of the count. */
-static int same_store_seen(const rr_set *s, int upto, const rr_run *r)
+static int store_seen(const rr_set *s, int upto, const rr_run *r, int same_id)
 {
-    for (int k = 0; k < upto; k++)
-        if (!strcmp(s->runs[k].dataset, r->dataset) && !strcmp(s->runs[k].data_id, r->data_id)) return 1;
+    for (int k = 0; k < upto; k++) {
+        const rr_run *q = &s->runs[k];
+        if (!strcmp(q->dataset, r->dataset) && q->data_id[0] && (!same_id || !strcmp(q->data_id, r->data_id)))
+            return 1;
+    }
     return 0;
 }
 
@@ -312,14 +314,11 @@ static void store_note(const rr_set *s, rr_buf *b)
 {
     for (int i = 0; i < s->n_runs; i++) {
         const rr_run *r = &s->runs[i];
-        int first = r->data_id[0] != 0;
-        for (int j = 0; j < i && first; j++)
-            first = strcmp(s->runs[j].dataset, r->dataset) != 0 || !s->runs[j].data_id[0];
-        if (!first) continue;           /* not a store, or its dataset is counted already */
+        if (!r->data_id[0] || store_seen(s, i, r, 0)) continue;   /* its dataset is counted already */
         int stores = 0;
         for (int j = i; j < s->n_runs; j++) {
             const rr_run *q = &s->runs[j];
-            if (!strcmp(q->dataset, r->dataset) && q->data_id[0] && !same_store_seen(s, j, q)) stores++;
+            stores += !strcmp(q->dataset, r->dataset) && q->data_id[0] && !store_seen(s, j, q, 1);
         }
         if (stores > 1)
             rr_printf(b, "- Warning: the runs on %s come from %d different stores of it (data_sources in result.json: "
@@ -328,6 +327,7 @@ static void store_note(const rr_set *s, rr_buf *b)
     }
 }
 
+/* "Speedups measured on: <cpu> (<isa>), 2 threads (3 runs); ...", or that none was. */
 static void speed_note(const rr_set *s, rr_buf *b)
 {
     const char **where = malloc(sizeof *where * ((size_t)s->n_runs + 1));

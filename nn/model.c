@@ -481,14 +481,13 @@ void nn_model_free(nn_model *m)
 {
     if (!m) return;
     nn_model_priv *p = nn_priv(m);
+    nn_model_release(m);            /* the per-batch buffers */
     for (int i = 0; i < m->n_nodes; i++) {
         free(m->nodes[i].mask);
         free(m->nodes[i].wfreeze);
-        free(m->nodes[i].x_q);
     }
     free(m->params); free(m->grads); free(m->state); free(m->decay);
-    if (p->onednn) p->onednn_free(p->onednn);
-    free(p->weff_buf); free(p->geff); free(p->arena); free(p->grad_arena); free(p->gq); free(p->gx);
+    free(p->weff_buf); free(p->geff);
     free(p);
 }
 
